@@ -1,0 +1,220 @@
+// Package check evaluates a scenario's expectations on the run's own
+// timeline: what the capture and the kernel showed in this run, never what a
+// textbook says should happen. A check that does not hold fails the run.
+//
+// Checks are plain Go functions over a View, which offers the queries
+// lessons need (packets of a lane, the states a socket went through, the
+// program's calls), optionally narrowed to one act of the scenario.
+package check
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/tcpstate"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// Check is one expectation of a scenario.
+type Check struct {
+	Name i18n.Text
+	// Eval looks at the run and says whether the expectation held, with a
+	// detail that shows the evidence ("SYN,ACK ack=1 = client ISN+1").
+	Eval func(v *View) (ok bool, detail string)
+}
+
+// New builds a check; en and zh name it.
+func New(en, zh string, eval func(v *View) (bool, string)) Check {
+	return Check{Name: i18n.T(en, zh), Eval: eval}
+}
+
+// Evaluate runs every check on the timeline's events so far. A check that
+// panics fails with the panic as its detail rather than taking the run down.
+func Evaluate(tl *timeline.Timeline, checks []Check) []timeline.Check {
+	v := NewView(tl)
+	out := make([]timeline.Check, 0, len(checks))
+	for _, c := range checks {
+		out = append(out, run(v, c))
+	}
+	return out
+}
+
+func run(v *View, c Check) (res timeline.Check) {
+	res.Name = c.Name
+	defer func() {
+		if r := recover(); r != nil {
+			res.OK = false
+			res.Detail = fmt.Sprintf("check panicked: %v", r)
+		}
+	}()
+	res.OK, res.Detail = c.Eval(v)
+	return res
+}
+
+// View is the part of a run a check looks at: every event, or one act's.
+type View struct {
+	events []*timeline.Event
+	act    int // -1: all
+}
+
+// NewView snapshots the timeline's events.
+func NewView(tl *timeline.Timeline) *View {
+	v := &View{act: -1}
+	tl.All(func(e *timeline.Event) bool { v.events = append(v.events, e); return true })
+	return v
+}
+
+// Act narrows the view to act n (events the engine assigned to it: the
+// connections opened during the act, with all their packets and states).
+func (v *View) Act(n int) *View {
+	w := &View{act: n}
+	for _, e := range v.events {
+		if e.Act == n {
+			w.events = append(w.events, e)
+		}
+	}
+	return w
+}
+
+// Events returns the events of the view in order.
+func (v *View) Events() []*timeline.Event { return v.events }
+
+// Packets returns the packets, optionally only those matching every filter.
+func (v *View) Packets(filters ...func(*decode.Packet) bool) []*decode.Packet {
+	var out []*decode.Packet
+next:
+	for _, e := range v.events {
+		if e.Kind != timeline.KindPacket {
+			continue
+		}
+		for _, f := range filters {
+			if !f(e.Packet) {
+				continue next
+			}
+		}
+		out = append(out, e.Packet)
+	}
+	return out
+}
+
+// TCP keeps TCP segments.
+func TCP(p *decode.Packet) bool { return p.Proto == decode.ProtoTCP }
+
+// UDP keeps UDP datagrams.
+func UDP(p *decode.Packet) bool { return p.Proto == decode.ProtoUDP }
+
+// ICMP keeps ICMP messages.
+func ICMP(p *decode.Packet) bool { return p.Proto == decode.ProtoICMP }
+
+// From keeps packets sent by lane.
+func From(lane string) func(*decode.Packet) bool {
+	return func(p *decode.Packet) bool { return p.From == lane }
+}
+
+// HasFlags keeps TCP segments with all of f set.
+func HasFlags(f decode.Flags) func(*decode.Packet) bool {
+	return func(p *decode.Packet) bool { return p.Proto == decode.ProtoTCP && p.Flags.Has(f) }
+}
+
+// WithPayload keeps packets that carry payload.
+func WithPayload(p *decode.Packet) bool { return p.PayloadLen > 0 }
+
+// States returns the state changes of lane's sockets (kernel and inferred), in order.
+func (v *View) States(lane string) []*timeline.State {
+	var out []*timeline.State
+	for _, e := range v.events {
+		if e.Kind == timeline.KindState && e.State.Lane == lane {
+			out = append(out, e.State)
+		}
+	}
+	return out
+}
+
+// KernelStates returns only the states the kernel reported for lane's
+// connected sockets (not its listeners).
+func (v *View) KernelStates(lane string) []*timeline.State {
+	var out []*timeline.State
+	for _, s := range v.States(lane) {
+		if s.Source == timeline.Kernel && s.To != tcpstate.Listen && s.From != tcpstate.Listen {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Path lists the states lane's connected sockets went through, as shown
+// (kernel and inferred), e.g. SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT.
+func (v *View) Path(lane string) []tcpstate.State {
+	var out []tcpstate.State
+	for _, s := range v.States(lane) {
+		if s.To == tcpstate.Listen {
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1] != s.To {
+			out = append(out, s.To)
+		}
+	}
+	return out
+}
+
+// LastKernel is the last state the kernel reported for lane's connected
+// sockets, or nil.
+func (v *View) LastKernel(lane string) *timeline.State {
+	ks := v.KernelStates(lane)
+	if len(ks) == 0 {
+		return nil
+	}
+	return ks[len(ks)-1]
+}
+
+// Calls returns lane's app calls named call ("" for all).
+func (v *View) Calls(lane, call string) []*timeline.App {
+	var out []*timeline.App
+	for _, e := range v.events {
+		if e.Kind == timeline.KindApp && e.App.Lane == lane && (call == "" || e.App.Call == call) {
+			out = append(out, e.App)
+		}
+	}
+	return out
+}
+
+// Bytes sums the bytes of lane's calls named call.
+func (v *View) Bytes(lane, call string) int {
+	n := 0
+	for _, a := range v.Calls(lane, call) {
+		n += a.Bytes
+	}
+	return n
+}
+
+// Flags renders the flag sequence of packets, e.g. "SYN SYN,ACK ACK".
+func Flags(ps []*decode.Packet) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.Flags.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// PathString renders states "A → B → C".
+func PathString(states []tcpstate.State) string {
+	parts := make([]string, len(states))
+	for i, s := range states {
+		parts[i] = s.String()
+	}
+	return strings.Join(parts, " → ")
+}
+
+// Contains reports whether path goes through want in order (not
+// necessarily adjacent).
+func Contains(path []tcpstate.State, want ...tcpstate.State) bool {
+	i := 0
+	for _, s := range path {
+		if i < len(want) && s == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}

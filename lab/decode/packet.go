@@ -1,0 +1,257 @@
+// Package decode turns captured frames into compact packet records.
+//
+// The hot path uses gopacket's DecodingLayerParser with preallocated layers
+// (about a tenth of the cost of gopacket.NewPacket and no allocation per
+// packet); the full gopacket.Packet with every layer is built only on demand,
+// for a details view (see Full). The first layer is taken from the source's
+// link type, never assumed.
+//
+// A Packet holds the header fields netlab shows and the annotations the flow
+// tracker adds (relative sequence numbers, inferred TCP states, expert marks);
+// the lanes (client, server, ...) are filled in by the engine, which knows the
+// scenario's sockets.
+package decode
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/netlab/netlab/lab/tcpstate"
+)
+
+// Proto is the transport protocol of a packet.
+type Proto uint8
+
+// Transport protocols netlab summarises.
+const (
+	ProtoOther Proto = iota
+	ProtoTCP
+	ProtoUDP
+	ProtoICMP // ICMPv4 or ICMPv6
+)
+
+func (p Proto) String() string {
+	switch p {
+	case ProtoTCP:
+		return "tcp"
+	case ProtoUDP:
+		return "udp"
+	case ProtoICMP:
+		return "icmp"
+	}
+	return "other"
+}
+
+// Flags is the set of TCP flags of a segment.
+type Flags uint16
+
+// TCP flags, in the bit order of the TCP header.
+const (
+	FIN Flags = 1 << iota
+	SYN
+	RST
+	PSH
+	ACK
+	URG
+	ECE
+	CWR
+	NS
+)
+
+// flagOrder is the order flags are named in: SYN first, as people say "SYN,ACK".
+var flagOrder = [...]struct {
+	f    Flags
+	name string
+}{{SYN, "SYN"}, {FIN, "FIN"}, {RST, "RST"}, {PSH, "PSH"}, {ACK, "ACK"}, {URG, "URG"}, {ECE, "ECE"}, {CWR, "CWR"}}
+
+// Has reports whether every flag in f2 is set.
+func (f Flags) Has(f2 Flags) bool { return f&f2 == f2 }
+
+// Names lists the flags that are set, e.g. ["SYN","ACK"].
+func (f Flags) Names() []string {
+	out := make([]string, 0, 3)
+	for _, o := range flagOrder {
+		if f&o.f != 0 {
+			out = append(out, o.name)
+		}
+	}
+	return out
+}
+
+// String joins the flag names with commas ("SYN,ACK"); "none" for no flags.
+func (f Flags) String() string {
+	if f == 0 {
+		return "none"
+	}
+	return strings.Join(f.Names(), ",")
+}
+
+// ParseFlags reads "SYN,ACK" (any order, any case, "+" or "," separated).
+func ParseFlags(s string) (Flags, bool) {
+	var f Flags
+	for _, part := range strings.FieldsFunc(strings.ToUpper(s), func(r rune) bool { return r == ',' || r == '+' || r == ' ' }) {
+		found := false
+		for _, o := range flagOrder {
+			if o.name == part {
+				f |= o.f
+				found = true
+			}
+		}
+		if !found {
+			return 0, false
+		}
+	}
+	return f, true
+}
+
+// TCPOptions are the TCP options netlab explains.
+type TCPOptions struct {
+	MSS      uint16 // 0: absent
+	WScale   int8   // -1: absent
+	SACKPerm bool
+	TS       bool // timestamps present
+	TSVal    uint32
+	TSEcr    uint32
+	NSACK    uint8 // number of SACK blocks
+	SACK     [4][2]uint32
+}
+
+// ICMPInfo summarises an ICMP message and, for errors, the datagram it quotes.
+type ICMPInfo struct {
+	Type, Code uint8
+	V6         bool
+	// Quoted is set for error messages (destination unreachable, time exceeded)
+	// that carry the start of the offending datagram.
+	Quoted      bool
+	QuotedProto Proto
+	QuotedSrc   netip.AddrPort
+	QuotedDst   netip.AddrPort
+}
+
+// Expert marks what a packet means for its conversation, like Wireshark's
+// expert info.
+type Expert uint16
+
+// Expert marks set by the flow tracker.
+const (
+	Retransmission Expert = 1 << iota
+	DupAck
+	ZeroWindow
+	ZeroWindowProbe
+	WindowUpdate
+	KeepAlive
+	KeepAliveAck
+	Reset
+	PrevNotCaptured
+	WindowFull
+)
+
+var expertNames = [...]struct {
+	e    Expert
+	name string
+}{
+	{Retransmission, "retransmission"}, {DupAck, "dup-ack"}, {ZeroWindow, "zero-window"},
+	{ZeroWindowProbe, "zero-window-probe"}, {WindowUpdate, "window-update"}, {KeepAlive, "keep-alive"},
+	{KeepAliveAck, "keep-alive-ack"}, {Reset, "rst"}, {PrevNotCaptured, "previous-segment-not-captured"},
+	{WindowFull, "window-full"},
+}
+
+// Names lists the marks that are set.
+func (e Expert) Names() []string {
+	if e == 0 {
+		return nil
+	}
+	var out []string
+	for _, n := range expertNames {
+		if e&n.e != 0 {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+// Transition is a TCP state change of one side of a conversation, inferred
+// from a packet.
+type Transition struct {
+	Side     uint8 // 0: the conversation's first endpoint (A), 1: B
+	From, To tcpstate.State
+}
+
+// Packet is the compact record of one captured frame.
+type Packet struct {
+	N      int    // packet number in capture order, from 1
+	Data   []byte // the frame as captured; owned, never modified
+	Length int    // length on the wire (>= len(Data))
+	Link   layers.LinkType
+
+	Proto     Proto
+	IPVersion uint8
+	Src, Dst  netip.AddrPort // port 0 for ICMP
+	TTL       uint8
+	IPID      uint16
+
+	// Transport header and payload positions within Data.
+	TransportOffset int
+	PayloadOffset   int
+	PayloadLen      int
+
+	// TCP header fields (Proto == ProtoTCP).
+	Seq, Ack  uint32
+	Flags     Flags
+	Window    uint16 // as on the wire, unscaled
+	Opts      TCPOptions
+	HeaderLen uint8 // TCP header length in bytes
+
+	ICMP ICMPInfo // Proto == ProtoICMP
+
+	// Flow annotations (lab/flow).
+	Flow        int    // conversation number, from 1; 0 if none
+	Dir         uint8  // 0: sent by the conversation's first endpoint (A), 1: by B
+	RelSeq      uint32 // sequence number relative to the sender's ISN
+	RelAck      uint32 // acknowledgement number relative to the receiver's ISN
+	WinBytes    uint32 // advertised window in bytes, after window scaling
+	Expert      Expert
+	NTrans      uint8
+	Trans       [2]Transition // inferred state changes this packet caused
+	InFlight    uint32        // bytes sent by this packet's sender not yet acknowledged, after it
+	StreamStart bool          // the conversation's first packet is not a SYN (capture began mid-stream)
+
+	// Lanes (the engine fills them from the scenario's sockets).
+	From, To string
+
+	// App is what the packet carries at the application layer, if decoded.
+	App *AppInfo
+}
+
+// AppInfo is an application-layer summary attached to a packet (HTTP, TLS, DNS).
+type AppInfo struct {
+	Proto   string            `json:"proto"`             // "http", "tls", "dns"
+	Summary string            `json:"summary"`           // e.g. "GET /index.html", "200 OK", "A? shop.lab"
+	Fields  map[string]string `json:"fields,omitempty"`  // details for the details view
+	Partial bool              `json:"partial,omitempty"` // stream started before capture or lost a segment
+}
+
+// Payload returns the transport payload bytes (nil for none).
+func (p *Packet) Payload() []byte {
+	if p.PayloadLen == 0 || p.PayloadOffset+p.PayloadLen > len(p.Data) {
+		return nil
+	}
+	return p.Data[p.PayloadOffset : p.PayloadOffset+p.PayloadLen]
+}
+
+// SegLen is the TCP sequence space the segment consumes: payload plus SYN and FIN.
+func (p *Packet) SegLen() uint32 {
+	n := uint32(p.PayloadLen)
+	if p.Flags&SYN != 0 {
+		n++
+	}
+	if p.Flags&FIN != 0 {
+		n++
+	}
+	return n
+}
+
+// Transitions returns the inferred state changes this packet caused.
+func (p *Packet) Transitions() []Transition { return p.Trans[:p.NTrans] }

@@ -1,0 +1,232 @@
+// Package engine runs one scenario live: it captures the namespace's
+// loopback, decodes and follows every packet, polls the kernel's socket
+// table, gives the scenario a session whose calls are recorded, and merges
+// all of it into one time-ordered stream of timeline events.
+//
+// Data flows one way: scenario (real sockets) -> kernel -> lo -> AF_PACKET
+// ring -> capture goroutine (decode + flow) -> merger <- sock_diag poller,
+// <- session. The merger is the only writer of the stream.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/netlab/netlab/lab/capture"
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/flow"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/sandbox"
+	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/sockstate"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// Config is one live run.
+type Config struct {
+	Scenario *scenario.Scenario
+	Mode     sandbox.Mode
+	Iface    string // default "lo"
+	Lang     i18n.Lang
+	// Pause is called at each narration step (nil: never pause).
+	Pause func(ctx context.Context) error
+	// Meta receives the run's description once capture has started.
+	Meta func(timeline.Meta)
+	// Emit receives every event in order, from one goroutine.
+	Emit func(timeline.Event)
+	// Poll is the kernel socket table poll interval (default 2 ms).
+	Poll time.Duration
+}
+
+// Result is how a run ended.
+type Result struct {
+	Packets int
+	Drops   uint64
+	// Err is the scenario's own failure (a socket call that failed, a
+	// timeout); the run's events are still complete.
+	Err error
+}
+
+// Run runs the scenario and returns when every event has been emitted. It
+// returns an error only when the run cannot start (capture or kernel socket
+// table unavailable: a *sandbox.Error).
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Iface == "" {
+		cfg.Iface = sandbox.Loopback
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 2 * time.Millisecond
+	}
+	src, err := capture.OpenLive(cfg.Iface)
+	if err != nil {
+		return Result{}, sandbox.Explain(fmt.Errorf("capture on %s: %w", cfg.Iface, err))
+	}
+	defer src.Close()
+	diag, err := sockstate.Open()
+	if err != nil {
+		return Result{}, sandbox.Explain(fmt.Errorf("kernel socket table (sock_diag): %w", err))
+	}
+	diag.Close()
+
+	sc := cfg.Scenario
+	lanes := session.NewLanes()
+	local := timeline.New(timeline.Meta{})
+	emit := func(ev timeline.Event) {
+		local.Append(ev)
+		if cfg.Emit != nil {
+			cfg.Emit(ev)
+		}
+	}
+	clock := session.NewClock(50 * time.Millisecond)
+	m := newMerger(lanes, clock, emit, cfg.Mode == sandbox.Host)
+	meta := timeline.Meta{
+		Scenario: sc.Name, Title: sc.Title, Lanes: sc.Lanes, Sandbox: string(cfg.Mode),
+		Iface: cfg.Iface, Start: time.Now().Round(0), Link: int(src.LinkType()),
+	}
+	local.SetMeta(meta)
+	if cfg.Meta != nil {
+		cfg.Meta(meta)
+	}
+
+	mergeDone := make(chan struct{})
+	go func() { m.run(); close(mergeDone) }()
+
+	// Producers stop when stopCtx is cancelled (after the scenario and its
+	// settle time), not when ctx is: an interrupted run still reports what
+	// happened up to the interrupt.
+	stopCtx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var packets int
+	var capErr, pollErr error
+	dec, err := decode.NewDecoder(src.LinkType())
+	if err != nil {
+		stop()
+		close(m.in)
+		<-mergeDone
+		return Result{}, fmt.Errorf("capture on %s: %w", cfg.Iface, err)
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		packets, capErr = capturePackets(stopCtx, src, dec, m)
+	}()
+	go func() {
+		defer wg.Done()
+		p := &sockstate.Poller{Interval: cfg.Poll, Refresh: time.Second, Tick: func(t time.Time) { m.watermark(srcPoller, t) }}
+		pollErr = p.Run(stopCtx, m.change)
+	}()
+
+	runCtx, cancel := context.WithTimeout(ctx, sc.RunTimeout())
+	sess := session.New(runCtx, session.Config{
+		Recorder: m, Observer: observer{local}, Lanes: lanes, Clock: clock, Mode: cfg.Mode, Lang: cfg.Lang, Pause: cfg.Pause,
+	})
+	runErr := runScenario(sc, sess)
+	closeErr := sess.Close()
+	if runCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		runErr = errors.Join(runErr, fmt.Errorf("scenario %s did not finish within %v", sc.Name, sc.RunTimeout()))
+	}
+	cancel()
+	if ctx.Err() == nil {
+		// Let the last segments and kernel states arrive.
+		t := time.NewTimer(sc.SettleTime())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	stop()
+	wg.Wait()
+	close(m.in)
+	<-mergeDone
+
+	res := Result{Packets: packets, Drops: src.Stats().Drops}
+	if ctx.Err() == nil {
+		res.Err = errors.Join(runErr, closeErr)
+	}
+	if capErr != nil || pollErr != nil {
+		res.Err = errors.Join(res.Err, capErr, pollErr)
+	}
+	return res, nil
+}
+
+// runScenario calls the scenario's Run, turning a panic into an error.
+func runScenario(sc *scenario.Scenario, s *session.Session) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("scenario %s panicked: %v", sc.Name, r)
+		}
+	}()
+	if err := sc.Run(s); err != nil && s.Context().Err() == nil {
+		return fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	return nil
+}
+
+// captureSlack is how far behind a read the capture may still deliver
+// packets: TPACKET_V3 hands over a block when it fills or its 1 ms timer
+// retires it, and the timer runs on jiffies (up to 4 ms at HZ=250).
+const captureSlack = 10 * time.Millisecond
+
+// capturePackets reads, decodes and follows packets until ctx is done and the
+// ring is drained. It returns the number of packets read.
+func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder, m *merger) (int, error) {
+	tr := flow.NewTracker()
+	var slab []decode.Packet
+	n := 0
+	for {
+		start := time.Now()
+		f, err := src.ReadFrame()
+		if errors.Is(err, capture.ErrTimeout) {
+			m.watermark(srcCapture, start.Add(-captureSlack))
+			if ctx.Err() != nil {
+				return n, nil
+			}
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return n, nil
+			}
+			return n, fmt.Errorf("capture: %w", err)
+		}
+		if len(slab) == 0 {
+			slab = make([]decode.Packet, 256)
+		}
+		p := &slab[0]
+		slab = slab[1:]
+		dec.Decode(f.Data, f.Length, p) // undecodable frames are kept as they are
+		tr.Add(p)
+		n++
+		m.Record(timeline.Event{Time: f.Time, Kind: timeline.KindPacket, Packet: p})
+	}
+}
+
+// observer lets the session wait for events the merger has emitted.
+type observer struct{ tl *timeline.Timeline }
+
+func (o observer) Wait(ctx context.Context, match func(*timeline.Event) bool) (*timeline.Event, error) {
+	seen := 0
+	for {
+		n, _ := o.tl.Wait(ctx, seen)
+		var found *timeline.Event
+		o.tl.Range(seen, n, func(e *timeline.Event) bool {
+			if match(e) {
+				found = e
+				return false
+			}
+			return true
+		})
+		if found != nil {
+			return found, nil
+		}
+		seen = n
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,361 @@
+package engine
+
+import (
+	"container/heap"
+	"net/netip"
+	"time"
+
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/flow"
+	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/sockstate"
+	"github.com/netlab/netlab/lab/tcpstate"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// source names the producers whose watermarks hold back the merge.
+type source uint8
+
+const (
+	srcCapture source = iota
+	srcPoller
+	nSources
+)
+
+// item is what producers send to the merger: an event, a kernel socket
+// change, or a watermark ("I have sent everything before this time").
+type item struct {
+	ev     timeline.Event
+	change *sockstate.Change
+	seq    uint64
+	wm     time.Time
+	src    source
+	isWM   bool
+}
+
+func (it *item) time() time.Time {
+	if it.change != nil {
+		return it.change.Time
+	}
+	return it.ev.Time
+}
+
+type itemHeap []*item
+
+func (h itemHeap) Len() int { return len(h) }
+func (h itemHeap) Less(i, j int) bool {
+	ti, tj := h[i].time(), h[j].time()
+	if !ti.Equal(tj) {
+		return ti.Before(tj)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h itemHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *itemHeap) Push(x any)   { *h = append(*h, x.(*item)) }
+func (h *itemHeap) Pop() any {
+	old := *h
+	n := len(old)
+	it := old[n-1]
+	old[n-1] = nil
+	*h = old[:n-1]
+	return it
+}
+
+// merger puts events from the capture, the kernel poller and the session into
+// one time order. It holds each event until every producer has moved past its
+// time (watermarks: the capture's, the poller's, the session clock's), then
+// labels it (lanes, act), turns kernel changes into state events, adds the
+// states the packets imply but the poller did not see, and emits it.
+type merger struct {
+	in    chan item
+	clock *session.Clock
+	lanes *session.Lanes
+	emit  func(timeline.Event)
+	host  bool // host mode: drop what does not belong to the scenario
+
+	h   itemHeap
+	seq uint64
+	wm  [nSources]time.Time
+
+	curAct     int
+	flowAct    map[flow.Key]int
+	kernelLast map[timeline.Socket]tcpstate.State
+	shown      map[timeline.Socket]tcpstate.State
+}
+
+func newMerger(lanes *session.Lanes, clock *session.Clock, emit func(timeline.Event), host bool) *merger {
+	return &merger{
+		in:         make(chan item, 1<<14),
+		clock:      clock,
+		lanes:      lanes,
+		emit:       emit,
+		host:       host,
+		flowAct:    make(map[flow.Key]int),
+		kernelLast: make(map[timeline.Socket]tcpstate.State),
+		shown:      make(map[timeline.Socket]tcpstate.State),
+	}
+}
+
+// Record implements session.Recorder.
+func (m *merger) Record(ev timeline.Event) { m.in <- item{ev: ev} }
+
+func (m *merger) change(c sockstate.Change) { m.in <- item{change: &c} }
+
+func (m *merger) watermark(src source, t time.Time) {
+	m.in <- item{isWM: true, src: src, wm: t}
+}
+
+// run merges until in is closed, then releases everything left.
+func (m *merger) run() {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		// Read the session's watermark first, then everything already sent:
+		// an event handed over before the watermark was read is in the
+		// channel by now.
+		swm, early := m.clock.Watermark(time.Now().Round(0))
+		for i := range early {
+			m.add(item{ev: early[i]})
+		}
+		for n := len(m.in); n > 0; n-- {
+			it, ok := <-m.in
+			if !ok {
+				m.release(time.Time{}, true)
+				return
+			}
+			m.add(it)
+		}
+		m.release(swm, false)
+		select {
+		case it, ok := <-m.in:
+			if !ok {
+				m.release(time.Time{}, true)
+				return
+			}
+			m.add(it)
+		case <-tick.C:
+		}
+	}
+}
+
+func (m *merger) add(it item) {
+	if it.isWM {
+		if it.wm.After(m.wm[it.src]) {
+			m.wm[it.src] = it.wm
+		}
+		return
+	}
+	if it.ev.Kind == timeline.KindPacket {
+		// The ring hands packets over in time order: one packet means the
+		// capture is complete up to shortly before it.
+		if t := it.ev.Time.Add(-time.Millisecond); t.After(m.wm[srcCapture]) {
+			m.wm[srcCapture] = t
+		}
+	}
+	m.seq++
+	it.seq = m.seq
+	heap.Push(&m.h, &it)
+}
+
+// release emits every held item older than limit and the producers'
+// watermarks (everything when flush).
+func (m *merger) release(limit time.Time, flush bool) {
+	for _, wm := range m.wm {
+		if wm.Before(limit) {
+			limit = wm
+		}
+	}
+	for m.h.Len() > 0 {
+		it := m.h[0]
+		if !flush && !it.time().Before(limit) {
+			return
+		}
+		heap.Pop(&m.h)
+		m.emitItem(it)
+	}
+}
+
+func (m *merger) emitItem(it *item) {
+	if it.change != nil {
+		m.kernelState(it.change)
+		return
+	}
+	ev := it.ev
+	switch ev.Kind {
+	case timeline.KindNote:
+		if ev.Note.ActStart {
+			m.curAct = ev.Act
+		}
+	case timeline.KindPacket:
+		if m.packet(&ev) {
+			m.emitPacket(ev)
+		}
+		return
+	}
+	m.emit(ev)
+}
+
+// packet labels a packet with its lanes and act and emits the inferred
+// states the kernel poller missed. It reports false for a packet to drop
+// (host mode: not the scenario's).
+func (m *merger) packet(ev *timeline.Event) bool {
+	p := ev.Packet
+	switch p.Proto {
+	case decode.ProtoICMP:
+		if p.ICMP.Quoted {
+			// The error travels back to the sender of the datagram it quotes.
+			p.From, p.To = m.lanes.Lookup(p.ICMP.QuotedDst), m.lanes.Lookup(p.ICMP.QuotedSrc)
+		}
+		ev.Act = m.curAct
+	default:
+		p.From, p.To = m.lanes.Resolve(p.Src, p.Dst)
+		if p.Flow != 0 {
+			k := flow.KeyOf(p)
+			act, ok := m.flowAct[k]
+			if !ok {
+				act = m.curAct
+				m.flowAct[k] = act
+			}
+			ev.Act = act
+		} else {
+			ev.Act = m.curAct
+		}
+	}
+	if m.host && p.From == "" && p.To == "" {
+		return false
+	}
+	if p.From == "" {
+		p.From = addrLane(p.Src)
+	}
+	if p.To == "" {
+		p.To = addrLane(p.Dst)
+	}
+	return true
+}
+
+// emitPacket emits a packet between the states it implies: the sender's
+// new state before the arrow, the receiver's after it.
+func (m *merger) emitPacket(ev timeline.Event) {
+	p := ev.Packet
+	for _, tr := range p.Transitions() {
+		if tr.Side == p.Dir {
+			m.inferred(&ev, p, tr)
+		}
+	}
+	m.emit(ev)
+	for _, tr := range p.Transitions() {
+		if tr.Side != p.Dir {
+			m.inferred(&ev, p, tr)
+		}
+	}
+}
+
+// addrLane names an address nobody registered.
+func addrLane(ap netip.AddrPort) string {
+	if ap.Port() == 0 {
+		return ap.Addr().String()
+	}
+	return ap.String()
+}
+
+// inferred emits a state the packets imply, unless the kernel poller shows
+// the same state for that socket (already, or in its first look after the
+// packet, which is still held in the merge window).
+func (m *merger) inferred(ev *timeline.Event, p *decode.Packet, tr decode.Transition) {
+	if tr.To == tcpstate.Listen {
+		return
+	}
+	local, remote := p.Src, p.Dst
+	if tr.Side != p.Dir {
+		local, remote = p.Dst, p.Src
+	}
+	sock := timeline.Socket{Local: local, Remote: remote}
+	if m.kernelLast[sock] == tr.To {
+		return
+	}
+	if next := m.nextKernel(sock); next != nil && next.To == tr.To {
+		return
+	}
+	from, ok := m.shown[sock]
+	if !ok {
+		from = tr.From
+	}
+	if from == tr.To {
+		return
+	}
+	m.shown[sock] = tr.To
+	lane := p.From
+	if local != p.Src {
+		lane = p.To
+	}
+	m.emit(timeline.Event{Time: ev.Time, Kind: timeline.KindState, Act: ev.Act, State: &timeline.State{
+		Lane: lane, Socket: sock, From: from, To: tr.To, Source: timeline.Inferred, Packet: p.N,
+	}})
+}
+
+// nextKernel finds the earliest held kernel change for sock.
+func (m *merger) nextKernel(sock timeline.Socket) *sockstate.Change {
+	var best *item
+	for _, it := range m.h {
+		if it.change == nil || it.change.Socket.Local != sock.Local || it.change.Socket.Remote != sock.Remote {
+			continue
+		}
+		if best == nil || m.h.less(it, best) {
+			best = it
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.change
+}
+
+func (h itemHeap) less(a, b *item) bool {
+	ta, tb := a.time(), b.time()
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	return a.seq < b.seq
+}
+
+// kernelState turns a poller change into a state event.
+func (m *merger) kernelState(c *sockstate.Change) {
+	s := c.Socket
+	sock := timeline.Socket{Local: s.Local, Remote: s.Remote}
+	lane := m.lanes.Lookup(s.Local)
+	if lane == "" {
+		if m.host {
+			return
+		}
+		lane = addrLane(s.Local)
+	}
+	to := c.To.Canonical()
+	from, ok := m.shown[sock]
+	if !ok {
+		from = c.From.Canonical()
+	}
+	m.kernelLast[sock] = to
+	m.shown[sock] = to
+	act := m.curAct
+	if a, ok := m.flowAct[flow.Key{Proto: decode.ProtoTCP, Lo: minAP(s.Local, s.Remote), Hi: maxAP(s.Local, s.Remote)}]; ok {
+		act = a
+	}
+	m.emit(timeline.Event{Time: c.Time, Kind: timeline.KindState, Act: act, State: &timeline.State{
+		Lane: lane, Socket: sock, From: from, To: to, Source: timeline.Kernel,
+		Timer: s.Timer.String(), Expires: s.Expires, Gone: c.Gone, RecvQ: s.RecvQ, SendQ: s.SendQ,
+	}})
+}
+
+func minAP(a, b netip.AddrPort) netip.AddrPort {
+	if b.Compare(a) < 0 {
+		return b
+	}
+	return a
+}
+
+func maxAP(a, b netip.AddrPort) netip.AddrPort {
+	if b.Compare(a) < 0 {
+		return a
+	}
+	return b
+}

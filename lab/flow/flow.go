@@ -1,0 +1,319 @@
+// Package flow follows conversations across packets: which endpoint started
+// a TCP connection, sequence and acknowledgement numbers relative to each
+// side's initial sequence number, the advertised window after scaling, the TCP
+// state each side must be in given what it sent and received (RFC 9293), and
+// expert marks like Wireshark's (retransmission, dup ack, zero window, window
+// update, keep-alive, RST).
+//
+// Inferred states are what the packets imply; the kernel's own view comes from
+// lab/sockstate. On loopback a segment is seen by the capture a few
+// microseconds before the receiver processes it, so "inferred" means "must
+// be, once this segment is processed".
+package flow
+
+import (
+	"net/netip"
+
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/tcpstate"
+)
+
+// Key identifies a conversation independent of direction.
+type Key struct {
+	Proto  decode.Proto
+	Lo, Hi netip.AddrPort
+}
+
+// KeyOf returns the direction-free key of a packet's conversation.
+func KeyOf(p *decode.Packet) Key {
+	a, b := p.Src, p.Dst
+	if b.Compare(a) < 0 {
+		a, b = b, a
+	}
+	return Key{Proto: p.Proto, Lo: a, Hi: b}
+}
+
+// Conv is one conversation: a TCP connection or a UDP socket pair.
+type Conv struct {
+	ID    int
+	Proto decode.Proto
+	// A is the endpoint that sent the first packet seen (the client when the
+	// handshake was captured), B the other.
+	A, B        netip.AddrPort
+	Packets     int
+	FirstPacket int // packet number
+	LastPacket  int
+	// State is the inferred TCP state of A ([0]) and B ([1]).
+	State [2]tcpstate.State
+	// Bytes of payload sent by A ([0]) and B ([1]).
+	Bytes [2]uint64
+	dir   [2]dirState
+}
+
+// Endpoint returns side 0 (A) or 1 (B).
+func (c *Conv) Endpoint(side uint8) netip.AddrPort {
+	if side == 0 {
+		return c.A
+	}
+	return c.B
+}
+
+// dirState is what one direction (the packets one side sends) has shown so far.
+type dirState struct {
+	seen      bool
+	isn       uint32 // base of relative sequence numbers
+	nextSeq   uint32 // highest seq+seglen sent
+	lastAck   uint32
+	ackSeen   bool
+	win       uint32 // last advertised window (bytes)
+	winSeen   bool
+	wscale    int8 // from the SYN; -1 absent
+	synSeen   bool
+	finSeen   bool
+	finSeq    uint32 // sequence number of the FIN
+	wscaleOK  bool   // both SYNs carried window scale: windows after SYN are scaled
+	keepAlive bool   // the last segment sent was a keep-alive
+}
+
+// Tracker assigns packets to conversations. Not safe for concurrent use.
+type Tracker struct {
+	convs map[Key]*Conv
+	list  []*Conv
+}
+
+// NewTracker returns an empty tracker.
+func NewTracker() *Tracker { return &Tracker{convs: make(map[Key]*Conv)} }
+
+// Convs returns the conversations in the order they were first seen.
+func (t *Tracker) Convs() []*Conv { return t.list }
+
+// Conv returns conversation id (from 1), or nil.
+func (t *Tracker) Conv(id int) *Conv {
+	if id < 1 || id > len(t.list) {
+		return nil
+	}
+	return t.list[id-1]
+}
+
+// Add annotates p (conversation, direction, relative numbers, window, inferred
+// state transitions, expert marks) and updates the conversation. It does not
+// allocate once a conversation exists.
+func (t *Tracker) Add(p *decode.Packet) *Conv {
+	if p.Proto != decode.ProtoTCP && p.Proto != decode.ProtoUDP {
+		return nil
+	}
+	k := KeyOf(p)
+	c := t.convs[k]
+	if c == nil {
+		c = &Conv{ID: len(t.list) + 1, Proto: p.Proto, A: p.Src, B: p.Dst, FirstPacket: p.N}
+		c.State = [2]tcpstate.State{tcpstate.Closed, tcpstate.Closed}
+		c.dir[0].wscale, c.dir[1].wscale = -1, -1
+		t.convs[k] = c
+		t.list = append(t.list, c)
+	}
+	c.Packets++
+	c.LastPacket = p.N
+	p.Flow = c.ID
+	if p.Src != c.A {
+		p.Dir = 1
+	}
+	c.Bytes[p.Dir] += uint64(p.PayloadLen)
+	if p.Proto == decode.ProtoTCP {
+		c.tcp(p)
+	}
+	return c
+}
+
+func (c *Conv) tcp(p *decode.Packet) {
+	s := p.Dir
+	r := 1 - s
+	snd, rcv := &c.dir[s], &c.dir[r]
+	f := p.Flags
+
+	first := !snd.seen
+	if first {
+		snd.seen = true
+		snd.isn = p.Seq
+		if f&decode.SYN == 0 {
+			// Capture began mid-stream: make the first byte seen relative 1.
+			snd.isn = p.Seq - 1
+			p.StreamStart = true
+		}
+		snd.nextSeq = p.Seq
+	}
+	if f&decode.SYN != 0 {
+		if !snd.synSeen {
+			snd.isn = p.Seq
+			snd.nextSeq = p.Seq
+		}
+		snd.synSeen = true
+		snd.wscale = p.Opts.WScale
+		if snd.wscale >= 0 && rcv.wscale >= 0 {
+			snd.wscaleOK, rcv.wscaleOK = true, true
+		}
+	}
+	p.RelSeq = p.Seq - snd.isn
+	if f&decode.ACK != 0 {
+		if rcv.seen {
+			p.RelAck = p.Ack - rcv.isn
+		} else {
+			p.RelAck = p.Ack
+		}
+	}
+	win := uint32(p.Window)
+	if f&decode.SYN == 0 && snd.wscaleOK && snd.wscale > 0 {
+		win <<= uint(snd.wscale)
+	}
+	p.WinBytes = win
+
+	c.expert(p, snd, rcv, first)
+	c.infer(p, s, r)
+
+	// Advance what this direction has shown.
+	if end := p.Seq + p.SegLen(); seqGT(end, snd.nextSeq) {
+		snd.nextSeq = end
+	}
+	if f&decode.FIN != 0 && !snd.finSeen {
+		snd.finSeen = true
+		snd.finSeq = p.Seq + uint32(p.PayloadLen)
+	}
+	if f&decode.ACK != 0 {
+		snd.lastAck = p.Ack
+		snd.ackSeen = true
+	}
+	if f&decode.RST == 0 {
+		snd.win = win
+		snd.winSeen = true
+	}
+	if d := snd.nextSeq - rcv.lastAck; rcv.ackSeen && int32(d) > 0 {
+		p.InFlight = d
+	}
+}
+
+// expert sets Wireshark-like marks, following the rules of Wireshark's
+// tcp_analyze_sequence_number in a simplified form. first is set for the
+// first packet seen in this direction.
+func (c *Conv) expert(p *decode.Packet, snd, rcv *dirState, first bool) {
+	f := p.Flags
+	seglen := p.SegLen()
+	control := f&(decode.SYN|decode.FIN|decode.RST) != 0
+	var e decode.Expert
+	if f&decode.RST != 0 {
+		e |= decode.Reset
+	}
+	if !first {
+		switch {
+		case !control && p.PayloadLen <= 1 && p.Seq == snd.nextSeq-1:
+			e |= decode.KeepAlive
+		case !control && p.PayloadLen == 1 && p.Seq == snd.nextSeq && rcv.winSeen && rcv.win == 0:
+			e |= decode.ZeroWindowProbe
+		case seglen > 0 && seqLT(p.Seq, snd.nextSeq):
+			e |= decode.Retransmission
+		case seglen > 0 && seqGT(p.Seq, snd.nextSeq):
+			e |= decode.PrevNotCaptured
+		}
+	}
+	if p.Window == 0 && f&decode.ACK != 0 && !control {
+		e |= decode.ZeroWindow
+	}
+	pureAck := f&decode.ACK != 0 && !control && p.PayloadLen == 0 && e&decode.KeepAlive == 0
+	switch {
+	case pureAck && rcv.keepAlive && p.Ack == rcv.nextSeq:
+		e |= decode.KeepAliveAck
+	case pureAck && snd.ackSeen && p.Ack == snd.lastAck && p.Seq == snd.nextSeq:
+		if p.WinBytes != snd.win {
+			e |= decode.WindowUpdate
+		} else {
+			e |= decode.DupAck
+		}
+	}
+	// The segment fills the receiver's advertised window to the last byte.
+	if p.PayloadLen > 0 && !control && rcv.winSeen && rcv.ackSeen && rcv.win > 0 &&
+		p.Seq+uint32(p.PayloadLen) == rcv.lastAck+rcv.win {
+		e |= decode.WindowFull
+	}
+	snd.keepAlive = e&decode.KeepAlive != 0
+	p.Expert = e
+}
+
+// infer applies RFC 9293's state diagram to the sender and the receiver of p.
+func (c *Conv) infer(p *decode.Packet, s, r uint8) {
+	f := p.Flags
+	set := func(side uint8, to tcpstate.State) {
+		from := c.State[side]
+		if from == to {
+			return
+		}
+		c.State[side] = to
+		if p.NTrans < uint8(len(p.Trans)) {
+			p.Trans[p.NTrans] = decode.Transition{Side: side, From: from, To: to}
+			p.NTrans++
+		}
+	}
+	if f&decode.RST != 0 {
+		set(s, tcpstate.Closed)
+		set(r, tcpstate.Closed)
+		return
+	}
+	ss, rs := c.State[s], c.State[r]
+	// The sender, for what it sends.
+	switch {
+	case f&decode.SYN != 0 && f&decode.ACK == 0:
+		if ss == tcpstate.Closed {
+			set(s, tcpstate.SynSent)
+		}
+		if rs == tcpstate.Closed {
+			c.State[r] = tcpstate.Listen // the peer must be listening to answer
+		}
+	case f&decode.SYN != 0 && f&decode.ACK != 0:
+		if ss == tcpstate.Closed || ss == tcpstate.Listen {
+			set(s, tcpstate.SynReceived)
+		}
+	case f&decode.FIN != 0:
+		switch ss {
+		case tcpstate.Established, tcpstate.SynReceived:
+			set(s, tcpstate.FinWait1)
+		case tcpstate.CloseWait:
+			set(s, tcpstate.LastAck)
+		}
+	}
+	// The receiver, for what it receives: first the ACK, then SYN or FIN.
+	rcvDir := &c.dir[r]
+	rs = c.State[r]
+	if f&decode.ACK != 0 {
+		switch {
+		case rs == tcpstate.SynSent && f&decode.SYN != 0:
+			set(r, tcpstate.Established)
+			// The sender of SYN,ACK becomes ESTABLISHED on the ACK that follows.
+		case rs == tcpstate.SynReceived:
+			set(r, tcpstate.Established)
+		case rcvDir.finSeen && p.Ack == rcvDir.finSeq+1:
+			switch rs {
+			case tcpstate.FinWait1:
+				set(r, tcpstate.FinWait2)
+			case tcpstate.Closing:
+				set(r, tcpstate.TimeWait)
+			case tcpstate.LastAck:
+				set(r, tcpstate.Closed)
+			}
+		}
+	}
+	if f&decode.FIN != 0 {
+		switch c.State[r] {
+		case tcpstate.Established, tcpstate.SynReceived:
+			set(r, tcpstate.CloseWait)
+		case tcpstate.FinWait1:
+			set(r, tcpstate.Closing)
+		case tcpstate.FinWait2:
+			set(r, tcpstate.TimeWait)
+		}
+	}
+	// A segment whose ACK completes the handshake makes its sender's peer
+	// ESTABLISHED (handled above); the sender of that ACK already was.
+	if c.State[s] == tcpstate.SynSent && f&decode.ACK != 0 && f&decode.SYN == 0 {
+		set(s, tcpstate.Established) // capture missed the SYN,ACK
+	}
+}
+
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+func seqGT(a, b uint32) bool { return int32(a-b) > 0 }

@@ -1,0 +1,173 @@
+// Package record writes a run for other tools: JSON lines for scripts (the
+// schema in the README, version 1: later versions add fields, never change or
+// remove them) and pcapng for Wireshark and tshark, with the narration, the
+// program's calls and the kernel's states as packet comments.
+package record
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// SchemaVersion is the version of the JSON lines schema.
+const SchemaVersion = 1
+
+// JSON writes events as JSON lines.
+type JSON struct {
+	enc    *json.Encoder
+	meta   timeline.Meta
+	lang   i18n.Lang
+	lastID int
+	lastT  float64
+}
+
+// NewJSON returns a writer; call Run first, then Event for each event, then Summary.
+func NewJSON(w io.Writer, lang i18n.Lang) *JSON {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &JSON{enc: enc, lang: lang}
+}
+
+// Line is one JSON line. Fields that do not apply to a type are omitted.
+type Line struct {
+	ID   int     `json:"id"`
+	T    float64 `json:"t"`
+	Type string  `json:"type"`
+
+	// run (id 0: the first line)
+	Schema   int      `json:"schema,omitempty"`
+	Scenario string   `json:"scenario,omitempty"`
+	Title    string   `json:"title,omitempty"`
+	Lanes    []string `json:"lanes,omitempty"`
+	Sandbox  string   `json:"sandbox,omitempty"`
+
+	// packet
+	N       int             `json:"n,omitempty"`
+	Proto   string          `json:"proto,omitempty"`
+	Src     string          `json:"src,omitempty"`
+	Dst     string          `json:"dst,omitempty"`
+	Flags   []string        `json:"flags,omitempty"`
+	Seq     *uint32         `json:"seq,omitempty"`
+	Ack     *uint32         `json:"ack,omitempty"`
+	Len     *int            `json:"len,omitempty"`
+	Win     *uint32         `json:"win,omitempty"`
+	Summary string          `json:"summary,omitempty"`
+	Expert  []string        `json:"expert,omitempty"`
+	App     *decode.AppInfo `json:"app,omitempty"`
+	Act     int             `json:"act,omitempty"`
+
+	// packet (from, to: lanes) and state (from, to: states)
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+
+	// state and app
+	Endpoint     string     `json:"endpoint,omitempty"`
+	Socket       string     `json:"socket,omitempty"`
+	Source       string     `json:"source,omitempty"`
+	Timer        string     `json:"timer,omitempty"`
+	ExpiresMS    *int64     `json:"expires_ms,omitempty"`
+	Gone         bool       `json:"gone,omitempty"`
+	Queue        *[2]uint32 `json:"accept_queue,omitempty"`
+	InferredFrom int        `json:"inferred_from_packet,omitempty"`
+
+	// app
+	Call   string `json:"call,omitempty"`
+	Bytes  *int   `json:"bytes,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	Error  string `json:"error,omitempty"`
+
+	// note
+	Text string `json:"text,omitempty"`
+	Step bool   `json:"step,omitempty"`
+
+	// check
+	Name string `json:"name,omitempty"`
+	OK   *bool  `json:"ok,omitempty"`
+
+	// summary
+	Packets      *int    `json:"packets,omitempty"`
+	Drops        *uint64 `json:"drops,omitempty"`
+	ChecksPassed *int    `json:"checks_passed,omitempty"`
+	ChecksFailed *int    `json:"checks_failed,omitempty"`
+	Interrupted  bool    `json:"interrupted,omitempty"`
+}
+
+// Run writes the first line, describing the run.
+func (j *JSON) Run(meta timeline.Meta) error {
+	j.meta = meta
+	return j.enc.Encode(Line{ID: 0, Type: "run", Schema: SchemaVersion, Scenario: meta.Scenario,
+		Title: meta.Title.In(j.lang), Lanes: meta.Lanes, Sandbox: meta.Sandbox})
+}
+
+// SetMeta updates the run start used for "t" (known once capture starts).
+func (j *JSON) SetMeta(meta timeline.Meta) { j.meta = meta }
+
+func (j *JSON) since(e *timeline.Event) float64 {
+	if j.meta.Start.IsZero() {
+		return 0
+	}
+	return math.Round(e.Time.Sub(j.meta.Start).Seconds()*1e6) / 1e6
+}
+
+// LineOf converts an event to its JSON line.
+func (j *JSON) LineOf(e *timeline.Event) Line {
+	l := Line{ID: e.ID, T: j.since(e), Type: e.Kind.String(), Act: e.Act}
+	switch e.Kind {
+	case timeline.KindPacket:
+		p := e.Packet
+		l.N, l.Proto, l.From, l.To, l.Summary, l.Expert, l.App = p.N, p.Proto.String(), p.From, p.To, p.Summary(), p.Expert.Names(), p.App
+		if p.Src.IsValid() {
+			l.Src, l.Dst = p.Src.String(), p.Dst.String()
+			if p.Proto == decode.ProtoICMP {
+				l.Src, l.Dst = p.Src.Addr().String(), p.Dst.Addr().String()
+			}
+		}
+		n := p.PayloadLen
+		l.Len = &n
+		if p.Proto == decode.ProtoTCP {
+			seq, ack, win := p.RelSeq, p.RelAck, p.WinBytes
+			l.Flags = p.Flags.Names()
+			l.Seq, l.Ack, l.Win = &seq, &ack, &win
+		}
+	case timeline.KindState:
+		s := e.State
+		l.Endpoint, l.Socket, l.From, l.To, l.Source, l.Timer = s.Lane, s.Socket.String(), s.From.String(), s.To.String(), s.Source.String(), s.Timer
+		l.Gone, l.InferredFrom = s.Gone, s.Packet
+		if s.Timer != "" {
+			ms := s.Expires.Milliseconds()
+			l.ExpiresMS = &ms
+		}
+		if s.To.String() == "LISTEN" {
+			l.Queue = &[2]uint32{s.RecvQ, s.SendQ}
+		}
+	case timeline.KindApp:
+		a := e.App
+		b := a.Bytes
+		l.Endpoint, l.Call, l.Bytes, l.Socket, l.Detail, l.Error, l.Proto = a.Lane, a.Call, &b, a.Socket.String(), a.Detail, a.Err, a.Proto
+	case timeline.KindNote:
+		l.Text, l.Step = e.Note.Text.In(j.lang), e.Note.Step
+	case timeline.KindCheck:
+		ok := e.Check.OK
+		l.Name, l.OK, l.Detail = e.Check.Name.In(j.lang), &ok, e.Check.Detail
+	}
+	return l
+}
+
+// Event writes one event.
+func (j *JSON) Event(e *timeline.Event) error {
+	l := j.LineOf(e)
+	j.lastID, j.lastT = e.ID, l.T
+	return j.enc.Encode(l)
+}
+
+// Summary writes the final line.
+func (j *JSON) Summary(s timeline.Summary) error {
+	p, d, cp, cf := s.Packets, s.Drops, s.ChecksPassed, s.ChecksFailed
+	return j.enc.Encode(Line{ID: j.lastID + 1, T: j.lastT, Type: "summary", Packets: &p, Drops: &d,
+		ChecksPassed: &cp, ChecksFailed: &cf, Interrupted: s.Interrupted, Error: s.Err})
+}

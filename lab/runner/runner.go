@@ -1,0 +1,258 @@
+// Package runner starts scenario runs and collects their timelines.
+//
+// Every run happens in a worker process: this same binary re-executed into a
+// fresh network namespace (lab/sandbox), where it captures, polls the kernel
+// and runs the scenario (lab/engine), streaming events to the front end over
+// a pipe. The front end (the CLI or the dashboard) appends them to the run's
+// timeline, judges the scenario's checks once the run is over, and never
+// touches the sandbox's sockets. A fresh namespace per run means no run sees
+// the TIME-WAIT sockets of the one before, and nothing is left behind: the
+// namespace dies with the worker, which dies with the front end.
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/netlab/netlab/lab/check"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/sandbox"
+	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// Options tune a run.
+type Options struct {
+	Lang i18n.Lang
+	// Step makes the scenario pause at each narration step until Continue.
+	Step bool
+	// Poll is the kernel socket table poll interval (default 2 ms).
+	Poll time.Duration
+	// Exe is the binary to re-execute (default /proc/self/exe).
+	Exe string
+}
+
+// Run is a run in progress.
+type Run struct {
+	Scenario *scenario.Scenario
+	Timeline *timeline.Timeline
+	Mode     sandbox.Mode
+
+	cmd    *exec.Cmd
+	ctl    io.WriteCloser
+	stderr *capped
+	done   chan struct{}
+	err    error
+
+	mu          sync.Mutex
+	interrupted bool
+}
+
+// Start starts sc in a new sandbox and returns at once; the timeline fills
+// as the run goes. It fails with a *sandbox.Error when no sandbox can be made.
+func Start(ctx context.Context, sc *scenario.Scenario, opts Options) (*Run, error) {
+	req, err := json.Marshal(request{Scenario: sc.Name, Lang: opts.Lang, Step: opts.Step, Poll: opts.Poll})
+	if err != nil {
+		return nil, err
+	}
+	exe := opts.Exe
+	if exe == "" {
+		exe = "/proc/self/exe"
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("event pipe: %w", err)
+	}
+	stderr := &capped{max: 64 << 10}
+	var ctl io.WriteCloser
+	newCmd := func() *exec.Cmd {
+		cmd := exec.Command(exe)
+		cmd.Args = []string{"netlab-worker", sc.Name}
+		cmd.Env = append(os.Environ(), envRequest+"="+string(req))
+		cmd.ExtraFiles = []*os.File{pw}
+		cmd.Stderr = stderr
+		return cmd
+	}
+	var cmd *exec.Cmd
+	var mode sandbox.Mode
+	cmd, mode, err = sandbox.Start(func() *exec.Cmd {
+		c := newCmd()
+		ctl = nil
+		if w, err := c.StdinPipe(); err == nil {
+			ctl = w
+		}
+		return c
+	})
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
+	r := &Run{
+		Scenario: sc,
+		Timeline: timeline.New(timeline.Meta{Scenario: sc.Name, Title: sc.Title, Lanes: sc.Lanes, Sandbox: string(mode)}),
+		Mode:     mode, cmd: cmd, ctl: ctl, stderr: stderr, done: make(chan struct{}),
+	}
+	go r.collect(pr)
+	go func() {
+		select {
+		case <-ctx.Done():
+			r.Stop()
+		case <-r.done:
+		}
+	}()
+	return r, nil
+}
+
+// Continue lets a paused step go on.
+func (r *Run) Continue() {
+	if r.ctl != nil {
+		io.WriteString(r.ctl, "\n")
+	}
+}
+
+// Stop interrupts the run: the worker stops the scenario, reports what it
+// captured so far and exits; it is killed if it has not within 3 s.
+func (r *Run) Stop() {
+	r.mu.Lock()
+	r.interrupted = true
+	r.mu.Unlock()
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	go func() {
+		t := time.NewTimer(3 * time.Second)
+		defer t.Stop()
+		select {
+		case <-r.done:
+		case <-t.C:
+			r.cmd.Process.Kill()
+		}
+	}()
+}
+
+// Done is closed when the run is over and the timeline closed.
+func (r *Run) Done() <-chan struct{} { return r.done }
+
+// Wait waits for the run to end and returns its summary. The error is a
+// *sandbox.Error when the run could not capture, or describes a worker that
+// failed; a scenario whose checks fail is not an error (see Summary).
+func (r *Run) Wait() (timeline.Summary, error) {
+	<-r.done
+	s, _ := r.Timeline.Closed()
+	return s, r.err
+}
+
+// collect reads the worker's events into the timeline until it exits, then
+// judges the checks and closes the timeline.
+func (r *Run) collect(pr *os.File) {
+	defer close(r.done)
+	defer pr.Close()
+	dec := newDecoder(pr)
+	var last *end
+	var lastTime time.Time
+	var decErr error
+	for {
+		m, err := dec.next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				decErr = err
+			}
+			break
+		}
+		switch {
+		case m.Meta != nil:
+			r.Timeline.SetMeta(*m.Meta)
+		case m.Event != nil:
+			lastTime = m.Event.Time
+			r.Timeline.Append(*m.Event)
+		case m.End != nil:
+			last = m.End
+		}
+	}
+	io.Copy(io.Discard, pr)
+	if r.ctl != nil {
+		r.ctl.Close()
+	}
+	waitErr := r.cmd.Wait()
+	r.mu.Lock()
+	interrupted := r.interrupted
+	r.mu.Unlock()
+
+	sum := timeline.Summary{Interrupted: interrupted}
+	switch {
+	case last != nil && last.Fatal != "":
+		if last.Code == 3 {
+			r.err = &sandbox.Error{Err: errors.New(last.Fatal), Fix: last.Fix}
+		} else {
+			r.err = errors.New(last.Fatal)
+		}
+	case last == nil:
+		msg := "worker exited without a result"
+		if waitErr != nil {
+			msg = fmt.Sprintf("worker failed: %v", waitErr)
+		}
+		if decErr != nil {
+			msg += fmt.Sprintf(" (event stream: %v)", decErr)
+		}
+		if s := bytes.TrimSpace(r.stderr.Bytes()); len(s) > 0 {
+			msg += "\n" + string(s)
+		}
+		if !interrupted {
+			r.err = errors.New(msg)
+		}
+	default:
+		sum.Packets, sum.Drops, sum.Err = last.Packets, last.Drops, last.Err
+		if last.Code == 130 {
+			sum.Interrupted = true
+		}
+	}
+	if r.err == nil && !sum.Interrupted {
+		if lastTime.IsZero() {
+			lastTime = time.Now()
+		}
+		for _, c := range check.Evaluate(r.Timeline, r.Scenario.Checks) {
+			c := c
+			if c.OK {
+				sum.ChecksPassed++
+			} else {
+				sum.ChecksFailed++
+			}
+			r.Timeline.Append(timeline.Event{Time: lastTime, Kind: timeline.KindCheck, Check: &c})
+		}
+	}
+	r.Timeline.Close(sum)
+}
+
+// capped is a bytes.Buffer that keeps only the first max bytes.
+type capped struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if room := c.max - c.buf.Len(); room > 0 {
+		if len(p) > room {
+			c.buf.Write(p[:room])
+		} else {
+			c.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+func (c *capped) Bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]byte(nil), c.buf.Bytes()...)
+}

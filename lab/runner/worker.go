@@ -1,0 +1,193 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/netlab/netlab/lab/doctor"
+	"github.com/netlab/netlab/lab/engine"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/sandbox"
+	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// envRequest carries the run request to the worker (JSON).
+const envRequest = "NETLAB_WORKER"
+
+// request is what the front end asks a worker to run.
+type request struct {
+	Scenario string
+	Lang     i18n.Lang
+	Step     bool
+	Poll     time.Duration
+	Probe    bool // run doctor's probes instead of a scenario
+}
+
+// IsWorker reports whether this process was started as a run's worker. The
+// program's main (and TestMain in tests that run scenarios) must then call
+// WorkerMain instead of doing anything else.
+func IsWorker() bool { return os.Getenv(envRequest) != "" }
+
+// WorkerMain runs the requested scenario inside the sandbox this process was
+// started in and streams its events to file descriptor 3. It returns the
+// process exit code: 0 when the run completed (the front end judges the
+// checks), 3 when it could not capture, 130 when interrupted, 2 on a bad
+// request.
+func WorkerMain(cat scenario.Catalog) int {
+	out := os.NewFile(3, "events")
+	if out == nil {
+		fmt.Fprintln(os.Stderr, "netlab worker: no event pipe (fd 3)")
+		return 2
+	}
+	w := newFlusher(out)
+	defer w.close()
+	enc := newEncoder(w)
+	fatal := func(code int, err error) int {
+		e := &end{Fatal: err.Error(), Code: code}
+		var se *sandbox.Error
+		if errors.As(err, &se) {
+			e.Fatal = se.Err.Error()
+			e.Fix = se.Fix
+		}
+		enc.send(msg{End: e})
+		return code
+	}
+
+	var req request
+	if err := json.Unmarshal([]byte(os.Getenv(envRequest)), &req); err != nil {
+		return fatal(2, fmt.Errorf("bad worker request: %w", err))
+	}
+	mode, ok := sandbox.Inside()
+	if !ok {
+		return fatal(2, errors.New("worker started outside a sandbox"))
+	}
+	if code, done := sandbox.Nest(mode); done {
+		return code
+	}
+	if req.Probe {
+		if err := enc.send(msg{Probe: doctor.Probe(mode)}); err != nil {
+			return 1
+		}
+		return 0
+	}
+	sc, err := cat.Lookup(req.Scenario)
+	if err != nil {
+		return fatal(2, err)
+	}
+	if err := sandbox.Setup(mode); err != nil {
+		return fatal(3, sandbox.Explain(err))
+	}
+
+	// SIGTERM from the front end interrupts the run; SIGINT too, should a
+	// terminal send one.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	var pause func(context.Context) error
+	if req.Step {
+		cont := make(chan struct{})
+		go func() {
+			sc := bufio.NewScanner(os.Stdin)
+			for sc.Scan() {
+				cont <- struct{}{}
+			}
+			close(cont)
+		}()
+		pause = func(ctx context.Context) error {
+			select {
+			case _, ok := <-cont:
+				if !ok {
+					return nil // the front end stopped stepping: run on
+				}
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+
+	var sendErr error
+	var mu sync.Mutex
+	send := func(m msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		if sendErr == nil {
+			sendErr = enc.send(m)
+		}
+	}
+	res, err := engine.Run(ctx, engine.Config{
+		Scenario: sc, Mode: mode, Lang: req.Lang, Pause: pause, Poll: req.Poll,
+		Meta: func(m timeline.Meta) { send(msg{Meta: &m}) },
+		Emit: func(ev timeline.Event) { send(msg{Event: &ev}) },
+	})
+	if err != nil {
+		return fatal(3, err)
+	}
+	e := &end{Packets: res.Packets, Drops: res.Drops}
+	if res.Err != nil {
+		e.Err = res.Err.Error()
+	}
+	if ctx.Err() != nil {
+		e.Code = 130
+	}
+	send(msg{End: e})
+	if sendErr != nil {
+		fmt.Fprintf(os.Stderr, "netlab worker: event pipe: %v\n", sendErr)
+		return 1
+	}
+	return e.Code
+}
+
+// flusher is a buffered writer flushed every few milliseconds, so live views
+// get events promptly without a write per event.
+type flusher struct {
+	mu   sync.Mutex
+	bw   *bufio.Writer
+	f    *os.File
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newFlusher(f *os.File) *flusher {
+	w := &flusher{bw: bufio.NewWriterSize(f, 64<<10), f: f, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				w.mu.Lock()
+				w.bw.Flush()
+				w.mu.Unlock()
+			case <-w.stop:
+				return
+			}
+		}
+	}()
+	return w
+}
+
+func (w *flusher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.bw.Write(p)
+}
+
+func (w *flusher) close() {
+	close(w.stop)
+	<-w.done
+	w.mu.Lock()
+	w.bw.Flush()
+	w.mu.Unlock()
+	w.f.Close()
+}

@@ -1,0 +1,190 @@
+// Package sandbox puts every netlab run in a network namespace of its own, so
+// the capture on its loopback holds only the scenario's traffic and the host
+// is left untouched.
+//
+// A network namespace belongs to a thread in Linux and Go moves goroutines
+// between threads, so a running Go program cannot unshare safely (and
+// unshare(CLONE_NEWUSER) fails with EINVAL once it has threads). Instead the
+// binary re-executes itself into the new namespaces:
+//
+//   - as root: a new network namespace (CLONE_NEWNET);
+//   - as a normal user: a new user and network namespace
+//     (CLONE_NEWUSER|CLONE_NEWNET) in which the process is root of its own
+//     namespace and may capture on its own loopback;
+//   - where neither is allowed but the binary has CAP_NET_RAW and
+//     CAP_NET_ADMIN (setcap): on the host's loopback, no namespace;
+//   - otherwise: an *Error whose message names the fix (exit code 3).
+//
+// The child learns its mode from the environment (Inside) and brings its
+// loopback up (Setup). The namespace dies with the child: there is nothing to
+// clean up after a run, even after kill -9.
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mode is where a run happens.
+type Mode string
+
+// Sandbox modes.
+const (
+	// Netns: a fresh network namespace created as root.
+	Netns Mode = "netns"
+	// Rootless: a fresh user+network namespace created by a normal user.
+	Rootless Mode = "rootless"
+	// Host: the host's own loopback (file capabilities, no namespaces).
+	Host Mode = "host"
+)
+
+// EnvMode is set in a sandboxed child to its Mode.
+const EnvMode = "NETLAB_SANDBOX"
+
+// Inside reports the mode this process runs in, if it is a sandboxed child.
+func Inside() (Mode, bool) {
+	m := Mode(os.Getenv(EnvMode))
+	switch m {
+	case Netns, Rootless, Host:
+		return m, true
+	}
+	return "", false
+}
+
+// Choose picks the mode for a new run: Netns as root, Rootless otherwise.
+// (Whether user namespaces are allowed is only known by trying: Start falls
+// back to Host or returns an *Error.)
+func Choose() Mode {
+	if os.Geteuid() == 0 {
+		return Netns
+	}
+	return Rootless
+}
+
+// Prepare sets up cmd to start in a sandbox of the given mode. The child gets
+// EnvMode in its environment, dies if the parent dies (Pdeathsig), and runs in
+// its own process group, so a terminal's Ctrl-C reaches only the parent, which
+// stops the child in order.
+func Prepare(cmd *exec.Cmd, mode Mode) {
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	switch mode {
+	case Netns:
+		attr.Cloneflags = syscall.CLONE_NEWNET
+	case Rootless:
+		attr.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+		attr.GidMappingsEnableSetgroups = false
+		// Mapped to uid 0, the child holds every capability inside its own
+		// namespaces once it execs: enough for AF_PACKET and netlink there.
+	}
+	cmd.SysProcAttr = attr
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, EnvMode+"="+string(mode))
+}
+
+// Start starts cmd in a sandbox: Choose's mode, falling back to Host when
+// namespaces are refused but the binary holds the capabilities to capture on
+// the host. It returns the mode used, or an *Error naming the fix.
+func Start(newCmd func() *exec.Cmd) (*exec.Cmd, Mode, error) {
+	mode := Choose()
+	cmd := newCmd()
+	Prepare(cmd, mode)
+	err := cmd.Start()
+	if err == nil {
+		return cmd, mode, nil
+	}
+	if mode == Rootless && HasCaptureCaps() {
+		cmd = newCmd()
+		Prepare(cmd, Host)
+		if err2 := cmd.Start(); err2 == nil {
+			return cmd, Host, nil
+		}
+	}
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return nil, mode, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	return nil, mode, Explain(fmt.Errorf("create a %s namespace: %w", mode, err))
+}
+
+// HasCaptureCaps reports whether this process holds CAP_NET_RAW and
+// CAP_NET_ADMIN in its effective set (root, or `setcap cap_net_raw,cap_net_admin+ep`).
+func HasCaptureCaps() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
+	return has(unix.CAP_NET_RAW) && has(unix.CAP_NET_ADMIN)
+}
+
+// Error is a run that cannot capture here, with what to do about it.
+// Commands exit with code 3 on it.
+type Error struct {
+	Err error
+	Fix []string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "netlab cannot capture packets here: %v\n", e.Err)
+	if len(e.Fix) > 0 {
+		b.WriteString("fix (any one):\n")
+		for _, f := range e.Fix {
+			b.WriteString("  ")
+			b.WriteString(f)
+			b.WriteString("\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Explain wraps err (from creating namespaces, opening AF_PACKET or netlink)
+// in an *Error with the fixes that apply to this machine, reading the kernel
+// settings that forbid user namespaces.
+func Explain(err error) *Error {
+	var fixes []string
+	self := "netlab"
+	if exe, e := os.Executable(); e == nil {
+		self = exe
+	}
+	if os.Geteuid() != 0 {
+		fixes = append(fixes, "sudo "+self+" ...            # run as root: a private network namespace per run")
+		if readInt("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1 {
+			fixes = append(fixes, "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0   # AppArmor forbids unprivileged user namespaces")
+		}
+		if readInt("/proc/sys/kernel/unprivileged_userns_clone") == 0 {
+			fixes = append(fixes, "sudo sysctl -w kernel.unprivileged_userns_clone=1   # user namespaces are off")
+		}
+		if readInt("/proc/sys/user/max_user_namespaces") == 0 {
+			fixes = append(fixes, "sudo sysctl -w user.max_user_namespaces=15000   # user namespaces are limited to 0")
+		}
+		fixes = append(fixes, "sudo setcap cap_net_raw,cap_net_admin+ep "+self+"   # capture on the host's loopback without namespaces")
+	}
+	return &Error{Err: err, Fix: fixes}
+}
+
+// readInt reads a one-number /proc file; -1 if absent or unreadable.
+func readInt(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return -1
+	}
+	var n int
+	if _, err := fmt.Sscan(string(b), &n); err != nil {
+		return -1
+	}
+	return n
+}

@@ -1,0 +1,297 @@
+// Package session is what a scenario gets: real sockets whose calls are
+// recorded on the run's timeline, narration steps, and waiting for what the
+// capture or the kernel shows.
+//
+// Listen, Dial, Accept, Read, Write, Close, CloseWrite, SetNoDelay, SetLinger
+// and the UDP helpers behave exactly like the net package's (they are real
+// sockets on the namespace's loopback) and record an app event with the
+// call, the byte count, the socket's address pair and the lane ("client",
+// "server", ...) that made it. Calls that make the kernel send (connect,
+// write, close) are stamped when they start, calls that wait for the peer
+// (accept, read) when they return, so on the ladder a write sits above the
+// segment it caused and a read below the segment it consumed.
+//
+// Go turns TCP keep-alive on for every socket (15 s); a session turns it off,
+// so captures hold only what the scenario does. Go also sets TCP_NODELAY on
+// every TCP socket: scenarios about Nagle's algorithm call SetNoDelay(false).
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/sandbox"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// Recorder receives the events a session records. The engine implements it.
+type Recorder interface {
+	Record(ev timeline.Event)
+}
+
+// Observer lets a scenario wait for what the capture and the kernel show.
+type Observer interface {
+	// Wait returns the first event (already recorded or still to come) for
+	// which match is true, or ctx's error.
+	Wait(ctx context.Context, match func(*timeline.Event) bool) (*timeline.Event, error)
+}
+
+// Config is how the engine sets up a session.
+type Config struct {
+	Recorder Recorder
+	Observer Observer // may be nil: Wait then fails
+	Lanes    *Lanes
+	Clock    *Clock // stamps events; nil: a private one
+	Mode     sandbox.Mode
+	Lang     i18n.Lang
+	// Pause, if set, is called at every Step and Act; it returns when the
+	// user lets the scenario go on (the dashboard's space key).
+	Pause func(ctx context.Context) error
+}
+
+// Session is a scenario's handle on the run.
+type Session struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	cfg    Config
+
+	mu      sync.Mutex
+	act     int
+	closers []io.Closer
+	wg      sync.WaitGroup
+	errs    []error
+}
+
+// New starts a session; Close ends it.
+func New(ctx context.Context, cfg Config) *Session {
+	if cfg.Lanes == nil {
+		cfg.Lanes = NewLanes()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = NewClock(50 * time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	return &Session{ctx: ctx, cancel: cancel, cfg: cfg}
+}
+
+// Context is cancelled when the run is interrupted or over.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Mode is the sandbox the run is in.
+func (s *Session) Mode() sandbox.Mode { return s.cfg.Mode }
+
+// Lanes is the address-to-lane map the session fills.
+func (s *Session) Lanes() *Lanes { return s.cfg.Lanes }
+
+// Name gives an address a lane name without opening a socket (for example
+// the closed port a datagram is sent to).
+func (s *Session) Name(lane, addr string) error {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return fmt.Errorf("name %s: %w", lane, err)
+	}
+	s.cfg.Lanes.Set(ap, lane)
+	return nil
+}
+
+// Act starts a new act of the scenario (a new connection, a variation) and
+// pauses there like Step.
+func (s *Session) Act(en, zh string) error {
+	s.mu.Lock()
+	s.act++
+	act := s.act
+	s.mu.Unlock()
+	s.recordNow(timeline.Event{Kind: timeline.KindNote, Act: act,
+		Note: &timeline.Note{Text: i18n.T(en, zh), Step: true, ActStart: true}})
+	return s.pause()
+}
+
+// Step narrates what happens next and, in an interactive run, waits for the
+// user. It returns ctx's error if the run is interrupted meanwhile.
+func (s *Session) Step(en, zh string) error {
+	s.recordNow(timeline.Event{Kind: timeline.KindNote,
+		Note: &timeline.Note{Text: i18n.T(en, zh), Step: true}})
+	return s.pause()
+}
+
+// Note adds an explanation to the timeline without pausing.
+func (s *Session) Note(en, zh string) {
+	s.recordNow(timeline.Event{Kind: timeline.KindNote, Note: &timeline.Note{Text: i18n.T(en, zh)}})
+}
+
+func (s *Session) pause() error {
+	if s.cfg.Pause == nil {
+		return s.ctx.Err()
+	}
+	return s.cfg.Pause(s.ctx)
+}
+
+// Sleep waits d or until the run is interrupted.
+func (s *Session) Sleep(d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+}
+
+// Go runs fn in a goroutine (typically a server). Close waits for it; its
+// error, unless caused by the session closing the sockets, fails the run.
+func (s *Session) Go(fn func() error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := fn(); err != nil && s.ctx.Err() == nil && !errors.Is(err, errSessionClosed) {
+			s.mu.Lock()
+			s.errs = append(s.errs, err)
+			s.mu.Unlock()
+		}
+	}()
+}
+
+// Wait waits up to timeout for an event matching match (see Observer).
+func (s *Session) Wait(timeout time.Duration, match func(*timeline.Event) bool) (*timeline.Event, error) {
+	if s.cfg.Observer == nil {
+		return nil, errors.New("wait: this run has no observer")
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, timeout)
+	defer cancel()
+	ev, err := s.cfg.Observer.Wait(ctx, match)
+	if err != nil {
+		return nil, fmt.Errorf("wait %v: %w", timeout, err)
+	}
+	return ev, nil
+}
+
+// errSessionClosed marks errors caused by Close shutting the sockets.
+var errSessionClosed = errors.New("session closed")
+
+// Close closes every socket the scenario left open, waits for its goroutines
+// and returns their first error. The kernel then finishes the connections on
+// its own (FIN or RST as their state requires).
+func (s *Session) Close() error {
+	s.cancel()
+	s.mu.Lock()
+	cl := s.closers
+	s.closers = nil
+	s.mu.Unlock()
+	for i := len(cl) - 1; i >= 0; i-- {
+		cl[i].Close()
+	}
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return errors.Join(s.errs...)
+}
+
+// Err returns the errors of the session's goroutines so far.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return errors.Join(s.errs...)
+}
+
+func (s *Session) track(c io.Closer) {
+	s.mu.Lock()
+	s.closers = append(s.closers, c)
+	s.mu.Unlock()
+}
+
+func (s *Session) currentAct() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.act
+}
+
+func (s *Session) record(ev timeline.Event) {
+	if ev.Act == 0 {
+		ev.Act = s.currentAct()
+	}
+	if s.cfg.Recorder != nil {
+		s.cfg.Recorder.Record(ev)
+	}
+}
+
+// recordNow stamps ev now and hands it over: for calls recorded when they
+// return (accept, read) and for narration.
+func (s *Session) recordNow(ev timeline.Event) {
+	id, t := s.cfg.Clock.begin(nil)
+	ev.Time = t
+	s.record(ev)
+	s.cfg.Clock.end(id)
+}
+
+// returned records a call when it returns (accept, read, recv).
+func (s *Session) returned(a timeline.App) {
+	s.recordNow(timeline.Event{Kind: timeline.KindApp, App: &a})
+}
+
+// call is a socket call recorded as of when it started (connect, write,
+// close): the segments it causes come after it on the timeline.
+type call struct {
+	s     *Session
+	id    uint64
+	start time.Time
+}
+
+// begin starts a call; a describes it with what is known before it runs.
+func (s *Session) begin(a timeline.App) *call {
+	early := &timeline.Event{Kind: timeline.KindApp, Act: s.currentAct(), App: &a}
+	id, start := s.cfg.Clock.begin(early)
+	return &call{s: s, id: id, start: start}
+}
+
+// done records the finished call.
+func (c *call) done(a timeline.App) {
+	t, blocked := c.s.cfg.Clock.finish(c.id)
+	a.Dur = now().Sub(c.start)
+	if blocked {
+		a.Detail = strings.TrimSpace(a.Detail + fmt.Sprintf(" (returned after %.1f ms)", float64(a.Dur.Microseconds())/1000))
+	}
+	c.s.record(timeline.Event{Time: t, Kind: timeline.KindApp, App: &a})
+	c.s.cfg.Clock.end(c.id)
+}
+
+// now is the wall clock without Go's monotonic reading, the clock capture
+// timestamps use, so the two order correctly.
+func now() time.Time { return time.Now().Round(0) }
+
+// preview quotes up to 40 bytes of payload for the ladder.
+func preview(b []byte) string {
+	const max = 40
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > max {
+		return strconv.Quote(string(b[:max])) + "…"
+	}
+	return strconv.Quote(string(b))
+}
+
+// errText is the part of a net error a learner needs: the kernel's words.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, io.EOF) {
+		return "EOF"
+	}
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		err = u
+	}
+}

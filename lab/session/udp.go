@@ -1,0 +1,134 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// UDPConn is a UDP socket: unconnected (ListenUDP: sendto/recvfrom) or
+// connected (DialUDP: send/recv, and ICMP errors come back as errors).
+type UDPConn struct {
+	s         *Session
+	c         *net.UDPConn
+	lane      string
+	local     netip.AddrPort
+	remote    netip.AddrPort // set for a connected socket
+	connected bool
+}
+
+// ListenUDP opens an unconnected UDP socket bound to addr for lane.
+func (s *Session) ListenUDP(lane, addr string) (*UDPConn, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("bind %s: %w", addr, err)
+	}
+	a := timeline.App{Lane: lane, Call: "bind", Proto: "udp", Socket: timeline.Socket{Local: ap}}
+	call := s.begin(a)
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		a.Err = errText(err)
+		call.done(a)
+		return nil, fmt.Errorf("bind udp %s: %w", addr, err)
+	}
+	u := &UDPConn{s: s, c: c, lane: lane, local: addrPort(c.LocalAddr())}
+	s.cfg.Lanes.Set(u.local, lane)
+	a.Socket = timeline.Socket{Local: u.local}
+	call.done(a)
+	s.track(u)
+	return u, nil
+}
+
+// DialUDP opens a connected UDP socket to addr. connect() on UDP sends
+// nothing: it only fixes the peer address (and lets ICMP errors reach the
+// program as ECONNREFUSED).
+func (s *Session) DialUDP(lane, addr string) (*UDPConn, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect udp %s: %w", addr, err)
+	}
+	a := timeline.App{Lane: lane, Call: "connect", Proto: "udp", Socket: timeline.Socket{Remote: ap}, Detail: "no packet: UDP has no handshake"}
+	call := s.begin(a)
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		a.Err = errText(err)
+		call.done(a)
+		return nil, fmt.Errorf("connect udp %s: %w", addr, err)
+	}
+	u := &UDPConn{s: s, c: c, lane: lane, local: addrPort(c.LocalAddr()), remote: ap, connected: true}
+	s.cfg.Lanes.Set(u.local, lane)
+	a.Socket = u.Socket()
+	call.done(a)
+	s.track(u)
+	return u, nil
+}
+
+// Socket is the socket's address pair (remote unset when unconnected).
+func (u *UDPConn) Socket() timeline.Socket { return timeline.Socket{Local: u.local, Remote: u.remote} }
+
+// UDP is the underlying socket, for what the session does not wrap.
+func (u *UDPConn) UDP() *net.UDPConn { return u.c }
+
+// Write sends one datagram on a connected socket.
+func (u *UDPConn) Write(b []byte) (int, error) {
+	a := timeline.App{Lane: u.lane, Call: "send", Proto: "udp", Socket: u.Socket(), Detail: preview(b)}
+	call := u.s.begin(a)
+	n, err := u.c.Write(b)
+	a.Bytes, a.Detail, a.Err = n, preview(b[:n]), errText(err)
+	call.done(a)
+	return n, err
+}
+
+// Read receives one datagram on a connected socket (or the pending ICMP error).
+func (u *UDPConn) Read(b []byte) (int, error) {
+	start := now()
+	n, err := u.c.Read(b)
+	if err != nil && u.s.ctx.Err() != nil {
+		return n, errSessionClosed
+	}
+	u.s.returned(timeline.App{Lane: u.lane, Call: "recv", Proto: "udp", Bytes: n, Socket: u.Socket(), Detail: preview(b[:n]), Err: errText(err), Dur: now().Sub(start)})
+	return n, err
+}
+
+// WriteTo sends one datagram to addr.
+func (u *UDPConn) WriteTo(b []byte, addr string) (int, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return 0, fmt.Errorf("sendto %s: %w", addr, err)
+	}
+	a := timeline.App{Lane: u.lane, Call: "sendto", Proto: "udp", Socket: timeline.Socket{Local: u.local, Remote: ap}, Detail: preview(b)}
+	call := u.s.begin(a)
+	n, err := u.c.WriteToUDPAddrPort(b, ap)
+	a.Bytes, a.Detail, a.Err = n, preview(b[:n]), errText(err)
+	call.done(a)
+	return n, err
+}
+
+// ReadFrom receives one datagram and says who sent it.
+func (u *UDPConn) ReadFrom(b []byte) (int, netip.AddrPort, error) {
+	start := now()
+	n, from, err := u.c.ReadFromUDPAddrPort(b)
+	if err != nil && u.s.ctx.Err() != nil {
+		return n, from, errSessionClosed
+	}
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	u.s.returned(timeline.App{Lane: u.lane, Call: "recvfrom", Proto: "udp", Bytes: n, Socket: timeline.Socket{Local: u.local, Remote: from}, Detail: preview(b[:n]), Err: errText(err), Dur: now().Sub(start)})
+	return n, from, err
+}
+
+// Close closes the socket (nothing is sent: UDP has no close handshake).
+func (u *UDPConn) Close() error {
+	a := timeline.App{Lane: u.lane, Call: "close", Proto: "udp", Socket: u.Socket(), Detail: "no packet"}
+	call := u.s.begin(a)
+	err := u.c.Close()
+	if errors.Is(err, net.ErrClosed) {
+		u.s.cfg.Clock.end(call.id)
+		return nil
+	}
+	a.Err = errText(err)
+	call.done(a)
+	return err
+}

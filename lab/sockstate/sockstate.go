@@ -1,0 +1,144 @@
+// Package sockstate reads the TCP socket table of the current network
+// namespace from the kernel and turns repeated reads into state-change events.
+//
+// # sock_diag
+//
+// Linux exposes its socket tables through the sock_diag netlink family
+// (NETLINK_SOCK_DIAG). A SOCK_DIAG_BY_FAMILY dump request carrying a
+// struct inet_diag_req_v2 makes the kernel walk its TCP hash tables and answer
+// with one struct inet_diag_msg per socket (linux/inet_diag.h), optionally
+// followed by netlink attributes such as INET_DIAG_INFO (a struct tcp_info).
+// This is what ss(8) uses; [Conn.DumpTCP] asks for the same data, for IPv4
+// and IPv6, and for every state including TCP_NEW_SYN_RECV, so that
+// connections still in SYN-RECEIVED (which Linux keeps as lightweight
+// "request sockets", not full sockets) are listed too. The kernel reports
+// request sockets with state TCP_SYN_RECV, and without tcp_info.
+//
+// # Why polling, and what "observed" means
+//
+// The kernel offers no event stream of TCP state changes short of tracing
+// (the sock:inet_sock_set_state tracepoint, eBPF); sock_diag's multicast
+// groups only announce destroyed sockets, and only to privileged listeners.
+// So [Poller] simply dumps the table every Interval and compares consecutive
+// dumps. A state is therefore only "observed" if it is still in place when a
+// dump walks past the socket: a state that lasts less than the polling
+// interval (on loopback FIN-WAIT-1 and LAST-ACK usually last far less than a
+// millisecond) may never be seen, and a socket that is created and destroyed
+// between two dumps is not reported at all. The times in [Change] are the
+// times of the dumps, not of the transitions; the transition happened at some
+// point since the previous dump.
+//
+// The kernel's view is the ground truth the packet-level view of netlab is
+// compared with: the two agree on the states, but not necessarily on the
+// instant a state began.
+//
+// # Cost
+//
+// For each address family the kernel walks the namespace's whole TCP hash
+// tables, however few sockets there are. A new network namespace shares the
+// host's established-socket table (often 2^18 buckets or more) unless
+// net.ipv4.tcp_child_ehash_entries was set in the parent namespace before
+// the namespace was created (Linux 6.1+); with a shared table a dump of a
+// dozen sockets can take about a millisecond of kernel time, with a small
+// private table a fraction of that.
+package sockstate
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/netlab/netlab/lab/tcpstate"
+)
+
+// Timer is the kind of timer pending on a socket (idiag_timer).
+type Timer uint8
+
+// Timer kinds as the kernel reports them.
+const (
+	TimerNone      Timer = 0 // no timer pending
+	TimerRetrans   Timer = 1 // retransmission, RTO, tail-loss-probe or SYN-ACK timer ("on")
+	TimerKeepalive Timer = 2 // keepalive (also the FIN-WAIT-2 timer of a full socket)
+	TimerTimeWait  Timer = 3 // TIME-WAIT (and orphaned FIN-WAIT-2) timer
+	TimerProbe     Timer = 4 // zero-window probe timer (ss calls it "persist")
+)
+
+var timerNames = [...]string{
+	TimerNone:      "",
+	TimerRetrans:   "on",
+	TimerKeepalive: "keepalive",
+	TimerTimeWait:  "timewait",
+	TimerProbe:     "probe",
+}
+
+// String returns "" for no timer, otherwise "on", "keepalive", "timewait"
+// or "probe", the names ss -o uses (ss prints "persist" for the probe timer).
+func (t Timer) String() string {
+	if int(t) < len(timerNames) {
+		return timerNames[t]
+	}
+	return fmt.Sprintf("timer(%d)", uint8(t))
+}
+
+// Info is the subset of struct tcp_info (linux/tcp.h) netlab shows. Older
+// kernels send a shorter struct; fields the kernel did not send are zero.
+type Info struct {
+	RTT, RTTVar   time.Duration // smoothed round-trip time and its variance (µs resolution)
+	SndCwnd       uint32        // congestion window, in segments
+	SndMSS        uint32
+	RcvMSS        uint32
+	Unacked       uint32 // segments sent and not yet acknowledged
+	Retransmits   uint32 // consecutive RTO retransmissions of the current segment
+	Probes        uint32 // unanswered zero-window or keepalive probes
+	Backoff       uint32 // exponential RTO backoff
+	TotalRetrans  uint32 // retransmitted segments over the connection's life
+	Lost          uint32 // segments presumed lost
+	SndWscale     uint32 // window scale the peer announced (applied to its windows)
+	RcvWscale     uint32 // window scale we announced
+	RcvSpace      uint32 // receive-buffer auto-tuning estimate
+	SndWnd        uint32 // peer's advertised receive window (tcpi_snd_wnd), 0 if not sent
+	RcvWnd        uint32 // window we advertise (tcpi_rcv_wnd), 0 if not sent
+	Options       uint8  // TCPI_OPT_* bits (timestamps, SACK, wscale, ECN, ...)
+	BytesAcked    uint64
+	BytesReceived uint64
+	DataSegsOut   uint32
+	DataSegsIn    uint32
+}
+
+// Socket is one row of the kernel's TCP socket table.
+type Socket struct {
+	// Local and Remote are the socket's addresses. IPv4 and IPv4-mapped IPv6
+	// addresses are plain IPv4. Remote is the unspecified address with port 0
+	// for listeners.
+	Local, Remote netip.AddrPort
+	// State is the state as the kernel reports it. The kernel reports
+	// request sockets (connections in SYN-RECEIVED that are not full
+	// sockets yet; Inode 0, no Info) as SynReceived, not NewSynRecv; compare
+	// states with Canonical to be safe.
+	State   tcpstate.State
+	Timer   Timer
+	Expires time.Duration // time left on Timer, as the kernel reports it (ms resolution)
+	Retrans uint8         // idiag_retrans: retransmissions (or probes) of the pending timer
+	// RecvQ and SendQ are the bytes in the receive and send queues; for a
+	// LISTEN socket RecvQ is the current accept-queue length and SendQ the
+	// backlog limit.
+	RecvQ, SendQ uint32
+	UID, Inode   uint32
+	Cookie       uint64 // the kernel's socket cookie
+	// Info is the socket's tcp_info, nil where the kernel sends none
+	// (TIME-WAIT and orphaned FIN-WAIT-2 sockets, SYN-RECEIVED request
+	// sockets).
+	Info *Info
+}
+
+// Listening reports whether s is a listening socket.
+func (s Socket) Listening() bool { return s.State == tcpstate.Listen }
+
+// String formats s in the spirit of one ss line.
+func (s Socket) String() string {
+	str := fmt.Sprintf("%s %d %d %s %s", s.State, s.RecvQ, s.SendQ, s.Local, s.Remote)
+	if s.Timer != TimerNone {
+		str += fmt.Sprintf(" timer:(%s,%s,%d)", s.Timer, s.Expires, s.Retrans)
+	}
+	return str
+}

@@ -1,0 +1,171 @@
+// Package timeline is the single source of truth of a run: one ordered,
+// append-only stream of events (captured packets, kernel socket states, the
+// program's own calls, narration, check results) that every view reads — the
+// text ladder, JSON lines, pcapng, the dashboard and the checks.
+//
+// Events are ordered by when they happened (capture timestamp for packets,
+// the moment of the call for app events, the dump time for kernel states) and
+// then by arrival, never by goroutine timing: the engine holds events in a
+// short reorder window before appending them.
+package timeline
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/tcpstate"
+)
+
+// Kind says which of an Event's parts is set.
+type Kind uint8
+
+// Event kinds.
+const (
+	KindPacket Kind = iota + 1
+	KindState
+	KindApp
+	KindNote
+	KindCheck
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindPacket:
+		return "packet"
+	case KindState:
+		return "state"
+	case KindApp:
+		return "app"
+	case KindNote:
+		return "note"
+	case KindCheck:
+		return "check"
+	}
+	return "unknown"
+}
+
+// Event is one thing that happened during a run. Exactly one of Packet,
+// State, App, Note and Check is set, as Kind says. Events are immutable once
+// appended.
+type Event struct {
+	ID   int       // position in the timeline, from 1 (set by Append)
+	Time time.Time // when it happened
+	Kind Kind
+	Act  int // the scenario act it belongs to (0: before the first act)
+
+	Packet *decode.Packet
+	State  *State
+	App    *App
+	Note   *Note
+	Check  *Check
+}
+
+// Socket is a connection endpoint seen from one side: local and remote address.
+type Socket struct {
+	Local  netip.AddrPort
+	Remote netip.AddrPort
+}
+
+// String renders "local->remote" (remote "*" for a listener).
+func (s Socket) String() string {
+	r := "*"
+	if s.Remote.IsValid() && s.Remote.Port() != 0 {
+		r = s.Remote.String()
+	}
+	return s.Local.String() + "->" + r
+}
+
+// Reverse returns the same connection seen from the other side.
+func (s Socket) Reverse() Socket { return Socket{Local: s.Remote, Remote: s.Local} }
+
+// Source says where a state came from.
+type Source uint8
+
+// State sources.
+const (
+	// Kernel: read from the kernel's socket table (sock_diag).
+	Kernel Source = iota + 1
+	// Inferred: implied by the captured packets; the kernel poller did not see
+	// it (it lasted less than the poll interval).
+	Inferred
+)
+
+func (s Source) String() string {
+	if s == Inferred {
+		return "inferred"
+	}
+	return "kernel"
+}
+
+// State is a TCP state change of one socket.
+type State struct {
+	Lane   string
+	Socket Socket
+	From   tcpstate.State // the state shown before (kernel or inferred)
+	To     tcpstate.State
+	Source Source
+	// Timer is the kernel's timer on the socket ("timewait", "keepalive",
+	// "on" for retransmission, "probe" for zero-window probe; "" none).
+	Timer   string
+	Expires time.Duration // time left on Timer
+	// Gone: the socket is no longer in the kernel's table (To is CLOSED).
+	Gone bool
+	// RecvQ and SendQ: for LISTEN, the accept queue length and the backlog.
+	RecvQ, SendQ uint32
+	// Packet is the number of the packet that implied an inferred state.
+	Packet int
+}
+
+// App is a call the scenario's program made on a socket.
+type App struct {
+	Lane   string
+	Call   string // listen, connect, accept, write, read, close, shutdown, setsockopt, send, recv ...
+	Proto  string // "tcp" or "udp"
+	Bytes  int    // bytes written or read
+	Socket Socket
+	Detail string // e.g. `"hello world"`, "TCP_NODELAY=1", "SO_LINGER=0"
+	Err    string // the error the program saw, if any
+	Dur    time.Duration
+	// Blocking: the call had not returned when this was recorded; a later
+	// event of the same call (stamped when it returned) records the result.
+	Blocking bool
+}
+
+// Note is narration: a step of the scenario or an explanation.
+type Note struct {
+	Text i18n.Text
+	// Step marks a narration point where an interactive run pauses.
+	Step bool
+	// ActStart marks the start of a new act (Event.Act is its number).
+	ActStart bool
+}
+
+// Check is the result of one of the scenario's expectations.
+type Check struct {
+	Name   i18n.Text
+	OK     bool
+	Detail string
+}
+
+// Meta describes a run.
+type Meta struct {
+	Scenario string
+	Title    i18n.Text
+	Lanes    []string // lane order for ladders (client, server, ...)
+	Sandbox  string   // "netns", "rootless", "host", or "file"
+	Iface    string
+	Start    time.Time
+	Link     int // link type of the packets (layers.LinkType)
+}
+
+// Summary is what a finished run adds up to.
+type Summary struct {
+	Packets      int
+	Drops        uint64
+	ChecksPassed int
+	ChecksFailed int
+	Err          string // the scenario's error, if it failed to run
+	Interrupted  bool
+}

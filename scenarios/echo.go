@@ -1,0 +1,126 @@
+package scenarios
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/netlab/netlab/lab/check"
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/session"
+)
+
+// Echo: the classic socket example, a client sends "hello world" and the
+// server sends it back.
+var Echo = &scenario.Scenario{
+	Name:    "echo",
+	Title:   i18n.T("Echo client and server", "回显客户端与服务器"),
+	Summary: i18n.T("the classic socket example: connect, send \"hello world\", get it back, close", "经典套接字示例:连接、发送 \"hello world\"、收到回显、关闭"),
+	Lanes:   []string{"client", "server"},
+	Lesson: i18n.T(`The smallest useful TCP program: a server that listens on port 8888 and a client that connects, sends "hello world", reads the answer and closes.
+
+Server: socket() → bind(127.0.0.1:8888) → listen() → accept() → read() → write() → close().
+Client: socket() → connect(127.0.0.1:8888) → write() → read() → close().
+
+Watch how each call maps to the wire: connect() is the three-way handshake; write() of 11 bytes becomes one segment with len=11 (PSH tells the receiver to hand the data to the program now); read() does not send anything, the kernel has already acknowledged the data; close() sends FIN.
+
+The kernel, not the program, sends every ACK. A read() returns what has arrived, which is not always what one write() sent: with 11 bytes on loopback it is, but see the coalescing scenario.`,
+		`最小的实用 TCP 程序:服务器监听 8888 端口,客户端连接后发送 "hello world",读取回复,然后关闭。
+
+服务器:socket() → bind(127.0.0.1:8888) → listen() → accept() → read() → write() → close()。
+客户端:socket() → connect(127.0.0.1:8888) → write() → read() → close()。
+
+看每个调用在线路上对应什么:connect() 就是三次握手;write() 11 个字节变成一个 len=11 的报文段(PSH 表示接收方应立即把数据交给程序);read() 不发送任何东西,内核早已确认了这些数据;close() 发送 FIN。
+
+所有 ACK 都是内核发的,不是程序发的。read() 返回的是已经到达的数据,不一定正好是一次 write() 的内容:这里 11 个字节在环回接口上恰好是一次,另见 coalescing(粘包)场景。`),
+	Run: func(s *session.Session) error {
+		ln, err := s.Listen("server", "127.0.0.1:8888")
+		if err != nil {
+			return err
+		}
+		s.Go(func() error {
+			c, err := ln.Accept()
+			if err != nil {
+				return err
+			}
+			buf := make([]byte, 1024)
+			n, err := c.Read(buf)
+			if err != nil {
+				return err
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return err
+			}
+			// Wait for the client's FIN before closing, as the classic server does.
+			c.Read(buf)
+			return c.Close()
+		})
+		if err := s.Step("The client connects to 127.0.0.1:8888.", "客户端连接 127.0.0.1:8888。"); err != nil {
+			return err
+		}
+		c, err := s.Dial("client", "127.0.0.1:8888")
+		if err != nil {
+			return err
+		}
+		if err := s.Step("The client sends \"hello world\" and the server echoes it.", "客户端发送 \"hello world\",服务器原样发回。"); err != nil {
+			return err
+		}
+		if _, err := c.Write([]byte("hello world")); err != nil {
+			return err
+		}
+		got, err := c.ReadFull(len("hello world"))
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(got, []byte("hello world")) {
+			return fmt.Errorf("echo: got %q", got)
+		}
+		if err := s.Step("The client closes; the server sees EOF and closes too.", "客户端关闭;服务器读到 EOF 后也关闭。"); err != nil {
+			return err
+		}
+		return c.Close()
+	},
+	Checks: []check.Check{
+		check.New("the connection opens with SYN, SYN,ACK, ACK", "连接以 SYN、SYN,ACK、ACK 建立", func(v *check.View) (bool, string) {
+			ps := v.Packets(check.TCP)
+			if len(ps) < 3 {
+				return false, fmt.Sprintf("only %d segments", len(ps))
+			}
+			got := check.Flags(ps[:3])
+			return got == "SYN SYN,ACK ACK", got
+		}),
+		check.New("\"hello world\" crosses the wire once in each direction, 11 bytes each", "\"hello world\" 在两个方向上各传输一次,各 11 字节", func(v *check.View) (bool, string) {
+			up := v.Packets(check.From("client"), check.WithPayload)
+			down := v.Packets(check.From("server"), check.WithPayload)
+			ok := len(up) == 1 && len(down) == 1 &&
+				string(up[0].Payload()) == "hello world" && string(down[0].Payload()) == "hello world"
+			return ok, fmt.Sprintf("client→server %d segment(s), server→client %d segment(s)", len(up), len(down))
+		}),
+		check.New("the server's kernel acknowledges the data before the server program reads it", "服务器内核在程序读取之前就确认了数据", func(v *check.View) (bool, string) {
+			data := first(v.Packets(check.From("client"), check.WithPayload))
+			if data == nil {
+				return false, "no data segment"
+			}
+			var ackAt, readAt int
+			for _, e := range v.Events() {
+				if ackAt == 0 && e.Packet != nil && e.Packet.From == "server" && e.Packet.Flags.Has(decode.ACK) && e.Packet.Ack == data.Seq+uint32(data.PayloadLen) {
+					ackAt = e.ID
+				}
+				if readAt == 0 && e.App != nil && e.App.Lane == "server" && e.App.Call == "read" && e.App.Bytes > 0 {
+					readAt = e.ID
+				}
+			}
+			return ackAt != 0 && readAt != 0 && ackAt < readAt, fmt.Sprintf("ACK is event %d, read() returns at event %d", ackAt, readAt)
+		}),
+		check.New("both sides send FIN", "双方都发送了 FIN", func(v *check.View) (bool, string) {
+			c := v.Packets(check.From("client"), check.HasFlags(decode.FIN))
+			s := v.Packets(check.From("server"), check.HasFlags(decode.FIN))
+			return len(c) == 1 && len(s) == 1, fmt.Sprintf("client FIN %d, server FIN %d", len(c), len(s))
+		}),
+		check.New("the program's reads return exactly what was sent", "程序读到的正是对方发送的内容", func(v *check.View) (bool, string) {
+			sr, cr := v.Bytes("server", "read"), v.Bytes("client", "read")
+			return sr == 11 && cr == 11, fmt.Sprintf("server read %d bytes, client read %d bytes", sr, cr)
+		}),
+	},
+}

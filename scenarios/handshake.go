@@ -1,0 +1,138 @@
+package scenarios
+
+import (
+	"fmt"
+
+	"github.com/netlab/netlab/lab/check"
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/tcpstate"
+)
+
+// Handshake: the TCP three-way handshake with its ISNs and options.
+var Handshake = &scenario.Scenario{
+	Name:    "handshake",
+	Title:   i18n.T("TCP three-way handshake", "TCP 三次握手"),
+	Summary: i18n.T("SYN, SYN-ACK, ACK: how two sockets agree on sequence numbers and options", "SYN、SYN-ACK、ACK:双方如何商定序列号和选项"),
+	Lanes:   []string{"client", "server"},
+	Lesson: i18n.T(`Before TCP carries a single byte, both ends must know where the other's byte numbering starts. Each side picks an initial sequence number (ISN) at random and the other acknowledges it:
+
+1. The client's connect() sends SYN carrying its ISN. Its socket is in SYN-SENT.
+2. The server's kernel answers SYN,ACK: its own ISN, and ack = client ISN + 1 (a SYN consumes one sequence number). Linux keeps this half-open connection as a small request socket in SYN-RECEIVED.
+3. The client sends ACK = server ISN + 1. Both sides are ESTABLISHED. accept() returns only now, and only if the program calls it: the kernel did the handshake on its own.
+
+Why three and not two? The server must learn that the client received its ISN, or a delayed old SYN could open a connection nobody asked for.
+
+The SYN and SYN,ACK also carry options that hold for the whole connection: MSS (largest segment the sender will accept; 65495 on loopback, whose MTU is 65536), window scale (the window field is multiplied by 2^scale), SACK-permitted (selective acknowledgement may be used) and timestamps (RTT measurement and protection against wrapped sequence numbers).
+
+The ladder shows sequence numbers relative to each side's ISN, as Wireshark does: the real ISNs are in the details and the checks.`,
+		`TCP 传输任何数据之前,双方必须知道对方的字节编号从哪里开始。每一方随机选择一个初始序列号(ISN),由对方确认:
+
+1. 客户端调用 connect() 发出 SYN,携带自己的 ISN,套接字进入 SYN-SENT。
+2. 服务器内核回复 SYN,ACK:带上自己的 ISN,并且 ack = 客户端 ISN + 1(SYN 占用一个序号)。Linux 用一个小的请求套接字(SYN-RECEIVED)保存这个半连接。
+3. 客户端发送 ACK = 服务器 ISN + 1,双方进入 ESTABLISHED。accept() 要到这时才返回,而且要程序调用它才返回:握手完全由内核完成。
+
+为什么是三次而不是两次?服务器必须知道客户端确实收到了它的 ISN,否则一个迟到的旧 SYN 就可能建立一个没人要的连接。
+
+SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接收的最大报文段;环回接口 MTU 为 65536,所以是 65495)、窗口扩大因子(窗口字段要乘以 2^scale)、SACK-permitted(允许选择性确认)和时间戳(测量 RTT,防止序号回绕)。
+
+梯形图中的序号是相对于各自 ISN 的相对序号(和 Wireshark 一样),真实 ISN 见详情和检查项。`),
+	Run: func(s *session.Session) error {
+		ln, err := s.Listen("server", "127.0.0.1:8888")
+		if err != nil {
+			return err
+		}
+		accepted := make(chan *session.Conn, 1)
+		s.Go(func() error {
+			c, err := ln.Accept()
+			if err != nil {
+				return err
+			}
+			accepted <- c
+			return nil
+		})
+		if err := s.Step("The client calls connect(): the kernel sends SYN.", "客户端调用 connect():内核发出 SYN。"); err != nil {
+			return err
+		}
+		c, err := s.Dial("client", "127.0.0.1:8888")
+		if err != nil {
+			return err
+		}
+		srv := <-accepted
+		if err := s.Step("connect() and accept() have returned: both sockets are ESTABLISHED.", "connect() 和 accept() 都已返回:两个套接字都是 ESTABLISHED。"); err != nil {
+			return err
+		}
+		// Let the kernel poller see ESTABLISHED on both sides.
+		if _, err := s.Wait(waitLong, kernelState("server", tcpstate.Established)); err != nil {
+			return err
+		}
+		if _, err := s.Wait(waitLong, kernelState("client", tcpstate.Established)); err != nil {
+			return err
+		}
+		if err := s.Step("Both close (the close scenario shows this part in detail).", "双方关闭(close 场景会详细展示这一部分)。"); err != nil {
+			return err
+		}
+		if err := c.Close(); err != nil {
+			return err
+		}
+		return srv.Close()
+	},
+	Checks: []check.Check{
+		check.New("client's first segment is SYN (no ACK)", "客户端的第一个报文段是 SYN(不带 ACK)", func(v *check.View) (bool, string) {
+			ps := v.Packets(check.TCP, check.From("client"))
+			if len(ps) == 0 {
+				return false, "no segment from the client"
+			}
+			return ps[0].Flags == decode.SYN, "first: " + ps[0].Summary()
+		}),
+		check.New("the handshake is SYN, SYN,ACK, ACK", "握手顺序是 SYN、SYN,ACK、ACK", func(v *check.View) (bool, string) {
+			ps := v.Packets(check.TCP)
+			if len(ps) < 3 {
+				return false, fmt.Sprintf("only %d segments", len(ps))
+			}
+			got := check.Flags(ps[:3])
+			return got == "SYN SYN,ACK ACK" && ps[0].From == "client" && ps[1].From == "server" && ps[2].From == "client", got
+		}),
+		check.New("SYN,ACK acknowledges the client's ISN + 1", "SYN,ACK 确认号 = 客户端 ISN + 1", func(v *check.View) (bool, string) {
+			syn := first(v.Packets(check.From("client"), check.HasFlags(decode.SYN)))
+			sa := first(v.Packets(check.From("server"), check.HasFlags(decode.SYN|decode.ACK)))
+			if syn == nil || sa == nil {
+				return false, "SYN or SYN,ACK missing"
+			}
+			return sa.Ack == syn.Seq+1, fmt.Sprintf("client ISN %d, SYN,ACK ack %d", syn.Seq, sa.Ack)
+		}),
+		check.New("the client's ACK acknowledges the server's ISN + 1", "客户端的 ACK 确认号 = 服务器 ISN + 1", func(v *check.View) (bool, string) {
+			sa := first(v.Packets(check.From("server"), check.HasFlags(decode.SYN|decode.ACK)))
+			ps := v.Packets(check.TCP, check.From("client"))
+			if sa == nil || len(ps) < 2 {
+				return false, "SYN,ACK or the client's ACK missing"
+			}
+			return ps[1].Flags == decode.ACK && ps[1].Ack == sa.Seq+1, fmt.Sprintf("server ISN %d, ACK ack %d", sa.Seq, ps[1].Ack)
+		}),
+		check.New("SYN and SYN,ACK both carry MSS, window scale, SACK-permitted and timestamps", "SYN 和 SYN,ACK 都带有 MSS、窗口扩大、SACK-permitted 和时间戳选项", func(v *check.View) (bool, string) {
+			ps := v.Packets(check.HasFlags(decode.SYN))
+			if len(ps) < 2 {
+				return false, "SYN or SYN,ACK missing"
+			}
+			ok := true
+			detail := ""
+			for _, p := range ps[:2] {
+				o := p.Opts
+				ok = ok && o.MSS > 0 && o.WScale >= 0 && o.SACKPerm && o.TS
+				detail += fmt.Sprintf("%s: mss=%d wscale=%d sack_perm=%v ts=%v; ", p.Flags, o.MSS, o.WScale, o.SACKPerm, o.TS)
+			}
+			return ok, detail
+		}),
+		check.New("the kernel shows both sockets ESTABLISHED", "内核显示两个套接字都是 ESTABLISHED", func(v *check.View) (bool, string) {
+			c, s := kernelSaw(v, "client", tcpstate.Established), kernelSaw(v, "server", tcpstate.Established)
+			return c && s, fmt.Sprintf("client ESTABLISHED seen: %v, server ESTABLISHED seen: %v", c, s)
+		}),
+		check.New("the client went SYN-SENT → ESTABLISHED, the server SYN-RECEIVED → ESTABLISHED", "客户端经历 SYN-SENT → ESTABLISHED,服务器经历 SYN-RECEIVED → ESTABLISHED", func(v *check.View) (bool, string) {
+			cp, sp := v.Path("client"), v.Path("server")
+			ok := check.Contains(cp, tcpstate.SynSent, tcpstate.Established) && check.Contains(sp, tcpstate.SynReceived, tcpstate.Established)
+			return ok, "client " + check.PathString(cp) + "; server " + check.PathString(sp)
+		}),
+	},
+}

@@ -1,0 +1,34 @@
+package scenarios
+
+import (
+	"testing"
+
+	"github.com/netlab/netlab/lab/labtest"
+)
+
+func TestMain(m *testing.M) { labtest.Main(m, Catalog()) }
+
+func TestCatalogValid(t *testing.T) {
+	if err := Catalog().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScenarios runs every scenario against the real kernel, many times in a
+// row: a lesson whose checks do not hold on every run is a broken lesson.
+func TestScenarios(t *testing.T) {
+	n := labtest.Repeats()
+	for _, sc := range Catalog() {
+		t.Run(sc.Name, func(t *testing.T) {
+			for i := 0; i < n; i++ {
+				tl, sum := labtest.Run(t, sc)
+				if sum.Err != "" || sum.ChecksFailed > 0 || sum.ChecksPassed != len(sc.Checks) {
+					t.Fatalf("run %d of %d: error %q, failed checks %q\n%s", i+1, n, sum.Err, labtest.Failed(tl), labtest.Indent(labtest.Ladder(tl)))
+				}
+				if sum.Drops != 0 {
+					t.Errorf("run %d: kernel dropped %d packets", i+1, sum.Drops)
+				}
+			}
+		})
+	}
+}
