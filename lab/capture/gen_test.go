@@ -10,6 +10,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/netlab/netlab/lab/sandbox/sandboxtest"
 )
 
 // Fixture files in testdata/, written by TestGenerateFixtures.
@@ -32,7 +34,7 @@ func TestGenerateFixtures(t *testing.T) {
 	if os.Getenv(generateEnv) != "1" {
 		t.Skipf("set %s=1 to regenerate testdata/", generateEnv)
 	}
-	if !inFreshNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	l := openLo(t)

@@ -17,6 +17,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
+
+	"github.com/netlab/netlab/lab/sandbox/sandboxtest"
 )
 
 func TestMain(m *testing.M) {
@@ -148,7 +150,7 @@ func tcpSegments(t testing.TB, lt layers.LinkType, frames []Frame, client, serve
 }
 
 func TestLiveExactlyOnce(t *testing.T) {
-	if !inFreshNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	l := openLo(t)
@@ -229,7 +231,7 @@ func TestLiveExactlyOnce(t *testing.T) {
 }
 
 func TestLive64KWriteArrivesWhole(t *testing.T) {
-	if !inFreshNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	l := openLo(t)
@@ -305,7 +307,7 @@ func TestLive64KWriteArrivesWhole(t *testing.T) {
 }
 
 func TestLiveLatency(t *testing.T) {
-	if !inFreshNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	l := openLo(t)
@@ -363,7 +365,7 @@ func TestLiveLatency(t *testing.T) {
 }
 
 func TestLiveStats(t *testing.T) {
-	if !inFreshNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	l := openLo(t)
@@ -391,7 +393,7 @@ func TestLiveStats(t *testing.T) {
 // TestLiveSteadyStateAllocs measures allocations per ReadFrame while the
 // ring is full of small packets.
 func TestLiveSteadyStateAllocs(t *testing.T) {
-	if !inFreshNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	l := openLo(t)
@@ -442,7 +444,7 @@ func TestLiveSteadyStateAllocs(t *testing.T) {
 }
 
 func TestLiveCloseUnblocksReadFrame(t *testing.T) {
-	if !inFreshNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	defer goleak.VerifyNone(t)
@@ -576,7 +578,7 @@ func TestLinkTypeForARPHRD(t *testing.T) {
 // land in the ring between bind and SetBPF are unfiltered (both copies) and
 // must not surface as duplicates.
 func TestLiveOpenDuringTraffic(t *testing.T) {
-	if !inFreshNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

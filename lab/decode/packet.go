@@ -214,7 +214,7 @@ type Packet struct {
 	WinBytes    uint32 // advertised window in bytes, after window scaling
 	Expert      Expert
 	NTrans      uint8
-	Trans       [2]Transition // inferred state changes this packet caused
+	Trans       [3]Transition // inferred state changes this packet caused
 	InFlight    uint32        // bytes sent by this packet's sender not yet acknowledged, after it
 	StreamStart bool          // the conversation's first packet is not a SYN (capture began mid-stream)
 

@@ -220,6 +220,7 @@ func (c *Conv) expert(p *decode.Packet, snd, rcv *dirState, first bool) {
 	switch {
 	case pureAck && rcv.keepAlive && p.Ack == rcv.nextSeq:
 		e |= decode.KeepAliveAck
+		rcv.keepAlive = false // one answer per probe
 	case pureAck && snd.ackSeen && p.Ack == snd.lastAck && p.Seq == snd.nextSeq:
 		if p.WinBytes != snd.win {
 			e |= decode.WindowUpdate

@@ -63,8 +63,13 @@ func Sockets(w io.Writer, tl *timeline.Timeline, lang i18n.Lang) {
 	sort.Slice(rows, func(i, j int) bool { return rows[i].first < rows[j].first })
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, tr(lang, "sockets (last state seen)", "套接字(最后看到的状态)"))
+	lw, sw := 0, 0
 	for _, r := range rows {
-		fmt.Fprintf(w, "  %-8s %-44s %s\n", r.st.Lane, r.st.Socket, StateText(r.st))
+		lw = max(lw, len(r.st.Lane))
+		sw = max(sw, len(r.st.Socket.String()))
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-*s  %-*s  %s\n", lw, r.st.Lane, sw, r.st.Socket, StateText(r.st))
 	}
 }
 

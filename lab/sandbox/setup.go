@@ -22,24 +22,9 @@ func Setup(mode Mode) error {
 
 // LinkUp sets an interface up over rtnetlink.
 func LinkUp(name string) error {
-	ifi, err := net.InterfaceByName(name)
-	if err != nil {
-		return fmt.Errorf("find %s: %w", name, err)
-	}
-	c, err := rtnetlink.Dial(nil)
-	if err != nil {
-		return fmt.Errorf("rtnetlink: %w", err)
-	}
-	defer c.Close()
-	if err := c.Link.Set(&rtnetlink.LinkMessage{
-		Family: unix.AF_UNSPEC,
-		Index:  uint32(ifi.Index),
-		Flags:  unix.IFF_UP,
-		Change: unix.IFF_UP,
-	}); err != nil {
-		return fmt.Errorf("bring %s up: %w", name, err)
-	}
-	return nil
+	return setLink(name, "bring "+name+" up", func(m *rtnetlink.LinkMessage) {
+		m.Flags, m.Change = unix.IFF_UP, unix.IFF_UP
+	})
 }
 
 // SetMTU changes an interface's MTU over rtnetlink (scenarios that teach
@@ -49,6 +34,13 @@ func SetMTU(mode Mode, name string, mtu uint32) error {
 	if mode == Host {
 		return fmt.Errorf("set %s mtu: not in a private namespace (host mode leaves the host untouched)", name)
 	}
+	return setLink(name, fmt.Sprintf("set %s mtu %d", name, mtu), func(m *rtnetlink.LinkMessage) {
+		m.Attributes = &rtnetlink.LinkAttributes{MTU: mtu}
+	})
+}
+
+// setLink sends one RTM_NEWLINK change for an interface.
+func setLink(name, what string, change func(*rtnetlink.LinkMessage)) error {
 	ifi, err := net.InterfaceByName(name)
 	if err != nil {
 		return fmt.Errorf("find %s: %w", name, err)
@@ -58,12 +50,10 @@ func SetMTU(mode Mode, name string, mtu uint32) error {
 		return fmt.Errorf("rtnetlink: %w", err)
 	}
 	defer c.Close()
-	if err := c.Link.Set(&rtnetlink.LinkMessage{
-		Family:     unix.AF_UNSPEC,
-		Index:      uint32(ifi.Index),
-		Attributes: &rtnetlink.LinkAttributes{MTU: mtu},
-	}); err != nil {
-		return fmt.Errorf("set %s mtu %d: %w", name, mtu, err)
+	m := &rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Index: uint32(ifi.Index)}
+	change(m)
+	if err := c.Link.Set(m); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

@@ -19,10 +19,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netlab/netlab/lab/tcpstate"
+
+	"github.com/netlab/netlab/lab/sandbox/sandboxtest"
 )
 
 // The tests in this file run against the kernel, each in a private network
-// namespace (see inNetns).
+// namespace (see sandboxtest.InNetns).
 
 const waitTimeout = 5 * time.Second
 
@@ -303,7 +305,7 @@ func runSS(t *testing.T) []ssRow {
 // side (CLOSE-WAIT), over IPv4, IPv6 and a dual-stack listener reached over
 // IPv4 (whose sockets carry v4-mapped addresses).
 func TestDumpMatchesSS(t *testing.T) {
-	if !inNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	tests := []struct {
@@ -456,7 +458,7 @@ func compareInfo(t *testing.T, s *Socket, r ssRow) {
 // TestTimeWait closes a connection from the client side first: the client
 // must end in TIME-WAIT, the server side must disappear.
 func TestTimeWait(t *testing.T) {
-	if !inNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -549,7 +551,7 @@ func TestTimeWait(t *testing.T) {
 // TestListenAcceptQueue fills the accept queue of a listener with backlog 1
 // that never accepts.
 func TestListenAcceptQueue(t *testing.T) {
-	if !inNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	const backlog = 1
@@ -617,7 +619,7 @@ func TestListenAcceptQueue(t *testing.T) {
 // replaced by an ESTABLISHED child, which the poller must report as a state
 // change of one connection, not as a disappearance.
 func TestSynReceived(t *testing.T) {
-	if !inNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	tests := []struct {
@@ -704,7 +706,7 @@ func TestSynReceived(t *testing.T) {
 // TestPollerStop checks that Run returns promptly on cancellation, does a
 // final dump, and leaves no goroutine behind.
 func TestPollerStop(t *testing.T) {
-	if !inNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	tests := []struct {

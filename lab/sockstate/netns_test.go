@@ -1,89 +1,13 @@
 package sockstate
 
 import (
-	"context"
-	"errors"
 	"os"
-	"os/exec"
-	"regexp"
 	"runtime"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
-
-// This file holds the test-only network namespace sandbox. It is meant to be
-// replaced by the project's shared sandbox helper.
-
-// netnsEnv marks a test binary re-executed inside a private network namespace.
-const netnsEnv = "NETLAB_SOCKSTATE_IN_NETNS"
-
-// inNetns makes the calling top-level test run in a private network
-// namespace. In the parent process it re-executes the test binary for this
-// test only, inside a new network namespace, reports the child's result and
-// returns false: the caller must return at once. In the child it brings lo up
-// and returns true.
-func inNetns(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv(netnsEnv) == "1" {
-		if err := loUp(); err != nil {
-			t.Fatalf("bring lo up: %v", err)
-		}
-		return true
-	}
-	ctx := context.Background()
-	if d, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d)
-		defer cancel()
-	}
-	run := func(attr *syscall.SysProcAttr) (out []byte, started bool, err error) {
-		cmd := exec.CommandContext(ctx, os.Args[0],
-			"-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), netnsEnv+"=1")
-		cmd.SysProcAttr = attr
-		out, err = cmd.CombinedOutput()
-		var exit *exec.ExitError
-		return out, err == nil || errors.As(err, &exit), err
-	}
-	var reasons []string
-	var out []byte
-	var err error
-	started := false
-	if os.Geteuid() == 0 {
-		out, started, err = run(&syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET})
-		if !started {
-			reasons = append(reasons, "CLONE_NEWNET: "+err.Error())
-		}
-	}
-	if !started {
-		out, started, err = run(&syscall.SysProcAttr{
-			Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
-			UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
-			GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
-			GidMappingsEnableSetgroups: false,
-		})
-		if !started {
-			reasons = append(reasons, "CLONE_NEWUSER|CLONE_NEWNET: "+err.Error())
-		}
-	}
-	if !started {
-		t.Skipf("cannot create a network namespace: %s", strings.Join(reasons, "; "))
-	}
-	if err != nil {
-		t.Fatalf("test in network namespace failed: %v\n%s", err, out)
-	}
-	if m := regexp.MustCompile(`(?m)^--- SKIP: ` + regexp.QuoteMeta(t.Name()) + ` .*\n((?:\s+.*\n)*)`).FindSubmatch(out); m != nil {
-		t.Skipf("skipped in network namespace:\n%s", m[1])
-	}
-	if testing.Verbose() {
-		t.Logf("output of the test in its network namespace:\n%s", out)
-	}
-	return false
-}
 
 // loUp sets IFF_UP on the loopback interface of the current network namespace.
 func loUp() error {

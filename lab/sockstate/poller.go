@@ -12,7 +12,7 @@ import (
 
 // Change is one event seen by a [Poller].
 type Change struct {
-	Time   time.Time      // when the dump that saw the change was taken
+	Time   time.Time      // when the dump that saw the change ended
 	From   tcpstate.State // tcpstate.Closed when the socket is new
 	To     tcpstate.State // tcpstate.Closed when the socket has disappeared
 	Socket Socket         // the row as last seen (for a disappearance: the last row seen)
@@ -78,9 +78,10 @@ type Poller struct {
 	// Filter selects the sockets to watch; nil watches all. It must not
 	// retain the pointer.
 	Filter func(*Socket) bool
-	// Tick, if set, is called after every dump with the dump's time, once
-	// that dump's changes have been emitted: a watermark for consumers that
-	// merge changes with other event sources.
+	// Tick, if set, is called after every dump with the time the dump
+	// started, once its changes have been emitted: a watermark for consumers
+	// that merge changes with other event sources (every change from then on
+	// will be stamped later).
 	Tick func(time.Time)
 	// Refresh, if positive, re-reports every socket in TIME-WAIT (From ==
 	// To) with its current Expires this often, so a view can show the
@@ -106,8 +107,13 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 	var t tracker
 	var refreshed time.Time
 	poll := func() error {
-		now := time.Now().Round(0) // wall clock only: compared with capture timestamps
+		// Wall clock only: compared with capture timestamps. A dump walks the
+		// table while connections change, so what it shows is stamped with
+		// its end (it happened before), and Tick reports its start (nothing
+		// that changes from then on can be missing from the next dump).
+		start := time.Now().Round(0)
 		buf, err := c.DumpTCP(t.next[:0])
+		now := time.Now().Round(0)
 		t.next = buf
 		if err != nil {
 			return fmt.Errorf("sock_diag dump: %w", err)
@@ -135,7 +141,7 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 			refreshed = now
 		}
 		if p.Tick != nil {
-			p.Tick(now)
+			p.Tick(start)
 		}
 		return nil
 	}

@@ -1,0 +1,401 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// netlabBin is the netlab binary built once for these tests: they run it the
+// way a user does.
+var netlabBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "netlab-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Chmod(dir, 0o755) // the rootless test runs it as another user
+	netlabBin = filepath.Join(dir, "netlab")
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	build := exec.Command(goCmd, "build", "-o", netlabBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+	took           time.Duration
+}
+
+// netlab runs the binary with args and returns what it printed and its exit code.
+func netlab(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(netlabBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Env = append(os.Environ(), "LANG=C")
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run netlab %v: %v", args, err)
+	}
+	return r
+}
+
+// needSandbox skips a test that needs a real run where none can be made.
+func needSandbox(t *testing.T, r result) {
+	t.Helper()
+	if r.code == exitNoCapture {
+		t.Skipf("no sandbox on this machine (exit 3):\n%s", r.stderr)
+	}
+}
+
+func TestList(t *testing.T) {
+	r := netlab(t, "list")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, name := range []string{"echo", "handshake", "close", "time-wait"} {
+		if !strings.Contains(r.stdout, name+" ") {
+			t.Errorf("list lacks %s:\n%s", name, r.stdout)
+		}
+	}
+	zh := netlab(t, "list", "--lang", "zh")
+	if !strings.Contains(zh.stdout, "双方") {
+		t.Errorf("--lang zh list is not in Chinese:\n%s", zh.stdout)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string // in stderr
+	}{
+		{"unknown scenario lists the names", []string{"run", "handshak"}, []string{`unknown scenario "handshak"`, "echo", "handshake", "time-wait"}},
+		{"missing name", []string{"run"}, []string{"accepts 1 arg"}},
+		{"unknown flag", []string{"run", "handshake", "--nope"}, []string{"unknown flag"}},
+		{"unknown command", []string{"frobnicate"}, []string{"unknown command"}},
+		{"pcap into a missing directory fails before the run", []string{"run", "handshake", "--pcap", "/nonexistent/dir/x.pcapng"}, []string{"--pcap", "/nonexistent/dir/x.pcapng", "no such file or directory"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := netlab(t, tc.args...)
+			if r.code != exitUsage {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, exitUsage, r.stdout, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+				}
+			}
+			if r.stdout != "" {
+				t.Errorf("nothing should run, but stdout has:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+func TestRunHandshakeText(t *testing.T) {
+	r := netlab(t, "run", "handshake", "--width", "80")
+	needSandbox(t, r)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "(SYN-SENT)") && !strings.Contains(r.stdout, "[SYN-SENT]") {
+		t.Error("no SYN-SENT state, from the kernel or inferred")
+	}
+	for _, want := range []string{"[ESTABLISHED]", "✓ the handshake is SYN, SYN,ACK, ACK", "checks: 7 passed, 0 failed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	for _, arrow := range []struct{ head, label string }{{"▶│", " SYN seq=0 "}, {"│◀", " SYN,ACK seq=0 ack=1 "}, {"▶│", " ACK seq=1 ack=1 "}} {
+		found := false
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.Contains(line, arrow.head) && strings.Contains(line, arrow.label) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no arrow %q with %q:\n%s", arrow.head, arrow.label, r.stdout)
+		}
+	}
+	for i, line := range strings.Split(r.stdout, "\n") {
+		if n := len([]rune(line)); n > 80 && strings.HasPrefix(line, " ") && strings.Contains(line, "│") {
+			t.Errorf("ladder line %d is %d columns: %s", i+1, n, line)
+		}
+	}
+	t.Logf("netlab run handshake took %v", r.took)
+}
+
+// jsonLines parses --json output.
+func jsonLines(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("not JSON: %v: %s", err, sc.Text())
+		}
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+func TestRunJSON(t *testing.T) {
+	r := netlab(t, "run", "close", "--json")
+	needSandbox(t, r)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	lines := jsonLines(t, r.stdout)
+	if lines[0]["type"] != "run" || lines[len(lines)-1]["type"] != "summary" {
+		t.Fatalf("first line %v, last line %v", lines[0], lines[len(lines)-1])
+	}
+	last := lines[len(lines)-1]
+	if last["checks_failed"].(float64) != 0 || last["checks_passed"].(float64) == 0 {
+		t.Errorf("summary %v", last)
+	}
+	prevT := -1.0
+	types := map[string]int{}
+	for _, l := range lines[1 : len(lines)-1] {
+		types[l["type"].(string)]++
+		if tt := l["t"].(float64); tt < prevT && l["type"] != "check" {
+			t.Errorf("events out of time order: %v after t=%v", l, prevT)
+		} else {
+			prevT = tt
+		}
+	}
+	for _, typ := range []string{"packet", "state", "app", "note", "check"} {
+		if types[typ] == 0 {
+			t.Errorf("no %s events", typ)
+		}
+	}
+}
+
+// TestTsharkAgrees: a real peer reads the pcapng and sees exactly the TCP
+// segments and flags the JSON reports: nothing duplicated, nothing lost.
+func TestTsharkAgrees(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark is not installed (.ci/run installs it): cannot compare with a real peer")
+	}
+	for _, sc := range []string{"handshake", "close"} {
+		t.Run(sc, func(t *testing.T) {
+			pcap := filepath.Join(t.TempDir(), sc+".pcapng")
+			r := netlab(t, "run", sc, "--json", "--pcap", pcap)
+			needSandbox(t, r)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s", r.code, r.stderr)
+			}
+			var jsonFlags []string
+			for _, l := range jsonLines(t, r.stdout) {
+				if l["type"] == "packet" && l["proto"] == "tcp" {
+					var fs []string
+					for _, f := range l["flags"].([]any) {
+						fs = append(fs, f.(string))
+					}
+					jsonFlags = append(jsonFlags, flagKey(fs))
+				}
+			}
+			out, err := exec.Command(tshark, "-r", pcap, "-Y", "tcp", "-T", "fields", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack", "-e", "tcp.flags.fin", "-e", "tcp.flags.reset", "-e", "tcp.flags.push").Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			var tsharkFlags []string
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				f := strings.Fields(line)
+				var fs []string
+				for i, name := range []string{"SYN", "ACK", "FIN", "RST", "PSH"} {
+					if i < len(f) && (f[i] == "1" || f[i] == "True") {
+						fs = append(fs, name)
+					}
+				}
+				tsharkFlags = append(tsharkFlags, flagKey(fs))
+			}
+			if strings.Join(jsonFlags, " ") != strings.Join(tsharkFlags, " ") {
+				t.Fatalf("tshark and --json disagree:\ntshark: %v\njson:   %v", tsharkFlags, jsonFlags)
+			}
+			t.Logf("%d TCP segments, same flags in tshark and --json", len(jsonFlags))
+		})
+	}
+}
+
+// flagKey renders a flag set in a fixed order.
+func flagKey(fs []string) string {
+	var out []string
+	for _, name := range []string{"SYN", "ACK", "FIN", "RST", "PSH"} {
+		for _, f := range fs {
+			if f == name {
+				out = append(out, name)
+			}
+		}
+	}
+	return strings.Join(out, "+")
+}
+
+// TestInterrupt: Ctrl-C mid-run exits 130 and leaves no process (and so no
+// network namespace: they die with their last process).
+func TestInterrupt(t *testing.T) {
+	cmd := exec.Command(netlabBin, "run", "time-wait")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the run has begun (the header is printed with the first event).
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "Act 1") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "Act 1") {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if strings.Contains(errb.String(), "cannot capture") {
+			t.Skipf("no sandbox: %s", errb.String())
+		}
+		t.Fatalf("run did not start:\n%s\n%s", out.String(), errb.String())
+	}
+	workers := descendants(cmd.Process.Pid)
+	if len(workers) == 0 {
+		t.Fatal("no worker process found under netlab")
+	}
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("exit %v, want %d\n%s\n%s", err, exitInterrupted, out.String(), errb.String())
+	}
+	t.Logf("stopped %v after SIGINT", time.Since(start))
+	if !strings.Contains(out.String(), "(interrupted)") {
+		t.Errorf("summary does not say the run was interrupted:\n%s", out.String())
+	}
+	for _, pid := range workers {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			t.Errorf("worker process %d is still there", pid)
+		}
+	}
+}
+
+// descendants lists the pids below pid (the sandboxed workers).
+func descendants(pid int) []int {
+	parent := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) > 1 {
+			pp, _ := strconv.Atoi(fields[1])
+			parent[p] = pp
+		}
+	}
+	var out []int
+	for p := range parent {
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// TestRootless runs netlab as an unprivileged user: it works in a user
+// namespace, or exits 3 naming the fix where the kernel forbids that.
+func TestRootless(t *testing.T) {
+	if os.Geteuid() != 0 {
+		// Already unprivileged: the other tests ran rootless.
+		t.Skip("not root: every other test here already ran netlab rootless")
+	}
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skipf("no unprivileged user to run as: %v", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	cmd := exec.Command(netlabBin, "run", "handshake")
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	switch code {
+	case 0:
+		if !strings.Contains(out.String(), "sandbox rootless") {
+			t.Errorf("ran, but not in a rootless sandbox:\n%s", out.String())
+		}
+		t.Logf("ran as %s in a rootless sandbox", u.Username)
+	case exitNoCapture:
+		if !strings.Contains(errb.String(), "fix") || !strings.Contains(errb.String(), "sudo") {
+			t.Errorf("exit 3 without a fix:\n%s", errb.String())
+		}
+		t.Logf("user namespaces are off here; netlab said:\n%s", errb.String())
+	default:
+		t.Fatalf("as %s: exit %d\n%s\n%s", u.Username, code, out.String(), errb.String())
+	}
+}
+
+func TestDoctor(t *testing.T) {
+	r := netlab(t, "doctor")
+	for _, want := range []string{"root", "sandbox", "AF_PACKET capture", "sock_diag", "nftables", "TUN"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r.code != 0 && r.code != exitNoCapture {
+		t.Fatalf("exit %d", r.code)
+	}
+	if r.code == 0 && strings.Contains(r.stdout, "missing  AF_PACKET") {
+		t.Errorf("exit 0 although capture is missing:\n%s", r.stdout)
+	}
+}

@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/sockstate"
+	"github.com/netlab/netlab/lab/tcpstate"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+var t0 = time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+
+func at(ms float64) time.Time { return t0.Add(time.Duration(ms * float64(time.Millisecond))) }
+
+var (
+	cli = netip.MustParseAddrPort("127.0.0.1:40000")
+	srv = netip.MustParseAddrPort("127.0.0.1:8888")
+)
+
+func newTestMerger() (*merger, *[]timeline.Event) {
+	var out []timeline.Event
+	lanes := session.NewLanes()
+	lanes.Set(srv, "server")
+	lanes.Set(cli, "client")
+	m := newMerger(lanes, session.NewClock(50*time.Millisecond), func(e timeline.Event) { out = append(out, e) }, false)
+	return m, &out
+}
+
+func note(ms float64, text string) item {
+	return item{ev: timeline.Event{Time: at(ms), Kind: timeline.KindNote, Note: &timeline.Note{Text: i18n.T(text, "")}}}
+}
+
+func TestMergeOrdersByTime(t *testing.T) {
+	m, out := newTestMerger()
+	for _, it := range []item{note(3, "c"), note(1, "a"), note(2, "b"), note(2, "b2")} {
+		m.add(it)
+	}
+	m.release(time.Time{}, true)
+	var got string
+	for _, e := range *out {
+		got += e.Note.Text.En + " "
+	}
+	if got != "a b b2 c " {
+		t.Fatalf("order %q, want \"a b b2 c \" (ties keep arrival order)", got)
+	}
+}
+
+func TestMergeHoldsUntilEveryWatermark(t *testing.T) {
+	m, out := newTestMerger()
+	m.add(item{isWM: true, src: srcPoller, wm: at(5)})
+	m.add(item{isWM: true, src: srcCapture, wm: at(20)})
+	m.add(note(4, "early"))
+	m.add(note(6, "late"))
+	m.release(at(100), false)
+	if len(*out) != 1 || (*out)[0].Note.Text.En != "early" {
+		t.Fatalf("released %d events; want only the one before the poller's watermark", len(*out))
+	}
+	m.add(item{isWM: true, src: srcPoller, wm: at(30)})
+	m.release(at(100), false)
+	if len(*out) != 2 {
+		t.Fatalf("released %d after the watermark moved, want 2", len(*out))
+	}
+}
+
+func packet(ms float64, n int, src, dst netip.AddrPort, flags decode.Flags, dir uint8, trans ...decode.Transition) item {
+	p := &decode.Packet{N: n, Proto: decode.ProtoTCP, Src: src, Dst: dst, Flags: flags, Flow: 1, Dir: dir}
+	p.NTrans = uint8(copy(p.Trans[:], trans))
+	return item{ev: timeline.Event{Time: at(ms), Kind: timeline.KindPacket, Packet: p}}
+}
+
+func kernel(ms float64, local, remote netip.AddrPort, from, to tcpstate.State) item {
+	return item{change: &sockstate.Change{Time: at(ms), From: from, To: to, Socket: sockstate.Socket{Local: local, Remote: remote, State: to}}}
+}
+
+// TestMergeInferredOnlyWhereKernelMissed: the SYN's SYN-SENT lasted too short
+// for the poller (inferred), ESTABLISHED was seen by the kernel (not inferred).
+func TestMergeInferredOnlyWhereKernelMissed(t *testing.T) {
+	m, out := newTestMerger()
+	m.add(packet(1, 1, cli, srv, decode.SYN, 0, decode.Transition{Side: 0, From: tcpstate.Closed, To: tcpstate.SynSent}))
+	m.add(packet(1.1, 2, srv, cli, decode.SYN|decode.ACK, 1,
+		decode.Transition{Side: 1, From: tcpstate.Listen, To: tcpstate.SynReceived},
+		decode.Transition{Side: 0, From: tcpstate.SynSent, To: tcpstate.Established}))
+	m.add(kernel(3, cli, srv, tcpstate.Closed, tcpstate.Established))
+	m.release(time.Time{}, true)
+
+	var got []string
+	for _, e := range *out {
+		switch e.Kind {
+		case timeline.KindPacket:
+			got = append(got, "pkt "+e.Packet.Flags.String())
+		case timeline.KindState:
+			got = append(got, e.State.Source.String()+" "+e.State.Lane+" "+e.State.From.String()+"→"+e.State.To.String())
+		}
+	}
+	want := []string{
+		"inferred client CLOSED→SYN-SENT",
+		"pkt SYN",
+		"inferred server LISTEN→SYN-RECEIVED",
+		"pkt SYN,ACK",
+		"kernel client SYN-SENT→ESTABLISHED",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("event %d: got %q, want %q (all: %q)", i, got[i], want[i], got)
+		}
+	}
+	if p := (*out)[1].Packet; p.From != "client" || p.To != "server" {
+		t.Errorf("lanes %q→%q", p.From, p.To)
+	}
+}

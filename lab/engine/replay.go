@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/netlab/netlab/lab/capture"
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/flow"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// Replay builds a timeline from a capture file: every packet decoded and
+// followed, with lanes named by role: the endpoint that accepted a
+// connection (answered a SYN) is "server" ("server 2", ... for more), the
+// endpoints that opened connections are "client", others go by address.
+// There are no kernel states or app calls in a file, only packets.
+func Replay(src capture.Source, meta timeline.Meta) (*timeline.Timeline, error) {
+	dec, err := decode.NewDecoder(src.LinkType())
+	if err != nil {
+		return nil, err
+	}
+	meta.Link = int(src.LinkType())
+	if meta.Sandbox == "" {
+		meta.Sandbox = "file"
+	}
+	tr := flow.NewTracker()
+	var events []timeline.Event
+	for {
+		f, err := src.ReadFrame()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
+		if len(events) == 0 && meta.Start.IsZero() {
+			meta.Start = f.Time
+		}
+		p := new(decode.Packet)
+		dec.Decode(f.Data, f.Length, p)
+		tr.Add(p)
+		events = append(events, timeline.Event{Time: f.Time, Kind: timeline.KindPacket, Packet: p})
+	}
+	lanes := map[netip.AddrPort]string{}
+	var servers []string
+	for _, c := range tr.Convs() {
+		p := events[0].Packet
+		for _, e := range events {
+			if e.Packet.N == c.FirstPacket {
+				p = e.Packet
+				break
+			}
+		}
+		if c.Proto != decode.ProtoTCP || p.Flags&decode.SYN == 0 {
+			continue
+		}
+		if _, ok := lanes[c.B]; !ok {
+			name := "server"
+			if len(servers) > 0 {
+				name = fmt.Sprintf("server %d", len(servers)+1)
+			}
+			servers = append(servers, name)
+			lanes[c.B] = name
+		}
+		if _, ok := lanes[c.A]; !ok {
+			lanes[c.A] = "client"
+		}
+	}
+	if len(meta.Lanes) == 0 {
+		meta.Lanes = append([]string{"client"}, servers...)
+		if len(servers) == 0 {
+			meta.Lanes = []string{"client", "server"}
+		}
+	}
+	name := func(ap netip.AddrPort) string {
+		if n, ok := lanes[ap]; ok {
+			return n
+		}
+		return addrLane(ap)
+	}
+	for _, e := range events {
+		e.Packet.From, e.Packet.To = name(e.Packet.Src), name(e.Packet.Dst)
+	}
+	tl := timeline.New(meta)
+	tl.Append(events...)
+	tl.Close(timeline.Summary{Packets: len(events), Drops: src.Stats().Drops})
+	return tl, nil
+}

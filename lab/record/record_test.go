@@ -1,0 +1,133 @@
+package record_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labtest"
+	"github.com/netlab/netlab/lab/record"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+func fixture(t *testing.T) *timeline.Timeline { return labtest.Sample(t, "testdata/handshake.pcapng") }
+
+func TestJSONLinesSchema(t *testing.T) {
+	tl := fixture(t)
+	var buf bytes.Buffer
+	j := record.NewJSON(&buf, i18n.En)
+	if err := j.Run(tl.Meta()); err != nil {
+		t.Fatal(err)
+	}
+	tl.All(func(e *timeline.Event) bool { j.Event(e); return true })
+	sum, _ := tl.Closed()
+	j.Summary(sum)
+
+	required := map[string][]string{
+		"run":     {"schema", "scenario", "lanes"},
+		"packet":  {"proto", "src", "dst", "from", "to", "flags", "seq", "ack", "len", "win", "summary"},
+		"state":   {"endpoint", "socket", "from", "to", "source", "timer", "expires_ms"},
+		"app":     {"endpoint", "call", "bytes", "socket"},
+		"note":    {"text"},
+		"check":   {"name", "ok", "detail"},
+		"summary": {"packets", "drops", "checks_passed", "checks_failed"},
+	}
+	seen := map[string]int{}
+	lastID := -1
+	for i, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("line %d is not JSON: %v\n%s", i+1, err, line)
+		}
+		for _, k := range []string{"id", "t", "type"} {
+			if _, ok := m[k]; !ok {
+				t.Fatalf("line %d lacks %q: %s", i+1, k, line)
+			}
+		}
+		id := int(m["id"].(float64))
+		if id <= lastID {
+			t.Fatalf("line %d: id %d not increasing", i+1, id)
+		}
+		lastID = id
+		typ := m["type"].(string)
+		seen[typ]++
+		for _, k := range required[typ] {
+			if _, ok := m[k]; !ok {
+				t.Errorf("%s line lacks %q: %s", typ, k, line)
+			}
+		}
+		if typ == "packet" && seen[typ] == 1 {
+			if fl := m["flags"].([]any); len(fl) != 1 || fl[0] != "SYN" || m["seq"].(float64) != 0 || m["from"] != "client" {
+				t.Errorf("first packet: %s", line)
+			}
+		}
+	}
+	for typ := range required {
+		if seen[typ] == 0 {
+			t.Errorf("no %s line", typ)
+		}
+	}
+	if seen["run"] != 1 || seen["summary"] != 1 || seen["packet"] != 6 {
+		t.Errorf("line counts %v", seen)
+	}
+}
+
+func TestPcapngRoundTrip(t *testing.T) {
+	tl := fixture(t)
+	path := filepath.Join(t.TempDir(), "out.pcapng")
+	if err := record.WritePcapng(path, tl, i18n.En); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var comments []string
+	for {
+		data, _, opts, err := r.ReadPacketDataWithOptions()
+		if err != nil {
+			break
+		}
+		want := tl.At(n + 2).Packet.Data // two events precede the first packet
+		if !bytes.Equal(data, want) {
+			t.Fatalf("packet %d bytes differ", n+1)
+		}
+		comments = append(comments, strings.Join(opts.Comments, " | "))
+		n++
+	}
+	if n != 6 {
+		t.Fatalf("read %d packets, want 6", n)
+	}
+	if !strings.Contains(comments[0], "narration: The client connects") || !strings.Contains(comments[0], "app client: connect") || !strings.Contains(comments[0], "SYN seq=0") {
+		t.Errorf("first packet's comments: %q", comments[0])
+	}
+	if last := comments[n-1]; !strings.Contains(last, "TIME-WAIT") || !strings.Contains(last, "check ✓ first is SYN") {
+		t.Errorf("events after the last packet go on it: %q", last)
+	}
+}
+
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	if err := record.CheckWritable(filepath.Join(dir, "ok.pcapng")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ok.pcapng")); !os.IsNotExist(err) {
+		t.Error("CheckWritable left a file behind")
+	}
+	err := record.CheckWritable(filepath.Join(dir, "missing", "x.pcapng"))
+	if err == nil || !strings.Contains(err.Error(), "no such file or directory") {
+		t.Fatalf("missing directory: %v", err)
+	}
+}
