@@ -31,14 +31,14 @@ type item struct {
 	wm     time.Time
 	src    source
 	isWM   bool
+	// t orders the item: the event's time, or for a kernel change first the
+	// start of the dump that saw it, then (placed) the moment the packets
+	// say the socket entered the state the dump saw.
+	t      time.Time
+	placed bool
 }
 
-func (it *item) time() time.Time {
-	if it.change != nil {
-		return it.change.Time
-	}
-	return it.ev.Time
-}
+func (it *item) time() time.Time { return it.t }
 
 type itemHeap []*item
 
@@ -154,6 +154,13 @@ func (m *merger) add(it item) {
 	}
 	m.seq++
 	it.seq = m.seq
+	it.t = it.ev.Time
+	if it.change != nil {
+		it.t = it.change.Start
+		if it.t.IsZero() {
+			it.t, it.placed = it.change.Time, true
+		}
+	}
 	heap.Push(&m.h, &it)
 }
 
@@ -170,8 +177,49 @@ func (m *merger) release(limit time.Time, flush bool) {
 		if !flush && !it.time().Before(limit) {
 			return
 		}
+		if it.change != nil && !it.placed {
+			// Every packet up to the dump's end must be here to place it.
+			if !flush && !it.change.Time.Before(m.wm[srcCapture]) {
+				return
+			}
+			m.place(it)
+			heap.Fix(&m.h, 0)
+			continue
+		}
 		heap.Pop(&m.h)
 		m.emitItem(it)
+	}
+}
+
+// place orders a kernel observation among the packets. A dump walks the
+// socket table while connections change, so the state it saw held at some
+// moment between its start and end. If a packet held in that window moved
+// the socket into that state, the observation goes right after that packet;
+// otherwise the state already held when the dump began.
+func (m *merger) place(it *item) {
+	c := it.change
+	it.placed = true
+	want := c.To.Canonical()
+	var best *item
+	for _, o := range m.h {
+		p := o.ev.Packet
+		if p == nil || o.t.Before(c.Start) || o.t.After(c.Time) {
+			continue
+		}
+		for _, tr := range p.Transitions() {
+			local, remote := p.Src, p.Dst
+			if tr.Side != p.Dir {
+				local, remote = p.Dst, p.Src
+			}
+			if local == c.Socket.Local && remote == c.Socket.Remote && tr.To == want && (best == nil || m.h.less(o, best)) {
+				best = o
+			}
+		}
+	}
+	if best != nil {
+		it.t = best.t
+		m.seq++
+		it.seq = m.seq // after that packet
 	}
 }
 

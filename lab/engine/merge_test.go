@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,5 +115,36 @@ func TestMergeInferredOnlyWhereKernelMissed(t *testing.T) {
 	}
 	if p := (*out)[1].Packet; p.From != "client" || p.To != "server" {
 		t.Errorf("lanes %q→%q", p.From, p.To)
+	}
+}
+
+// TestMergePlacesSlowDumps: a dump that ran across the handshake saw the
+// client in SYN-SENT; it is placed right after the SYN, not at the dump's end
+// (after the SYN,ACK that ended SYN-SENT) nor at its start (before the SYN).
+func TestMergePlacesSlowDumps(t *testing.T) {
+	m, out := newTestMerger()
+	m.add(item{isWM: true, src: srcCapture, wm: at(10)})
+	m.add(item{isWM: true, src: srcPoller, wm: at(10)})
+	m.add(packet(0.73, 1, cli, srv, decode.SYN, 0, decode.Transition{Side: 0, From: tcpstate.Closed, To: tcpstate.SynSent}))
+	m.add(packet(0.75, 2, srv, cli, decode.SYN|decode.ACK, 1,
+		decode.Transition{Side: 1, From: tcpstate.Listen, To: tcpstate.SynReceived},
+		decode.Transition{Side: 0, From: tcpstate.SynSent, To: tcpstate.Established}))
+	ch := kernel(0.886, cli, srv, tcpstate.Closed, tcpstate.SynSent)
+	ch.change.Start = at(0.70)
+	m.add(ch)
+	m.release(at(100), false)
+
+	var got []string
+	for _, e := range *out {
+		switch e.Kind {
+		case timeline.KindPacket:
+			got = append(got, "pkt "+e.Packet.Flags.String())
+		case timeline.KindState:
+			got = append(got, e.State.Source.String()+" "+e.State.Lane+" "+e.State.To.String())
+		}
+	}
+	want := "pkt SYN|kernel client SYN-SENT|inferred server SYN-RECEIVED|pkt SYN,ACK|inferred client ESTABLISHED"
+	if g := strings.Join(got, "|"); g != want {
+		t.Fatalf("got  %s\nwant %s", g, want)
 	}
 }

@@ -12,6 +12,9 @@ import (
 
 // Change is one event seen by a [Poller].
 type Change struct {
+	// The dump that saw the change ran from Start to Time: the kernel's
+	// table was in this state at some moment in between.
+	Start  time.Time
 	Time   time.Time      // when the dump that saw the change ended
 	From   tcpstate.State // tcpstate.Closed when the socket is new
 	To     tcpstate.State // tcpstate.Closed when the socket has disappeared
@@ -129,12 +132,12 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 			clear(t.next[n:]) // drop Info pointers
 			t.next = t.next[:n]
 		}
-		t.update(now, emit)
+		t.update(now, func(c Change) { c.Start = start; emit(c) })
 		if p.Refresh > 0 && now.Sub(refreshed) >= p.Refresh {
 			if !refreshed.IsZero() {
 				for i := range t.prev {
 					if s := &t.prev[i]; s.Timer == TimerTimeWait {
-						emit(Change{Time: now, From: s.State, To: s.State, Socket: *s})
+						emit(Change{Start: start, Time: now, From: s.State, To: s.State, Socket: *s})
 					}
 				}
 			}
