@@ -225,7 +225,7 @@ func (m *merger) place(it *item) {
 
 func (m *merger) emitItem(it *item) {
 	if it.change != nil {
-		m.kernelState(it.change)
+		m.kernelState(it.change, it.t)
 		return
 	}
 	ev := it.ev
@@ -366,8 +366,9 @@ func (h itemHeap) less(a, b *item) bool {
 	return a.seq < b.seq
 }
 
-// kernelState turns a poller change into a state event.
-func (m *merger) kernelState(c *sockstate.Change) {
+// kernelState turns a poller change into a state event at the time the
+// merger placed it.
+func (m *merger) kernelState(c *sockstate.Change, at time.Time) {
 	s := c.Socket
 	sock := timeline.Socket{Local: s.Local, Remote: s.Remote}
 	lane := m.lanes.Lookup(s.Local)
@@ -388,7 +389,7 @@ func (m *merger) kernelState(c *sockstate.Change) {
 	if a, ok := m.flowAct[flow.Key{Proto: decode.ProtoTCP, Lo: minAP(s.Local, s.Remote), Hi: maxAP(s.Local, s.Remote)}]; ok {
 		act = a
 	}
-	m.emit(timeline.Event{Time: c.Time, Kind: timeline.KindState, Act: act, State: &timeline.State{
+	m.emit(timeline.Event{Time: at, Kind: timeline.KindState, Act: act, State: &timeline.State{
 		Lane: lane, Socket: sock, From: from, To: to, Source: timeline.Kernel,
 		Timer: s.Timer.String(), Expires: s.Expires, Gone: c.Gone, RecvQ: s.RecvQ, SendQ: s.SendQ,
 	}})
