@@ -399,3 +399,46 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("exit 0 although capture is missing:\n%s", r.stdout)
 	}
 }
+
+// TestKilledFrontEndTakesWorkersAlong: even kill -9 of netlab leaves no
+// worker (and so no namespace) behind: the workers die with their parent.
+func TestKilledFrontEndTakesWorkersAlong(t *testing.T) {
+	cmd := exec.Command(netlabBin, "run", "time-wait")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var workers []int
+	for time.Now().Before(deadline) {
+		if workers = descendants(cmd.Process.Pid); len(workers) >= 2 && strings.Contains(out.String(), "Act 1") {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(workers) == 0 {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if strings.Contains(out.String(), "cannot capture") {
+			t.Skipf("no sandbox: %s", out.String())
+		}
+		t.Fatalf("no worker started:\n%s", out.String())
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	gone := time.Now().Add(3 * time.Second)
+	for _, pid := range workers {
+		for {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil || strings.Contains(string(b), ") Z ") {
+				break // gone (or a zombie awaiting its reaper)
+			}
+			if time.Now().After(gone) {
+				t.Fatalf("worker %d outlived the killed front end", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	t.Logf("%d worker processes died with the front end", len(workers))
+}
