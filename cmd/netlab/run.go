@@ -107,6 +107,9 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 		}
 		js.Summary(sum)
 	} else {
+		if sc.ShowBytes {
+			render.Segmentation(a.stdout, tl, lang, a.width(f.width))
+		}
 		render.Checks(a.stdout, tl, lang)
 		render.Sockets(a.stdout, tl, lang)
 		render.Summary(a.stdout, sum, lang)

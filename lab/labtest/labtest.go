@@ -62,6 +62,7 @@ func Ladder(tl *timeline.Timeline) string {
 	l := render.NewLadder(tl.Meta(), 100, i18n.En)
 	l.Header(&b)
 	tl.All(func(e *timeline.Event) bool { l.Event(&b, e); return true })
+	render.Segmentation(&b, tl, i18n.En, 100)
 	render.Checks(&b, tl, i18n.En)
 	sum, _ := tl.Closed()
 	render.Summary(&b, sum, i18n.En)

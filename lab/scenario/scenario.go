@@ -30,6 +30,10 @@ type Scenario struct {
 	Checks []check.Check
 	// Timeout bounds a run (default 30 s).
 	Timeout time.Duration
+	// ShowBytes asks headless runs to print, after the ladder, the
+	// program's writes, the packets on the wire and the peer's reads side by
+	// side (render.Segmentation): for lessons about message boundaries.
+	ShowBytes bool
 	// Settle is how long the capture keeps running after Run returns, so the
 	// last segments and kernel states are seen (default 150 ms).
 	Settle time.Duration
