@@ -8,8 +8,11 @@ package scenarios
 import (
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -21,6 +24,8 @@ func Catalog() scenario.Catalog {
 		Handshake,
 		Close,
 		TimeWait,
+		Coalescing,
+		NagleDelay,
 	}
 }
 
@@ -40,4 +45,52 @@ func first(ps []*decode.Packet) *decode.Packet {
 		return nil
 	}
 	return ps[0]
+}
+
+// connectPair dials ln from the client lane and accepts on the server lane,
+// returning both ends of the new connection. opts apply to the client's
+// socket before connect.
+func connectPair(s *session.Session, ln *session.Listener, opts ...session.Option) (cli, srv *session.Conn, err error) {
+	type res struct {
+		c   *session.Conn
+		err error
+	}
+	accepted := make(chan res, 1)
+	s.Go(func() error {
+		c, err := ln.Accept()
+		accepted <- res{c, err}
+		return err
+	})
+	cli, err = s.Dial("client", ln.Addr().String(), opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := <-accepted
+	if r.err != nil {
+		return nil, nil, r.err
+	}
+	return cli, r.c, nil
+}
+
+// delayACKs makes c's kernel delay its ACKs (TCP_QUICKACK=0 puts the socket
+// in Linux's "interactive" mode, where an ACK waits up to the delayed-ACK
+// timer, 40 ms or more, hoping to ride on data).
+func delayACKs(c *session.Conn) error {
+	return c.SetsockoptInt(unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0, "TCP_QUICKACK")
+}
+
+// naglePair opens a connection whose server delays its ACKs and whose client
+// has Nagle's algorithm on (noDelay false) or off.
+func naglePair(s *session.Session, ln *session.Listener, noDelay bool) (cli, srv *session.Conn, err error) {
+	cli, srv, err = connectPair(s, ln)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := delayACKs(srv); err != nil {
+		return nil, nil, err
+	}
+	if err := cli.SetNoDelay(noDelay); err != nil {
+		return nil, nil, err
+	}
+	return cli, srv, nil
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"net"
+	"unsafe"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"golang.org/x/sys/unix"
@@ -54,6 +55,41 @@ func setLink(name, what string, change func(*rtnetlink.LinkMessage)) error {
 	change(m)
 	if err := c.Link.Set(m); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// SetSegmentationOffload turns TCP segmentation offload (TSO) on an
+// interface on or off, as `ethtool -K NAME tso on|off` does. Loopback
+// advertises TSO, so the kernel hands it segments of up to 64 KB and a
+// capture on lo shows "segments" larger than the MTU; with TSO off the kernel
+// cuts them to the MSS before the capture sees them, as on a real link.
+// Refused in Host mode.
+func SetSegmentationOffload(mode Mode, name string, on bool) error {
+	if mode == Host {
+		return fmt.Errorf("set %s tso: not in a private namespace (host mode leaves the host untouched)", name)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("set %s tso: %w", name, err)
+	}
+	defer unix.Close(fd)
+	var ifr struct {
+		name [unix.IFNAMSIZ]byte
+		data unsafe.Pointer
+		_    [24 - unsafe.Sizeof(uintptr(0))]byte // the rest of struct ifreq's union
+	}
+	if len(name) >= unix.IFNAMSIZ {
+		return fmt.Errorf("set %s tso: name too long", name)
+	}
+	copy(ifr.name[:], name)
+	v := struct{ cmd, data uint32 }{cmd: unix.ETHTOOL_STSO}
+	if on {
+		v.data = 1
+	}
+	ifr.data = unsafe.Pointer(&v)
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&ifr))); errno != 0 {
+		return fmt.Errorf("set %s tso %v: %w", name, on, errno)
 	}
 	return nil
 }
