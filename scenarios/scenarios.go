@@ -26,6 +26,9 @@ func Catalog() scenario.Catalog {
 		TimeWait,
 		Coalescing,
 		NagleDelay,
+		UDP,
+		Reset,
+		CloseWait,
 	}
 }
 

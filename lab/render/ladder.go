@@ -248,7 +248,7 @@ func StateText(s *timeline.State) string {
 	} else {
 		t = "[" + name + "]"
 	}
-	if timer := s.Timer; timer != "" && timer != "on" {
+	if timer := s.Timer; timer != "" && timer != "on" && !s.Gone {
 		if timer == "timewait" && s.To == tcpstate.FinWait2 {
 			timer = "fin_timeout" // an orphaned FIN-WAIT-2 lives on a timewait socket
 		}

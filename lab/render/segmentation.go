@@ -36,7 +36,11 @@ func Segmentation(w io.Writer, tl *timeline.Timeline, lang i18n.Lang, width int)
 			segName = tr(lang, "datagrams", "数据报")
 		}
 		total := max(check.Sum(st.Writes), check.Sum(st.Segments), check.Sum(st.Reads))
-		fmt.Fprintf(w, "  %s %d · %s → %s · %s %s → %s · %d %s\n", tr(lang, "act", "第"), st.Act, st.From, st.To,
+		act := fmt.Sprintf("act %d", st.Act)
+		if lang == i18n.Zh {
+			act = fmt.Sprintf("第 %d 幕", st.Act)
+		}
+		fmt.Fprintf(w, "  %s · %s → %s · %s %s → %s · %d %s\n", act, st.From, st.To,
 			st.Proto, st.Src, st.Dst, total, tr(lang, "bytes", "字节"))
 		rows := []struct {
 			name  string
@@ -46,15 +50,15 @@ func Segmentation(w io.Writer, tl *timeline.Timeline, lang i18n.Lang, width int)
 			{segName, st.Segments},
 			{tr(lang, "reads", "读取"), st.Reads},
 		}
-		const labelCol = 16
+		const labelCol = 17
 		boxW := width - labelCol - 2
 		for _, r := range rows {
-			label := runewidth.FillRight(fmt.Sprintf("    %s %3d ", runewidth.FillRight(r.name, 8), len(r.sizes)), labelCol)
+			label := runewidth.FillRight(fmt.Sprintf("    %s %3d ", runewidth.FillRight(r.name, 9), len(r.sizes)), labelCol)
 			fmt.Fprintf(w, "%s%s\n", label, strings.TrimRight(Boxes(r.sizes, total, boxW), " "))
 		}
 		for _, r := range rows {
 			if !allLabelled(r.sizes, total, boxW) {
-				fmt.Fprintf(w, "    %s %s\n", runewidth.FillRight(r.name, 8), sizeList(r.sizes, width-14))
+				fmt.Fprintf(w, "    %s %s\n", runewidth.FillRight(r.name, 9), sizeList(r.sizes, width-15))
 			}
 		}
 	}

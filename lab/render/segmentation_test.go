@@ -45,9 +45,9 @@ func TestSegmentation(t *testing.T) {
 	got := b.String()
 	for _, want := range []string{
 		"act 1 · client → server · tcp 127.0.0.1:40000 → 127.0.0.1:8888 · 15 bytes",
-		"    writes     3 │      5      │      5      │      5      │",
-		"    segments   2 │      5      │            10             │",
-		"    reads      1 │                   15                    │",
+		"    writes      3 │     5      │      5      │      5      │",
+		"    segments    2 │     5      │            10             │",
+		"    reads       1 │                   15                   │",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
@@ -55,7 +55,7 @@ func TestSegmentation(t *testing.T) {
 	}
 	b.Reset()
 	Segmentation(&b, coalescedRun(), i18n.Zh, 60)
-	if !strings.Contains(b.String(), "    写入       3 │") {
+	if !strings.Contains(b.String(), "    写入        3 │") {
 		t.Errorf("Chinese labels not aligned:\n%s", b.String())
 	}
 }

@@ -197,7 +197,10 @@ func (s *Session) Dial(lane, addr string, opts ...Option) (*Conn, error) {
 	call := s.begin(a)
 	c, err := d.DialContext(s.ctx, "tcp", addr)
 	if err != nil {
-		s.cfg.Lanes.dialed(ap, netip.AddrPort{}, lane)
+		// The failed connect's local port is unknown and its SYN and the RST
+		// that refused it reach the merger a little after connect returns:
+		// keep naming them after the dialer for a moment.
+		time.AfterFunc(failedDialGrace, func() { s.cfg.Lanes.dialed(ap, netip.AddrPort{}, lane) })
 		a.Err = errText(err)
 		call.done(a)
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
@@ -208,6 +211,10 @@ func (s *Session) Dial(lane, addr string, opts ...Option) (*Conn, error) {
 	call.done(a)
 	return conn, nil
 }
+
+// failedDialGrace is how long the packets of a failed connect still get the
+// dialer's lane: well past the merger's reorder window (tens of ms).
+const failedDialGrace = time.Second
 
 // Socket is the connection's address pair seen from this end.
 func (c *Conn) Socket() timeline.Socket { return c.sock }
