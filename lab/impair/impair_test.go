@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netlab/netlab/lab/sandbox/sandboxtest"
 	"github.com/netlab/netlab/lab/sandbox"
+	"github.com/netlab/netlab/lab/sandbox/sandboxtest"
 )
 
 func TestMatchString(t *testing.T) {

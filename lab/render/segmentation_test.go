@@ -66,10 +66,10 @@ func TestBoxes(t *testing.T) {
 		total, width int
 		want         string
 	}{
-		{[]int{5, 95}, 100, 20, "││        95        │"}, // too narrow for "5": bare edges,
+		{[]int{5, 95}, 100, 20, "││        95        │"}, // too narrow for "5": bare edges
 		{[]int{50, 50}, 100, 10, "│ 50 │ 50 │"},
 		{[]int{12, 88}, 100, 20, "│·│       88        │"}, // room for a dot, not for "12"
-		{[]int{3}, 10, 10, "│3 │       "}, // a row that carried less than the others ends early
+		{[]int{3}, 10, 10, "│3 │       "},                 // a row that carried less than the others ends early
 		{nil, 10, 10, ""},
 	} {
 		if got := Boxes(c.sizes, c.total, c.width); got != c.want {
