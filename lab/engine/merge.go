@@ -371,7 +371,9 @@ func (h itemHeap) less(a, b *item) bool {
 func (m *merger) kernelState(c *sockstate.Change, at time.Time) {
 	s := c.Socket
 	sock := timeline.Socket{Local: s.Local, Remote: s.Remote}
-	lane := m.lanes.Lookup(s.Local)
+	// Resolve, not Lookup: a socket whose connect() is still blocking (SYN
+	// retransmissions) has a local port its dialer does not know yet.
+	lane, _ := m.lanes.Resolve(s.Local, s.Remote)
 	if lane == "" {
 		if m.host {
 			return
