@@ -146,6 +146,7 @@ const (
 	Reset
 	PrevNotCaptured
 	WindowFull
+	ZeroWindowProbeAck
 )
 
 var expertNames = [...]struct {
@@ -155,7 +156,7 @@ var expertNames = [...]struct {
 	{Retransmission, "retransmission"}, {DupAck, "dup-ack"}, {ZeroWindow, "zero-window"},
 	{ZeroWindowProbe, "zero-window-probe"}, {WindowUpdate, "window-update"}, {KeepAlive, "keep-alive"},
 	{KeepAliveAck, "keep-alive-ack"}, {Reset, "rst"}, {PrevNotCaptured, "previous-segment-not-captured"},
-	{WindowFull, "window-full"},
+	{WindowFull, "window-full"}, {ZeroWindowProbeAck, "zero-window-probe-ack"},
 }
 
 // Names lists the marks that are set.

@@ -73,6 +73,7 @@ type dirState struct {
 	finSeq    uint32 // sequence number of the FIN
 	wscaleOK  bool   // both SYNs carried window scale: windows after SYN are scaled
 	keepAlive bool   // the last segment sent was a keep-alive
+	zwp       bool   // the last segment sent was a zero-window probe
 }
 
 // Tracker assigns packets to conversations. Not safe for concurrent use.
@@ -191,8 +192,12 @@ func (c *Conv) tcp(p *decode.Packet) {
 }
 
 // expert sets Wireshark-like marks, following the rules of Wireshark's
-// tcp_analyze_sequence_number in a simplified form. first is set for the
-// first packet seen in this direction.
+// tcp_analyze_sequence_number in a simplified form, with one difference
+// checked on Linux captures: Linux probes a zero window with the same segment
+// it uses for keep-alive (no data, sequence number one below the
+// acknowledged edge), which Wireshark calls a keep-alive; here it is a
+// zero-window probe when the peer's last advertised window is 0. first is set
+// for the first packet seen in this direction.
 func (c *Conv) expert(p *decode.Packet, snd, rcv *dirState, first bool) {
 	f := p.Flags
 	seglen := p.SegLen()
@@ -202,11 +207,15 @@ func (c *Conv) expert(p *decode.Packet, snd, rcv *dirState, first bool) {
 		e |= decode.Reset
 	}
 	if !first {
+		// A probe: no new data at one below the acknowledged edge (Linux),
+		// or one byte at the next sequence number (RFC 9293, Wireshark).
+		behind := !control && p.PayloadLen <= 1 && (p.Seq == snd.nextSeq-1 || (rcv.ackSeen && p.Seq == rcv.lastAck-1 && p.PayloadLen == 0))
+		zeroWin := rcv.winSeen && rcv.win == 0
 		switch {
-		case !control && p.PayloadLen <= 1 && p.Seq == snd.nextSeq-1:
-			e |= decode.KeepAlive
-		case !control && p.PayloadLen == 1 && p.Seq == snd.nextSeq && rcv.winSeen && rcv.win == 0:
+		case zeroWin && (behind || (!control && p.PayloadLen == 1 && p.Seq == snd.nextSeq)):
 			e |= decode.ZeroWindowProbe
+		case behind:
+			e |= decode.KeepAlive
 		case seglen > 0 && seqLT(p.Seq, snd.nextSeq):
 			e |= decode.Retransmission
 		case seglen > 0 && seqGT(p.Seq, snd.nextSeq):
@@ -216,15 +225,18 @@ func (c *Conv) expert(p *decode.Packet, snd, rcv *dirState, first bool) {
 	if p.Window == 0 && f&decode.ACK != 0 && !control {
 		e |= decode.ZeroWindow
 	}
-	pureAck := f&decode.ACK != 0 && !control && p.PayloadLen == 0 && e&decode.KeepAlive == 0
+	pureAck := f&decode.ACK != 0 && !control && p.PayloadLen == 0 && e&(decode.KeepAlive|decode.ZeroWindowProbe) == 0
 	switch {
+	case pureAck && rcv.zwp && p.Window == 0:
+		e |= decode.ZeroWindowProbeAck
 	case pureAck && rcv.keepAlive && p.Ack == rcv.nextSeq:
 		e |= decode.KeepAliveAck
 		rcv.keepAlive = false // one answer per probe
 	case pureAck && snd.ackSeen && p.Ack == snd.lastAck && p.Seq == snd.nextSeq:
 		if p.WinBytes != snd.win {
 			e |= decode.WindowUpdate
-		} else {
+		} else if p.Window != 0 {
+			// Wireshark's rule: a repeated zero window is not a duplicate ACK.
 			e |= decode.DupAck
 		}
 	}
@@ -234,6 +246,7 @@ func (c *Conv) expert(p *decode.Packet, snd, rcv *dirState, first bool) {
 		e |= decode.WindowFull
 	}
 	snd.keepAlive = e&decode.KeepAlive != 0
+	snd.zwp = e&decode.ZeroWindowProbe != 0
 	p.Expert = e
 }
 
