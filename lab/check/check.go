@@ -218,3 +218,20 @@ func Contains(path []tcpstate.State, want ...tcpstate.State) bool {
 	}
 	return i == len(want)
 }
+
+// Since narrows the view to everything from the start of act n on, whatever
+// act the events' connections belong to (Act(n) keeps a connection opened
+// in an earlier act out of act n, packets and states included).
+func (v *View) Since(n int) *View {
+	w := &View{act: n}
+	in := false
+	for _, e := range v.events {
+		if e.Kind == timeline.KindNote && e.Note.ActStart && e.Act == n {
+			in = true
+		}
+		if in {
+			w.events = append(w.events, e)
+		}
+	}
+	return w
+}

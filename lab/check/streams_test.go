@@ -60,3 +60,27 @@ func TestStreams(t *testing.T) {
 		t.Errorf("StreamFrom(nobody) = %+v, want nil", st)
 	}
 }
+
+func TestSince(t *testing.T) {
+	tl := timeline.New(timeline.Meta{})
+	pkt := func(act int) timeline.Event {
+		return timeline.Event{Kind: timeline.KindPacket, Act: act, Packet: &decode.Packet{Proto: decode.ProtoTCP}}
+	}
+	tl.Append(
+		timeline.Event{Kind: timeline.KindNote, Act: 1, Note: &timeline.Note{ActStart: true}},
+		pkt(1),
+		timeline.Event{Kind: timeline.KindNote, Act: 2, Note: &timeline.Note{ActStart: true}},
+		pkt(1), // the act-1 connection goes on in act 2
+		pkt(2),
+	)
+	v := NewView(tl)
+	if got := len(v.Act(2).Packets()); got != 1 {
+		t.Errorf("Act(2) has %d packets, want 1", got)
+	}
+	if got := len(v.Since(2).Packets()); got != 2 {
+		t.Errorf("Since(2) has %d packets, want 2", got)
+	}
+	if got := len(v.Since(3).Events()); got != 0 {
+		t.Errorf("Since(3) has %d events, want 0", got)
+	}
+}
