@@ -29,6 +29,9 @@ func Catalog() scenario.Catalog {
 		UDP,
 		Reset,
 		CloseWait,
+		Backlog,
+		FlowControl,
+		KeepAlive,
 	}
 }
 
