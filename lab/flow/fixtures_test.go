@@ -1,50 +1,12 @@
 package flow_test
 
 import (
-	"errors"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/netlab/netlab/lab/capture"
-	"github.com/netlab/netlab/lab/decode"
-	"github.com/netlab/netlab/lab/flow"
 	"github.com/netlab/netlab/lab/tcpstate"
 )
-
-// track decodes a recorded capture and follows it like a live run does.
-func track(t *testing.T, name string) ([]*decode.Packet, *flow.Tracker) {
-	t.Helper()
-	f, err := capture.OpenFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	dec, err := decode.NewDecoder(f.LinkType())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := flow.NewTracker()
-	var out []*decode.Packet
-	for {
-		fr, err := f.ReadFrame()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := new(decode.Packet)
-		if err := dec.Decode(fr.Data, fr.Length, p); err != nil {
-			t.Fatalf("packet %d: %v", len(out)+1, err)
-		}
-		p.N = len(out) + 1
-		tr.Add(p)
-		out = append(out, p)
-	}
-	return out, tr
-}
 
 // TestFixtures follows captures recorded from the scenarios (netlab run NAME
 // --pcap) and checks the expert marks of every packet (a packet not listed
@@ -105,11 +67,11 @@ func TestFixtures(t *testing.T) {
 		},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			ps, tr := track(t, c.file)
-			for _, p := range ps {
+			ps, tr := track(t, filepath.Join("testdata", c.file))
+			for i, p := range ps {
 				got := strings.Join(p.Expert.Names(), " ")
-				if want := c.marks[p.N]; got != want {
-					t.Errorf("packet %d %s: marks %q, want %q", p.N, p.Label(), got, want)
+				if want := c.marks[i+1]; got != want {
+					t.Errorf("packet %d %s: marks %q, want %q", i+1, p.Label(), got, want)
 				}
 			}
 			for _, r := range c.rels {
@@ -119,7 +81,7 @@ func TestFixtures(t *testing.T) {
 					got, want int
 				}{{"seq", int(p.RelSeq), r.seq}, {"ack", int(p.RelAck), r.ack}, {"win", int(p.WinBytes), r.win}, {"in flight", int(p.InFlight), r.inFlight}} {
 					if f.want >= 0 && f.got != f.want {
-						t.Errorf("packet %d %s: %s %d, want %d", p.N, p.Label(), f.name, f.got, f.want)
+						t.Errorf("packet %d %s: %s %d, want %d", r.n, p.Label(), f.name, f.got, f.want)
 					}
 				}
 			}
