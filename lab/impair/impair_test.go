@@ -46,7 +46,7 @@ func TestBadRules(t *testing.T) {
 // arrive, then not while a Drop rule matches them (its counter counts them),
 // then again after Clear.
 func TestDropAndClear(t *testing.T) {
-	if !sandboxtest.InFreshNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	f, err := Open(sandbox.Netns)
@@ -110,7 +110,7 @@ func TestDropAndClear(t *testing.T) {
 
 // TestLoss drops about half of 400 datagrams.
 func TestLoss(t *testing.T) {
-	if !sandboxtest.InFreshNetns(t) {
+	if !sandboxtest.InNetns(t) {
 		return
 	}
 	f, err := Open(sandbox.Netns)
