@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/netlab/netlab/lab/ui"
 )
 
 func (a *app) uiCmd() *cobra.Command {
@@ -12,6 +16,9 @@ func (a *app) uiCmd() *cobra.Command {
 		Use:   "ui NAME",
 		Short: "open the dashboard with scenario NAME selected and started",
 		Args:  cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return a.catalog.Names(), cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := a.lookup(args[0]); err != nil {
 				return err
@@ -21,7 +28,32 @@ func (a *app) uiCmd() *cobra.Command {
 	}
 }
 
-// dashboard opens the interactive dashboard (not built yet: see issue 3).
+// errNoTerminal says what to use instead of the dashboard.
+var errNoTerminal = errors.New(`the dashboard needs a terminal (standard input and output are not one here).
+Run a scenario headless instead:
+  netlab list            the scenarios
+  netlab run handshake   ladder diagram, kernel states and checks as text
+  netlab run handshake --json`)
+
+// dashboard opens the interactive dashboard, with scenario name started if
+// it is not empty.
 func (a *app) dashboard(ctx context.Context, name string) error {
-	return &exitError{code: exitUsage, err: errors.New("the dashboard is not built yet; use 'netlab run NAME' (netlab list shows the names)")}
+	if !isTerminal(a.stdin) || !isTerminal(a.stdout) {
+		return &exitError{code: exitUsage, err: errNoTerminal}
+	}
+	err := ui.Run(ctx, ui.Options{
+		Catalog: a.catalog,
+		Lang:    a.language(),
+		Start:   name,
+		NoColor: os.Getenv("NO_COLOR") != "",
+	})
+	if err != nil {
+		return &exitError{code: exitCheckFailed, err: err}
+	}
+	return nil
+}
+
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
 }

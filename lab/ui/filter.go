@@ -1,0 +1,91 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/netlab/netlab/lab/decode"
+)
+
+// packetFilter keeps the packets that match every one of its words. A word
+// is a lane ("client": sent or received by it), a protocol ("tcp", "udp",
+// "icmp"), TCP flags ("syn", "fin", "syn,ack": all of them set) or text
+// found in the packet's summary or addresses ("8888", "len=5"). A leading
+// "!" negates a word.
+type packetFilter struct {
+	text  string
+	terms []filterTerm
+}
+
+type filterTerm struct {
+	word  string
+	neg   bool
+	proto decode.Proto
+	flags decode.Flags
+	kind  uint8 // termText, termLane, termProto, termFlags
+}
+
+const (
+	termText uint8 = iota
+	termLane
+	termProto
+	termFlags
+)
+
+// parseFilter reads a filter line; nil for an empty one.
+func parseFilter(text string, lanes []string) *packetFilter {
+	f := &packetFilter{text: strings.TrimSpace(text)}
+	for _, w := range strings.Fields(strings.ToLower(text)) {
+		t := filterTerm{word: w}
+		if strings.HasPrefix(w, "!") && len(w) > 1 {
+			t.neg, t.word = true, w[1:]
+		}
+		switch t.word {
+		case "tcp":
+			t.kind, t.proto = termProto, decode.ProtoTCP
+		case "udp":
+			t.kind, t.proto = termProto, decode.ProtoUDP
+		case "icmp":
+			t.kind, t.proto = termProto, decode.ProtoICMP
+		default:
+			for _, l := range lanes {
+				if strings.EqualFold(l, t.word) {
+					t.kind = termLane
+				}
+			}
+			if t.kind == termText {
+				if fl, ok := decode.ParseFlags(t.word); ok && fl != 0 {
+					t.kind, t.flags = termFlags, fl
+				}
+			}
+		}
+		f.terms = append(f.terms, t)
+	}
+	if len(f.terms) == 0 {
+		return nil
+	}
+	return f
+}
+
+func (f *packetFilter) match(p *decode.Packet) bool {
+	var text string // built once, only for text words
+	for _, t := range f.terms {
+		var ok bool
+		switch t.kind {
+		case termProto:
+			ok = p.Proto == t.proto
+		case termLane:
+			ok = strings.EqualFold(p.From, t.word) || strings.EqualFold(p.To, t.word)
+		case termFlags:
+			ok = p.Proto == decode.ProtoTCP && p.Flags.Has(t.flags)
+		default:
+			if text == "" {
+				text = strings.ToLower(p.Summary() + " " + p.Src.String() + " " + p.Dst.String() + " " + p.From + " " + p.To)
+			}
+			ok = strings.Contains(text, t.word)
+		}
+		if ok == t.neg {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,263 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/gdamore/tcell/v2"
+	"github.com/rivo/tview"
+
+	"github.com/netlab/netlab/lab/render"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// ladderView is the ladder diagram: one vertical lane per endpoint, one
+// arrow per packet, the program's calls and the kernel's states beside their
+// lane, the time in ms on the left — one row per event, laid out by
+// render.Ladder exactly as `netlab run` prints it. Only the visible rows are
+// rendered, so a million events draw as fast as ten. The cursor row is
+// reversed and marked ▶; the selected packet's arrow is underlined; events
+// after the cursor are dim.
+type ladderView struct {
+	*tview.Box
+	d          *Dashboard
+	offset     int  // first event shown
+	pinned     bool // scrolled with the wheel: do not chase the cursor
+	lastCursor int
+	bodyY      int // screen row of the first event, for clicks
+	bodyH      int
+}
+
+func newLadderView(d *Dashboard) *ladderView {
+	return &ladderView{Box: tview.NewBox(), d: d}
+}
+
+func (v *ladderView) reset() { v.offset, v.pinned, v.lastCursor = 0, false, -1 }
+
+func (v *ladderView) titleExtra() string {
+	m := v.d.model
+	if m.tl == nil {
+		return ""
+	}
+	return fmt.Sprintf(v.d.tr("%s · %d events", "%s · %d 个事件"), m.sc.Name, m.n)
+}
+
+func (v *ladderView) Draw(screen tcell.Screen) {
+	v.Box.DrawForSubclass(screen, v)
+	x, y, w, h := v.GetInnerRect()
+	d, m, th := v.d, v.d.model, v.d.theme
+	if w <= 0 || h <= 0 {
+		return
+	}
+	switch {
+	case m.err != "":
+		drawParagraphs(screen, x, y, w, h, m.err, th.bold)
+		return
+	case m.tl == nil:
+		drawParagraphs(screen, x, y, w, h, d.tr(
+			"No run yet.\n\nPick a scenario in the Scenarios panel (Tab moves between panels, j/k or the arrows move in a list) and press Enter. The scenario runs on real sockets in a private network namespace: its packets, the kernel's socket states and the program's calls appear here as they happen.\n\nThe run pauses at each narration step: press space to go on. ←/→ (h/l) scrub through what happened; every panel follows the cursor. ? lists every key.",
+			"还没有运行。\n\n在“场景”面板中选择一个场景(Tab 在面板间切换,j/k 或方向键在列表中移动),按 Enter 运行。场景在私有网络命名空间中使用真实套接字运行:报文、内核套接字状态和程序调用会实时出现在这里。\n\n运行会在每个讲解步骤暂停:按空格继续。←/→(h/l)回看发生过的事件,所有面板都跟随光标。按 ? 查看全部按键。"), th.normal)
+		return
+	}
+	lad := render.NewLadder(m.meta, w, d.lang)
+	var hb bytes.Buffer
+	lad.Header(&hb)
+	head := strings.Split(strings.TrimRight(hb.String(), "\n"), "\n")
+	hdr := 0
+	if len(head) >= 3 {
+		if h >= 14 {
+			put(screen, x, y+hdr, w, head[1], th.dim)
+			hdr++
+		}
+		put(screen, x, y+hdr, w, head[2], th.bold)
+		hdr++
+	}
+	bh := h - hdr
+	v.bodyY, v.bodyH = y+hdr, bh
+	if bh <= 0 {
+		return
+	}
+	if m.cursor != v.lastCursor {
+		v.pinned = false
+		v.lastCursor = m.cursor
+	}
+	if !v.pinned {
+		if m.cursor < v.offset {
+			v.offset = m.cursor
+		}
+		if m.cursor >= v.offset+bh {
+			v.offset = m.cursor - bh + 1
+		}
+	}
+	v.offset = min(max(v.offset, 0), max(m.n-bh, 0))
+	sel := -1
+	if k := m.selectedPacket(); k >= 0 {
+		sel = int(m.packets[k])
+	}
+	var buf bytes.Buffer
+	lanes := m.meta.Lanes
+	for row := 0; row < bh; row++ {
+		i := v.offset + row
+		e := m.at(i)
+		if e == nil {
+			// Empty rows keep the lanes going.
+			buf.Reset()
+			put(screen, x, y+hdr+row, w, laneLine(head), th.dim)
+			continue
+		}
+		buf.Reset()
+		line, st := v.line(lad, &buf, e, lanes)
+		if i > m.cursor {
+			st = st.Dim(true)
+		}
+		if i == sel {
+			st = st.Bold(true).Underline(true)
+		}
+		if i == m.cursor {
+			st = th.cursor
+			line = markCursor(line)
+		}
+		yy := y + hdr + row
+		if i == m.cursor {
+			fill(screen, x, yy, w, ' ', st)
+		}
+		put(screen, x, yy, w, line, st)
+	}
+}
+
+// line renders one event as its ladder row and picks its style.
+func (v *ladderView) line(lad *render.Ladder, buf *bytes.Buffer, e *timeline.Event, lanes []string) (string, tcell.Style) {
+	d, m, th := v.d, v.d.model, v.d.theme
+	stamp := func() string { return fmt.Sprintf("%8.3f ", float64(m.rel(e.Time).Microseconds())/1000) }
+	switch e.Kind {
+	case timeline.KindNote:
+		prefix := " · "
+		switch {
+		case e.Note.ActStart:
+			prefix = " ■ "
+		case e.Note.Step:
+			prefix = " ▸ "
+		}
+		return stamp() + prefix + firstLine(e.Note.Text.In(d.lang)), th.note
+	case timeline.KindCheck:
+		mark, st := "✓", th.ok
+		if !e.Check.OK {
+			mark, st = "✗", th.bad
+		}
+		return stamp() + " " + mark + " " + e.Check.Name.In(d.lang), st
+	}
+	lad.Event(buf, e)
+	line := ""
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if strings.TrimSpace(l) != "" {
+			line = l
+			break
+		}
+	}
+	switch e.Kind {
+	case timeline.KindPacket:
+		if len(lanes) > 0 && e.Packet.From == lanes[0] {
+			return line, th.arrowAB
+		}
+		return line, th.arrowBA
+	case timeline.KindState:
+		if e.State.Source == timeline.Inferred {
+			return line, th.inferred
+		}
+		return line, th.kernel
+	}
+	return line, th.normal
+}
+
+// markCursor puts ▶ in the gap after the time column.
+func markCursor(line string) string {
+	r := []rune(line)
+	if len(r) > 8 {
+		r[8] = '▶'
+	}
+	return string(r)
+}
+
+// laneLine is the header's lane line with the names blanked: just the lanes.
+func laneLine(head []string) string {
+	if len(head) < 3 {
+		return ""
+	}
+	r := []rune(head[2])
+	for i, c := range r {
+		if c != '│' {
+			r[i] = ' '
+		}
+	}
+	return string(r)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
+
+func (v *ladderView) InputHandler() func(event *tcell.EventKey, setFocus func(p tview.Primitive)) {
+	return v.WrapInputHandler(func(ev *tcell.EventKey, setFocus func(p tview.Primitive)) {
+		d, m := v.d, v.d.model
+		switch {
+		case ev.Key() == tcell.KeyDown || ev.Rune() == 'j':
+			d.scrub(+1)
+		case ev.Key() == tcell.KeyUp || ev.Rune() == 'k':
+			d.scrub(-1)
+		case ev.Key() == tcell.KeyPgDn:
+			d.setCursor(m.cursor + max(v.bodyH-1, 1))
+		case ev.Key() == tcell.KeyPgUp:
+			d.setCursor(m.cursor - max(v.bodyH-1, 1))
+		}
+	})
+}
+
+func (v *ladderView) MouseHandler() func(action tview.MouseAction, event *tcell.EventMouse, setFocus func(p tview.Primitive)) (bool, tview.Primitive) {
+	return v.WrapMouseHandler(func(action tview.MouseAction, event *tcell.EventMouse, setFocus func(p tview.Primitive)) (bool, tview.Primitive) {
+		if !v.InRect(event.Position()) {
+			return false, nil
+		}
+		_, my := event.Position()
+		switch action {
+		case tview.MouseLeftClick:
+			if r := my - v.bodyY; r >= 0 && r < v.bodyH {
+				v.d.setCursor(v.offset + r)
+			}
+			return true, nil
+		case tview.MouseScrollUp:
+			v.offset = max(v.offset-3, 0)
+			v.pinned = true
+			return true, nil
+		case tview.MouseScrollDown:
+			v.offset += 3
+			v.pinned = true
+			return true, nil
+		}
+		return false, nil
+	})
+}
+
+// drawParagraphs draws text wrapped to width, paragraphs split at newlines.
+func drawParagraphs(screen tcell.Screen, x, y, w, h int, text string, st tcell.Style) int {
+	row := 0
+	for _, l := range wrapText(text, w) {
+		if row >= h {
+			break
+		}
+		put(screen, x, y+row, w, l, st)
+		row++
+	}
+	return row
+}
+
+// wrapText wraps at spaces (or between wide characters), keeping blank lines.
+func wrapText(text string, w int) []string {
+	if w < 10 {
+		w = 10
+	}
+	return render.Wrap(text, w)
+}

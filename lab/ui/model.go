@@ -1,0 +1,335 @@
+package ui
+
+import (
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// runModel is what the dashboard knows about one run, derived from its
+// timeline and nothing else. It lives on the UI goroutine; the pump feeds it
+// deltas (apply). Every "current" value is computed as of the cursor, an
+// event index: scrubbing back shows the run as it was then.
+type runModel struct {
+	sc  *scenario.Scenario
+	tl  *timeline.Timeline // nil: no run yet
+	gen int                // which run this is (deltas of older runs are dropped)
+	err string             // the run could not start (no sandbox): the message
+
+	meta    timeline.Meta
+	n       int // events ingested
+	closed  bool
+	summary timeline.Summary
+
+	packets []int32 // event index of every packet
+	steps   []int32 // event index of every narration step (the run pauses there)
+	checks  []int32
+	socks   []*sockInfo // in order of first appearance
+	sockIdx map[timeline.Socket]*sockInfo
+	conns   []*connInfo
+	connIdx map[connKey]*connInfo
+
+	cursor   int  // event index; -1 when there are no events
+	follow   bool // the cursor tracks the newest event
+	released int  // steps the user let go on (space)
+
+	filter *packetFilter // nil: every packet
+	shown  []int32       // indexes into packets passing the filter (filter != nil)
+}
+
+// sockInfo is one socket of the run and its state events.
+type sockInfo struct {
+	sock     timeline.Socket
+	lane     string
+	listener bool
+	states   []int32
+}
+
+// connInfo is one connection (either direction) and its data: app writes
+// and reads, and packets that carry payload.
+type connInfo struct {
+	key   connKey
+	first int32
+	data  []int32
+}
+
+// connKey names a connection regardless of direction.
+type connKey struct{ a, b netip.AddrPort }
+
+func keyOf(x, y netip.AddrPort) connKey {
+	if y.Addr().Less(x.Addr()) || (y.Addr() == x.Addr() && y.Port() < x.Port()) {
+		x, y = y, x
+	}
+	return connKey{x, y}
+}
+
+func newRunModel(sc *scenario.Scenario, tl *timeline.Timeline, gen int) *runModel {
+	m := &runModel{sc: sc, tl: tl, gen: gen, cursor: -1, follow: true,
+		sockIdx: map[timeline.Socket]*sockInfo{}, connIdx: map[connKey]*connInfo{}}
+	if tl != nil {
+		m.meta = tl.Meta()
+	}
+	return m
+}
+
+// delta is what the pump hands to the UI goroutine: the events [from, to)
+// classified off the UI goroutine, so applying it is a few appends.
+type delta struct {
+	gen      int
+	from, to int
+	meta     timeline.Meta
+	closed   bool
+	summary  timeline.Summary
+	packets  []int32
+	steps    []int32
+	checks   []int32
+	states   []int32 // state events: the model files them by socket
+	data     []int32 // app data calls and packets with payload
+}
+
+// classify reads the events [from, to) of tl.
+func classify(tl *timeline.Timeline, gen, from, to int) *delta {
+	d := &delta{gen: gen, from: from, to: to, meta: tl.Meta()}
+	d.summary, d.closed = tl.Closed()
+	i := int32(from)
+	tl.Range(from, to, func(e *timeline.Event) bool {
+		switch e.Kind {
+		case timeline.KindPacket:
+			d.packets = append(d.packets, i)
+			if e.Packet.PayloadLen > 0 {
+				d.data = append(d.data, i)
+			}
+		case timeline.KindNote:
+			if e.Note.Step {
+				d.steps = append(d.steps, i)
+			}
+		case timeline.KindCheck:
+			d.checks = append(d.checks, i)
+		case timeline.KindState:
+			d.states = append(d.states, i)
+		case timeline.KindApp:
+			if isDataCall(e.App.Call) && e.App.Bytes > 0 && !e.App.Blocking {
+				d.data = append(d.data, i)
+			}
+		}
+		i++
+		return true
+	})
+	return d
+}
+
+func isDataCall(call string) bool {
+	switch call {
+	case "write", "read", "send", "recv", "sendto", "recvfrom":
+		return true
+	}
+	return false
+}
+
+func isWrite(call string) bool { return call == "write" || call == "send" || call == "sendto" }
+
+// apply adds a delta; it reports false for a delta of another run.
+func (m *runModel) apply(d *delta) bool {
+	if m.tl == nil || d.gen != m.gen || d.from != m.n {
+		return false
+	}
+	m.meta = d.meta
+	m.closed, m.summary = d.closed, d.summary
+	m.n = d.to
+	base := len(m.packets)
+	m.packets = append(m.packets, d.packets...)
+	if m.filter != nil {
+		for k := base; k < len(m.packets); k++ {
+			if m.filter.match(m.at(int(m.packets[k])).Packet) {
+				m.shown = append(m.shown, int32(k))
+			}
+		}
+	}
+	m.steps = append(m.steps, d.steps...)
+	m.checks = append(m.checks, d.checks...)
+	for _, i := range d.states {
+		st := m.at(int(i)).State
+		si := m.sockIdx[st.Socket]
+		if si == nil {
+			si = &sockInfo{sock: st.Socket, lane: st.Lane, listener: !st.Socket.Remote.IsValid() || st.Socket.Remote.Port() == 0}
+			m.sockIdx[st.Socket] = si
+			m.socks = append(m.socks, si)
+		}
+		si.states = append(si.states, i)
+		if !si.listener {
+			m.conn(st.Socket.Local, st.Socket.Remote, i)
+		}
+	}
+	for _, i := range d.data {
+		e := m.at(int(i))
+		var c *connInfo
+		if e.Kind == timeline.KindPacket {
+			c = m.conn(e.Packet.Src, e.Packet.Dst, i)
+		} else {
+			c = m.conn(e.App.Socket.Local, e.App.Socket.Remote, i)
+		}
+		c.data = append(c.data, i)
+	}
+	if m.follow && m.n > 0 {
+		m.cursor = m.n - 1
+	}
+	return true
+}
+
+func (m *runModel) conn(x, y netip.AddrPort, i int32) *connInfo {
+	k := keyOf(x, y)
+	c := m.connIdx[k]
+	if c == nil {
+		c = &connInfo{key: k, first: i}
+		m.connIdx[k] = c
+		m.conns = append(m.conns, c)
+	}
+	return c
+}
+
+// at returns event i.
+func (m *runModel) at(i int) *timeline.Event {
+	if m.tl == nil || i < 0 || i >= m.n {
+		return nil
+	}
+	return m.tl.At(i)
+}
+
+// setCursor moves the cursor (clamped); following stops unless it lands on
+// the newest event of a live run.
+func (m *runModel) setCursor(i int) {
+	if m.n == 0 {
+		m.cursor = -1
+		return
+	}
+	m.cursor = min(max(i, 0), m.n-1)
+	m.follow = m.cursor == m.n-1 && !m.closed
+}
+
+// upTo counts the indexes in idx that are <= the cursor (idx is sorted).
+func upTo(idx []int32, cursor int) int {
+	return sort.Search(len(idx), func(k int) bool { return int(idx[k]) > cursor })
+}
+
+// selectedPacket is the packet at or before the cursor: its number in
+// m.packets, or -1.
+func (m *runModel) selectedPacket() int { return upTo(m.packets, m.cursor) - 1 }
+
+// selected is the selected packet's event, or nil.
+func (m *runModel) selected() *timeline.Event {
+	k := m.selectedPacket()
+	if k < 0 {
+		return nil
+	}
+	return m.at(int(m.packets[k]))
+}
+
+// stateAt is s's latest state event at or before the cursor, or nil.
+func (m *runModel) stateAt(s *sockInfo) *timeline.Event {
+	k := upTo(s.states, m.cursor)
+	if k == 0 {
+		return nil
+	}
+	return m.at(int(s.states[k-1]))
+}
+
+// step is the number (from 1) of the latest step at or before the cursor, 0
+// for none.
+func (m *runModel) step() int { return upTo(m.steps, m.cursor) }
+
+// paused reports whether the run waits for the user at a step.
+func (m *runModel) paused() bool {
+	return m.tl != nil && !m.closed && len(m.steps) > m.released
+}
+
+// live reports whether the run is still going.
+func (m *runModel) live() bool { return m.tl != nil && !m.closed }
+
+// asOf is the moment the panels show: now while following a live run, else
+// the cursor's event time.
+func (m *runModel) asOf(now time.Time) time.Time {
+	if m.follow && m.live() {
+		return now
+	}
+	if e := m.at(m.cursor); e != nil {
+		return e.Time
+	}
+	return now
+}
+
+// focusConn is the connection the per-connection panels show: the selected
+// packet's, else the latest one with a state or data at or before the cursor.
+func (m *runModel) focusConn() *connInfo {
+	if e := m.selected(); e != nil {
+		if c := m.connIdx[keyOf(e.Packet.Src, e.Packet.Dst)]; c != nil {
+			return c
+		}
+	}
+	var best *connInfo
+	for _, c := range m.conns {
+		if int(c.first) <= m.cursor && (best == nil || c.first > best.first) {
+			best = c
+		}
+	}
+	return best
+}
+
+// rel is an event's time since the run's start.
+func (m *runModel) rel(t time.Time) time.Duration {
+	if m.meta.Start.IsZero() {
+		return 0
+	}
+	return t.Sub(m.meta.Start)
+}
+
+// rowCount is the number of packets the table shows.
+func (m *runModel) rowCount() int {
+	if m.filter != nil {
+		return len(m.shown)
+	}
+	return len(m.packets)
+}
+
+// rowPacket maps a table row (from 0) to a number in m.packets.
+func (m *runModel) rowPacket(r int) int {
+	if m.filter != nil {
+		if r < 0 || r >= len(m.shown) {
+			return -1
+		}
+		return int(m.shown[r])
+	}
+	if r < 0 || r >= len(m.packets) {
+		return -1
+	}
+	return r
+}
+
+// packetRow maps a number in m.packets to the table row showing it, or to
+// the row of the nearest earlier packet that passes the filter; -1 for none.
+func (m *runModel) packetRow(k int) int {
+	if k < 0 {
+		return -1
+	}
+	if m.filter == nil {
+		return k
+	}
+	return sort.Search(len(m.shown), func(j int) bool { return int(m.shown[j]) > k }) - 1
+}
+
+// setFilter filters the packet table (nil: none).
+func (m *runModel) setFilter(f *packetFilter) {
+	m.filter = f
+	m.shown = nil
+	if f == nil {
+		return
+	}
+	m.shown = make([]int32, 0, 64)
+	for k, i := range m.packets {
+		if f.match(m.at(int(i)).Packet) {
+			m.shown = append(m.shown, int32(k))
+		}
+	}
+}

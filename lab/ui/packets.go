@@ -1,0 +1,193 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/rivo/tview"
+
+	"github.com/netlab/netlab/lab/decode"
+)
+
+// packetTable lists every packet (or those passing the / filter). Its
+// content is virtual (tview.TableContent): rows are read from the model's
+// packet index when drawn, so a million packets cost what ten do. Moving
+// the selection moves the scrub cursor to that packet, and scrubbing moves
+// the selection.
+type packetTable struct {
+	*tview.Table
+	d       *Dashboard
+	content *packetContent
+}
+
+func (t *packetTable) Draw(screen tcell.Screen) {
+	_, _, w, _ := t.GetInnerRect()
+	switch {
+	case w >= 100:
+		t.content.cols = colsWide
+	case w >= 70:
+		t.content.cols = colsMedium
+	default:
+		t.content.cols = colsNarrow
+	}
+	t.Table.Draw(screen)
+}
+
+// packetContent is the virtual table content.
+type packetContent struct {
+	tview.TableContentReadOnly
+	d    *Dashboard
+	cols []int // the columns shown, for the table's width
+}
+
+// Columns; the narrow sets leave out what the summary repeats.
+const (
+	colNo = iota
+	colTime
+	colFromTo
+	colProto
+	colFlags
+	colSeqAck
+	colLen
+	colSummary
+)
+
+var packetColumns = []struct {
+	name  string
+	align int
+}{
+	colNo: {"No.", tview.AlignRight}, colTime: {"ms", tview.AlignRight}, colFromTo: {"from → to", tview.AlignLeft},
+	colProto: {"proto", tview.AlignLeft}, colFlags: {"flags", tview.AlignLeft}, colSeqAck: {"seq/ack", tview.AlignRight},
+	colLen: {"len", tview.AlignRight}, colSummary: {"summary", tview.AlignLeft},
+}
+
+var (
+	colsWide   = []int{colNo, colTime, colFromTo, colProto, colFlags, colSeqAck, colLen, colSummary}
+	colsMedium = []int{colNo, colTime, colFromTo, colFlags, colLen, colSummary}
+	colsNarrow = []int{colNo, colTime, colFromTo, colSummary}
+)
+
+func newPacketTable(d *Dashboard) *packetTable {
+	t := &packetTable{Table: tview.NewTable(), d: d}
+	t.content = &packetContent{d: d, cols: colsWide}
+	t.SetContent(t.content)
+	t.SetFixed(1, 0).SetSelectable(true, false)
+	t.SetSelectedStyle(d.theme.cursor)
+	t.SetSelectionChangedFunc(func(row, col int) {
+		if d.syncing {
+			return
+		}
+		m := d.model
+		if k := m.rowPacket(row - 1); k >= 0 {
+			m.setCursor(int(m.packets[k]))
+			d.sync()
+		}
+	})
+	return t
+}
+
+func (t *packetTable) titleExtra() string {
+	m := t.d.model
+	if m.filter != nil {
+		return fmt.Sprintf("/%s: %d/%d", m.filter.text, len(m.shown), len(m.packets))
+	}
+	if len(m.packets) == 0 {
+		return ""
+	}
+	return strconv.Itoa(len(m.packets))
+}
+
+// sync selects the packet at the cursor.
+func (t *packetTable) sync() {
+	m := t.d.model
+	r := m.packetRow(m.selectedPacket())
+	if r < 0 {
+		t.Select(0, 0)
+		t.ScrollToBeginning()
+		return
+	}
+	t.Select(r+1, 0)
+}
+
+func (c *packetContent) GetRowCount() int    { return c.d.model.rowCount() + 1 }
+func (c *packetContent) GetColumnCount() int { return len(c.cols) }
+
+func (c *packetContent) GetCell(row, col int) *tview.TableCell {
+	m, th := c.d.model, c.d.theme
+	if col < 0 || col >= len(c.cols) {
+		return nil
+	}
+	col = c.cols[col]
+	if row == 0 {
+		return tview.NewTableCell(packetColumns[col].name).SetAlign(packetColumns[col].align).
+			SetSelectable(false).SetStyle(th.bold)
+	}
+	k := m.rowPacket(row - 1)
+	if k < 0 {
+		return nil
+	}
+	i := int(m.packets[k])
+	e := m.at(i)
+	if e == nil {
+		return nil
+	}
+	p := e.Packet
+	var text string
+	switch col {
+	case colNo:
+		text = strconv.Itoa(p.N)
+	case colTime:
+		text = fmt.Sprintf("%.3f", float64(m.rel(e.Time).Microseconds())/1000)
+	case colFromTo:
+		if p.From != "" && p.To != "" {
+			text = p.From + " → " + p.To
+		} else {
+			text = p.Src.String() + " → " + p.Dst.String()
+		}
+	case colProto:
+		text = protoName(p)
+	case colFlags:
+		if p.Proto == decode.ProtoTCP {
+			text = p.Flags.String()
+		}
+	case colSeqAck:
+		if p.Proto == decode.ProtoTCP {
+			text = strconv.FormatUint(uint64(p.RelSeq), 10) + "/" + strconv.FormatUint(uint64(p.RelAck), 10)
+		}
+	case colLen:
+		text = strconv.Itoa(p.PayloadLen)
+	case colSummary:
+		text = p.Summary()
+	}
+	st := th.normal
+	if i > m.cursor {
+		st = th.dim
+	}
+	cell := tview.NewTableCell(tview.Escape(text)).SetAlign(packetColumns[col].align).SetStyle(st)
+	if col == colSummary {
+		cell.SetExpansion(1)
+	} else {
+		cell.SetMaxWidth(22)
+	}
+	return cell
+}
+
+func protoName(p *decode.Packet) string {
+	switch p.Proto {
+	case decode.ProtoTCP:
+		if p.App != nil && p.App.Proto != "" {
+			return "TCP/" + p.App.Proto
+		}
+		return "TCP"
+	case decode.ProtoUDP:
+		if p.App != nil && p.App.Proto != "" {
+			return "UDP/" + p.App.Proto
+		}
+		return "UDP"
+	case decode.ProtoICMP:
+		return "ICMP"
+	}
+	return "—"
+}

@@ -1,0 +1,90 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/rivo/tview"
+
+	"github.com/netlab/netlab/lab/scenario"
+)
+
+// scenarioList lists the scenarios with their one-line summaries; / filters
+// it by name, title or summary (either language).
+type scenarioList struct {
+	*tview.List
+	d      *Dashboard
+	filter string
+	items  []*scenario.Scenario
+}
+
+func newScenarioList(d *Dashboard) *scenarioList {
+	l := &scenarioList{List: tview.NewList(), d: d}
+	l.ShowSecondaryText(true).SetHighlightFullLine(true).SetWrapAround(false)
+	l.SetSelectedStyle(d.theme.cursor)
+	l.SetMainTextStyle(d.theme.bold)
+	l.SetSecondaryTextStyle(d.theme.normal)
+	l.SetChangedFunc(func(int, string, string, rune) {
+		if !d.syncing {
+			d.lesson.sync()
+		}
+	})
+	l.rebuild()
+	return l
+}
+
+// rebuild fills the list from the catalog and the filter.
+func (l *scenarioList) rebuild() {
+	cur := l.current()
+	l.Clear()
+	l.items = nil
+	f := strings.ToLower(l.filter)
+	for _, sc := range l.d.opts.Catalog {
+		hay := strings.ToLower(sc.Name + " " + sc.Title.En + " " + sc.Title.Zh + " " + sc.Summary.En + " " + sc.Summary.Zh)
+		if f != "" && !strings.Contains(hay, f) {
+			continue
+		}
+		l.items = append(l.items, sc)
+		l.AddItem(tview.Escape(sc.Name+" · "+sc.Title.In(l.d.lang)), " "+tview.Escape(sc.Summary.In(l.d.lang)), 0, nil)
+	}
+	if cur != nil {
+		l.selectName(cur.Name)
+	}
+}
+
+func (l *scenarioList) setFilter(f string) {
+	l.filter = strings.TrimSpace(f)
+	l.rebuild()
+	if len(l.items) == 0 {
+		l.d.say(l.d.tr("no scenario matches ", "没有匹配的场景:") + strconv.Quote(l.filter))
+	}
+}
+
+// current is the selected scenario, or nil.
+func (l *scenarioList) current() *scenario.Scenario {
+	if l == nil {
+		return nil
+	}
+	i := l.GetCurrentItem()
+	if i < 0 || i >= len(l.items) {
+		return nil
+	}
+	return l.items[i]
+}
+
+func (l *scenarioList) selectName(name string) {
+	for i, sc := range l.items {
+		if sc.Name == name {
+			l.SetCurrentItem(i)
+		}
+	}
+}
+
+func (l *scenarioList) sync() {}
+
+func (l *scenarioList) titleExtra() string {
+	if l.filter != "" {
+		return "/" + l.filter
+	}
+	return ""
+}
