@@ -8,7 +8,6 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
-	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -27,19 +26,23 @@ func newBytesView(d *Dashboard) *bytesView { return &bytesView{Box: tview.NewBox
 
 // span is one box: bytes [start, end) of a direction's stream.
 type span struct {
-	start, end int
+	start, end int64
 	label      string
 }
 
 // direction is one way of a connection and its three rows.
 type direction struct {
-	from, to             netip.AddrPort
-	fromLane, toLane     string
-	writes, segs, reads  []span
-	wrote, carried, read int
+	from, to            netip.AddrPort
+	fromLane, toLane    string
+	writes, segs, reads []span
+	lo, hi              int64 // the stretch of the stream the rows show
 }
 
-// directions collects the data of connection c up to the cursor.
+// bytesWindow bounds the data items the panel reads: the latest ones before
+// the cursor (older boxes would be narrower than a cell anyway).
+const bytesWindow = 256
+
+// directions collects the latest data of connection c up to the cursor.
 func (v *bytesView) directions(c *connInfo) []*direction {
 	m := v.d.model
 	dirs := map[netip.AddrPort]*direction{}
@@ -47,42 +50,53 @@ func (v *bytesView) directions(c *connInfo) []*direction {
 	get := func(from, to netip.AddrPort) *direction {
 		dd := dirs[from]
 		if dd == nil {
-			dd = &direction{from: from, to: to}
+			dd = &direction{from: from, to: to, lo: -1}
 			dirs[from] = dd
 			order = append(order, dd)
 		}
 		return dd
 	}
-	for _, i := range c.data[:upTo(c.data, m.cursor)] {
-		e := m.at(int(i))
+	k := upTo(c.data, m.cursor)
+	for j := max(k-bytesWindow, 0); j < k; j++ {
+		e := m.at(int(c.data[j]))
+		pos := c.pos[j]
+		var dd *direction
+		var sp span
 		switch e.Kind {
 		case timeline.KindPacket:
 			p := e.Packet
-			dd := get(p.Src, p.Dst)
+			dd = get(p.Src, p.Dst)
 			dd.fromLane, dd.toLane = orStr(dd.fromLane, p.From), orStr(dd.toLane, p.To)
-			start := dd.carried
-			if p.Proto == decode.ProtoTCP && p.RelSeq > 0 {
-				start = int(p.RelSeq) - 1
-			}
-			sp := span{start, start + p.PayloadLen, "#" + strconv.Itoa(p.N)}
+			sp = span{pos, pos + int64(p.PayloadLen), "#" + strconv.Itoa(p.N)}
 			dd.segs = append(dd.segs, sp)
-			dd.carried = max(dd.carried, sp.end)
-		case timeline.KindApp:
+		default:
 			a := e.App
+			sp = span{pos, pos + int64(a.Bytes), strconv.Itoa(a.Bytes)}
 			if isWrite(a.Call) {
-				dd := get(a.Socket.Local, a.Socket.Remote)
+				dd = get(a.Socket.Local, a.Socket.Remote)
 				dd.fromLane = orStr(dd.fromLane, a.Lane)
-				dd.writes = append(dd.writes, span{dd.wrote, dd.wrote + a.Bytes, strconv.Itoa(a.Bytes)})
-				dd.wrote += a.Bytes
+				dd.writes = append(dd.writes, sp)
 			} else {
-				dd := get(a.Socket.Remote, a.Socket.Local)
+				dd = get(a.Socket.Remote, a.Socket.Local)
 				dd.toLane = orStr(dd.toLane, a.Lane)
-				dd.reads = append(dd.reads, span{dd.read, dd.read + a.Bytes, strconv.Itoa(a.Bytes)})
-				dd.read += a.Bytes
+				dd.reads = append(dd.reads, sp)
 			}
 		}
+		if dd.lo < 0 || sp.start < dd.lo {
+			dd.lo = sp.start
+		}
+		dd.hi = max(dd.hi, sp.end)
 	}
 	return order
+}
+
+// ends is the end of the last span: the stream's bytes so far (of the window).
+func ends(spans []span) int64 {
+	var n int64
+	for _, s := range spans {
+		n = max(n, s.end)
+	}
+	return n
 }
 
 func orStr(a, b string) string {
@@ -116,9 +130,11 @@ func (v *bytesView) Draw(screen tcell.Screen) {
 		if row >= h {
 			break
 		}
-		total := max(dd.wrote, dd.carried, dd.read)
 		title := fmt.Sprintf(d.tr("%s → %s: wrote %d, carried %d, read %d bytes", "%s → %s:写入 %d,传输 %d,读取 %d 字节"),
-			orStr(dd.fromLane, dd.from.String()), orStr(dd.toLane, dd.to.String()), dd.wrote, dd.carried, dd.read)
+			orStr(dd.fromLane, dd.from.String()), orStr(dd.toLane, dd.to.String()), ends(dd.writes), ends(dd.segs), ends(dd.reads))
+		if dd.lo > 0 {
+			title += fmt.Sprintf(d.tr(" (from byte %d)", "(从第 %d 字节起)"), dd.lo)
+		}
 		put(screen, x, y+row, w, title, th.bold)
 		row++
 		for _, r := range []struct {
@@ -129,7 +145,7 @@ func (v *bytesView) Draw(screen tcell.Screen) {
 				break
 			}
 			put(screen, x, y+row, lw, r.name, th.dim)
-			drawSpans(screen, x+lw, y+row, w-lw, total, r.spans, th)
+			drawSpans(screen, x+lw, y+row, w-lw, dd.lo, dd.hi, r.spans, th)
 			row++
 		}
 	}
@@ -138,11 +154,11 @@ func (v *bytesView) Draw(screen tcell.Screen) {
 // drawSpans draws boxes scaled so total bytes fill width; neighbours
 // alternate between reversed and plain, with │ at each boundary, so even
 // a one-cell box stands out without colour.
-func drawSpans(screen tcell.Screen, x, y, width, total int, spans []span, th *theme) {
-	if total <= 0 || width <= 0 {
+func drawSpans(screen tcell.Screen, x, y, width int, lo, hi int64, spans []span, th *theme) {
+	if hi <= lo || width <= 0 {
 		return
 	}
-	col := func(b int) int { return b * width / total }
+	col := func(b int64) int { return int((b - lo) * int64(width) / (hi - lo)) }
 	for i, s := range spans {
 		a, b := col(s.start), col(s.end)
 		if b <= a {

@@ -68,7 +68,10 @@ func (v *checksView) Draw(screen tcell.Screen) {
 
 func (v *checksView) titleExtra() string {
 	m := v.d.model
-	n := upTo(m.checks, m.cursor)
+	if m.sc == nil {
+		return ""
+	}
+	n := min(upTo(m.checks, m.cursor), len(m.sc.Checks))
 	if n == 0 {
 		return ""
 	}

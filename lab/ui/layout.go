@@ -264,7 +264,8 @@ func (r *root) build(kind layoutKind, w, h int) {
 				AddItem(sl(pSockets, pChecks), 9, 0, false)
 		} else {
 			right = rows().
-				AddItem(sl(pScenarios, pLesson, pStates), 0, 1, false).
+				AddItem(sl(pScenarios), min(2*len(d.opts.Catalog)+2, 10), 0, false).
+				AddItem(sl(pLesson, pStates), 0, 1, false).
 				AddItem(sl(pSockets, pChecks), min(9, (h-2)/3), 0, false)
 		}
 		left := rows().

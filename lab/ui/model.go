@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -54,6 +55,9 @@ type connInfo struct {
 	key   connKey
 	first int32
 	data  []int32
+	pos   []int64 // where each data item starts in its direction's byte stream
+	// Bytes so far per sending address: written, carried by segments, read.
+	wrote, carried, read map[netip.AddrPort]int64
 }
 
 // connKey names a connection regardless of direction.
@@ -166,12 +170,27 @@ func (m *runModel) apply(d *delta) bool {
 	for _, i := range d.data {
 		e := m.at(int(i))
 		var c *connInfo
-		if e.Kind == timeline.KindPacket {
-			c = m.conn(e.Packet.Src, e.Packet.Dst, i)
-		} else {
+		var pos int64
+		switch {
+		case e.Kind == timeline.KindPacket:
+			p := e.Packet
+			c = m.conn(p.Src, p.Dst, i)
+			pos = c.carried[p.Src]
+			if p.Proto == decode.ProtoTCP && p.RelSeq > 0 {
+				pos = int64(p.RelSeq) - 1
+			}
+			c.carried[p.Src] = max(c.carried[p.Src], pos+int64(p.PayloadLen))
+		case isWrite(e.App.Call):
 			c = m.conn(e.App.Socket.Local, e.App.Socket.Remote, i)
+			pos = c.wrote[e.App.Socket.Local]
+			c.wrote[e.App.Socket.Local] += int64(e.App.Bytes)
+		default:
+			c = m.conn(e.App.Socket.Local, e.App.Socket.Remote, i)
+			pos = c.read[e.App.Socket.Remote]
+			c.read[e.App.Socket.Remote] += int64(e.App.Bytes)
 		}
 		c.data = append(c.data, i)
+		c.pos = append(c.pos, pos)
 	}
 	if m.follow && m.n > 0 {
 		m.cursor = m.n - 1
@@ -183,7 +202,8 @@ func (m *runModel) conn(x, y netip.AddrPort, i int32) *connInfo {
 	k := keyOf(x, y)
 	c := m.connIdx[k]
 	if c == nil {
-		c = &connInfo{key: k, first: i}
+		c = &connInfo{key: k, first: i, wrote: map[netip.AddrPort]int64{},
+			carried: map[netip.AddrPort]int64{}, read: map[netip.AddrPort]int64{}}
 		m.connIdx[k] = c
 		m.conns = append(m.conns, c)
 	}

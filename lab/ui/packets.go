@@ -9,6 +9,7 @@ import (
 	"github.com/rivo/tview"
 
 	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/timeline"
 )
 
 // packetTable lists every packet (or those passing the / filter). Its
@@ -38,8 +39,10 @@ func (t *packetTable) Draw(screen tcell.Screen) {
 // packetContent is the virtual table content.
 type packetContent struct {
 	tview.TableContentReadOnly
-	d    *Dashboard
-	cols []int // the columns shown, for the table's width
+	d     *Dashboard
+	cols  []int              // the columns shown, for the table's width
+	texts map[int32][]string // cell texts of recently drawn packets, by event
+	gen   int                // the run the texts belong to
 }
 
 // Columns; the narrow sets leave out what the summary repeats.
@@ -71,7 +74,7 @@ var (
 
 func newPacketTable(d *Dashboard) *packetTable {
 	t := &packetTable{Table: tview.NewTable(), d: d}
-	t.content = &packetContent{d: d, cols: colsWide}
+	t.content = &packetContent{d: d, cols: colsWide, texts: map[int32][]string{}}
 	t.SetContent(t.content)
 	t.SetFixed(1, 0).SetSelectable(true, false)
 	t.SetSelectedStyle(d.theme.cursor)
@@ -133,45 +136,59 @@ func (c *packetContent) GetCell(row, col int) *tview.TableCell {
 	if e == nil {
 		return nil
 	}
-	p := e.Packet
-	var text string
-	switch col {
-	case colNo:
-		text = strconv.Itoa(p.N)
-	case colTime:
-		text = fmt.Sprintf("%.3f", float64(m.rel(e.Time).Microseconds())/1000)
-	case colFromTo:
-		if p.From != "" && p.To != "" {
-			text = p.From + " → " + p.To
-		} else {
-			text = p.Src.String() + " → " + p.Dst.String()
-		}
-	case colProto:
-		text = protoName(p)
-	case colFlags:
-		if p.Proto == decode.ProtoTCP {
-			text = p.Flags.String()
-		}
-	case colSeqAck:
-		if p.Proto == decode.ProtoTCP {
-			text = strconv.FormatUint(uint64(p.RelSeq), 10) + "/" + strconv.FormatUint(uint64(p.RelAck), 10)
-		}
-	case colLen:
-		text = strconv.Itoa(p.PayloadLen)
-	case colSummary:
-		text = p.Summary()
-	}
+	text := c.text(int32(i), e, col)
 	st := th.normal
 	if i > m.cursor {
 		st = th.dim
 	}
-	cell := tview.NewTableCell(tview.Escape(text)).SetAlign(packetColumns[col].align).SetStyle(st)
+	cell := tview.NewTableCell(text).SetAlign(packetColumns[col].align).SetStyle(st)
 	if col == colSummary {
 		cell.SetExpansion(1)
 	} else {
 		cell.SetMaxWidth(22)
 	}
 	return cell
+}
+
+// text is a cell's text; a packet's texts are made once (Summary builds
+// strings) and kept while it is likely to be drawn again.
+func (c *packetContent) text(i int32, e *timeline.Event, col int) string {
+	if g := c.d.model.gen; g != c.gen {
+		clear(c.texts)
+		c.gen = g
+	}
+	ts, ok := c.texts[i]
+	if !ok {
+		if len(c.texts) >= 1024 {
+			clear(c.texts)
+		}
+		ts = c.cellTexts(e)
+		c.texts[i] = ts
+	}
+	return ts[col]
+}
+
+func (c *packetContent) cellTexts(e *timeline.Event) []string {
+	m, p := c.d.model, e.Packet
+	ts := make([]string, len(packetColumns))
+	ts[colNo] = strconv.Itoa(p.N)
+	ts[colTime] = fmt.Sprintf("%.3f", float64(m.rel(e.Time).Microseconds())/1000)
+	if p.From != "" && p.To != "" {
+		ts[colFromTo] = p.From + " → " + p.To
+	} else {
+		ts[colFromTo] = p.Src.String() + " → " + p.Dst.String()
+	}
+	ts[colProto] = protoName(p)
+	if p.Proto == decode.ProtoTCP {
+		ts[colFlags] = p.Flags.String()
+		ts[colSeqAck] = strconv.FormatUint(uint64(p.RelSeq), 10) + "/" + strconv.FormatUint(uint64(p.RelAck), 10)
+	}
+	ts[colLen] = strconv.Itoa(p.PayloadLen)
+	ts[colSummary] = tview.Escape(p.Summary())
+	for k, t := range ts[:colSummary] {
+		ts[k] = tview.Escape(t)
+	}
+	return ts
 }
 
 func protoName(p *decode.Packet) string {

@@ -70,10 +70,21 @@ func (v *socketsView) lines(width int) [][]piece {
 		path := []piece{{"        ", th.normal}}
 		var prev string
 		k := upTo(si.states, m.cursor)
-		for j := 0; j < k; j++ {
+		first := 0
+		if k > maxPath {
+			// A long history (a socket re-read every second for minutes):
+			// its latest part.
+			first = k - maxPath
+			path = append(path, piece{"… ", th.dim})
+		}
+		for j := first; j < k; j++ {
 			s := m.at(int(si.states[j])).State
 			b := bracket(s)
 			if strings.Trim(b, "[]()") == strings.Trim(prev, "[]()") {
+				if s.Source == timeline.Kernel {
+					// The kernel confirmed what the packets implied.
+					path[len(path)-1] = piece{b, stateStyle(th, s)}
+				}
 				continue
 			}
 			if prev != "" {
@@ -89,6 +100,9 @@ func (v *socketsView) lines(width int) [][]piece {
 	}
 	return out
 }
+
+// maxPath bounds the state events a socket's history line reads.
+const maxPath = 64
 
 // countdown renders the kernel timer of a socket in TIME-WAIT (or an
 // orphaned FIN-WAIT-2) as of the cursor.

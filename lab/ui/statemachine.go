@@ -115,12 +115,8 @@ func (v *stateMachine) snapshot() snapshot {
 			continue
 		}
 		lanes[si.lane] = true
-		ended := false
-		for _, i := range si.states[:upTo(si.states, m.cursor)] {
-			if st := m.at(int(i)).State; st.To != tcpstate.Closed && st.To != tcpstate.Unknown {
-				ended = true
-			}
-		}
+		// A CLOSED after other states is the end of the connection.
+		ended := upTo(si.states, m.cursor) > 1
 		s.marks = append(s.marks, marker{letter: laneLetter(si.lane), lane: si.lane, sock: si.sock.Local.String(), state: e.State, ended: ended})
 		// The latest real change (not a re-reading of the same state).
 		for j := upTo(si.states, m.cursor) - 1; j >= 0; j-- {
