@@ -4,7 +4,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
+	"github.com/rivo/uniseg"
 
 	"github.com/netlab/netlab/lab/scenario"
 )
@@ -16,6 +18,17 @@ type scenarioList struct {
 	d      *Dashboard
 	filter string
 	items  []*scenario.Scenario
+	width  int // the width the item texts were cut to
+}
+
+// Draw cuts the items to the list's width first: a wide character must not
+// spill over the border.
+func (l *scenarioList) Draw(screen tcell.Screen) {
+	if _, _, w, _ := l.GetInnerRect(); w != l.width {
+		l.width = w
+		l.rebuild()
+	}
+	l.List.Draw(screen)
 }
 
 func newScenarioList(d *Dashboard) *scenarioList {
@@ -45,11 +58,31 @@ func (l *scenarioList) rebuild() {
 			continue
 		}
 		l.items = append(l.items, sc)
-		l.AddItem(tview.Escape(sc.Name+" · "+sc.Title.In(l.d.lang)), " "+tview.Escape(sc.Summary.In(l.d.lang)), 0, nil)
+		main := cut(sc.Name+" · "+sc.Title.In(l.d.lang), l.width)
+		second := cut(" "+sc.Summary.In(l.d.lang), l.width)
+		l.AddItem(tview.Escape(main), tview.Escape(second), 0, nil)
 	}
 	if cur != nil {
 		l.selectName(cur.Name)
 	}
+}
+
+// cut shortens text to width cells as tcell counts them (0: no limit).
+func cut(text string, width int) string {
+	if width <= 0 || uniseg.StringWidth(text) <= width {
+		return text
+	}
+	var b strings.Builder
+	w := 0
+	g := uniseg.NewGraphemes(text)
+	for g.Next() {
+		if w+g.Width() > width-1 {
+			break
+		}
+		b.WriteString(g.Str())
+		w += g.Width()
+	}
+	return b.String() + "…"
 }
 
 func (l *scenarioList) setFilter(f string) {

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDashboardInTmux runs the real netlab binary in tmux at 100x35 the way
+// a person would: pick handshake with the keys and run it, step through it
+// and check the ladder; open it again with `netlab ui handshake`; step
+// through time-wait and watch the kernel's TIME-WAIT countdown go down;
+// quit with q and check the process is gone and the terminal restored.
+func TestDashboardInTmux(t *testing.T) {
+	tmuxPath, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux is not installed (apt-get install tmux): the dashboard's end-to-end test needs a terminal multiplexer")
+	}
+	bin := buildNetlab(t)
+	// Runs need a sandbox; a headless run says with exit code 3 when there is none.
+	if out, err := exec.Command(bin, "run", "echo").CombinedOutput(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == exitNoCapture {
+			t.Skipf("no sandbox on this machine, so no live dashboard: %s", out)
+		}
+		t.Fatalf("netlab run echo: %v\n%s", err, out)
+	}
+	tm := &tmux{t: t, path: tmuxPath, sock: "netlab-e2e-" + strconv.Itoa(os.Getpid())}
+	t.Cleanup(func() { exec.Command(tm.path, "-L", tm.sock, "kill-server").Run() })
+
+	t.Run("select handshake with keys", func(t *testing.T) {
+		s := tm.open(t, "keys", bin)
+		s.waitFor("Scenarios", "no run")
+		s.send("Down")
+		s.waitFor("handshake · TCP three-way handshake")
+		s.send("Enter")
+		stepThrough(s, 3)
+		checkHandshake(s)
+		s.quit()
+	})
+	t.Run("netlab ui handshake", func(t *testing.T) {
+		s := tm.open(t, "ui", bin, "ui", "handshake")
+		stepThrough(s, 3)
+		checkHandshake(s)
+		s.quit()
+	})
+	t.Run("time-wait countdown", func(t *testing.T) {
+		s := tm.open(t, "tw", bin, "ui", "time-wait")
+		s.waitFor("step 1")
+		s.send("Space")
+		s.waitFor("step 2")
+		s.send("Space")
+		s.waitFor("step 3", "watch the kernel's countdown")
+		left := regexp.MustCompile(`⏱ (\d+\.\d) s left`)
+		read := func() float64 {
+			m := left.FindStringSubmatch(s.waitFor("s left"))
+			if m == nil {
+				t.Fatalf("no countdown on screen:\n%s", s.capture())
+			}
+			v, _ := strconv.ParseFloat(m[1], 64)
+			return v
+		}
+		first := read()
+		time.Sleep(1500 * time.Millisecond)
+		second := read()
+		if !(second < first && first <= 60 && second > 50) {
+			t.Errorf("TIME-WAIT countdown did not go down: %.1f s, then %.1f s 1.5 s later\n%s", first, second, s.capture())
+		}
+		s.quit()
+	})
+}
+
+// stepThrough presses space at each of n steps and waits for the run's end.
+func stepThrough(s *session, n int) {
+	s.waitFor("step 1")
+	for i := 2; i <= n; i++ {
+		s.send("Space")
+		s.waitFor("step " + strconv.Itoa(i))
+	}
+	s.send("Space")
+	s.waitFor("■ done")
+}
+
+func checkHandshake(s *session) {
+	s.t.Helper()
+	// Back to the start of the run, so the handshake is on screen whatever the height.
+	s.send("Home")
+	screen := s.waitFor("event 1/")
+	for _, want := range []string{"SYN seq=0", "SYN,ACK seq=0 ack=1", "ACK seq=1 ack=1", "▶│", "│◀", "ESTABLISHED"} {
+		if !strings.Contains(screen, want) {
+			s.t.Errorf("%q not on screen:\n%s", want, screen)
+		}
+	}
+	s.send("End")
+	s.waitFor("✓7 ✗0")
+}
+
+// tmux drives a private tmux server.
+type tmux struct {
+	t    *testing.T
+	path string
+	sock string
+}
+
+func (tm *tmux) run(args ...string) (string, error) {
+	out, err := exec.Command(tm.path, append([]string{"-L", tm.sock, "-f", "/dev/null"}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// session is one tmux session running netlab.
+type session struct {
+	t    *testing.T
+	tm   *tmux
+	name string
+	pid  int
+}
+
+// open starts argv in a new 100x35 session (kept after it exits, to read
+// its exit status).
+func (tm *tmux) open(t *testing.T, name string, argv ...string) *session {
+	t.Helper()
+	args := []string{"new-session", "-d", "-s", name, "-x", "100", "-y", "35", "-e", "LC_ALL=C.UTF-8", "-e", "TERM=xterm-256color"}
+	if out, err := tm.run(append(args, argv...)...); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	tm.run("set-option", "-t", name, "remain-on-exit", "on")
+	s := &session{t: t, tm: tm, name: name}
+	out, err := tm.run("display-message", "-p", "-t", name, "#{pane_pid}")
+	if err != nil {
+		t.Fatalf("tmux display-message: %v\n%s", err, out)
+	}
+	s.pid, _ = strconv.Atoi(strings.TrimSpace(out))
+	t.Cleanup(func() { tm.run("kill-session", "-t", name) })
+	return s
+}
+
+func (s *session) send(keys ...string) {
+	if out, err := s.tm.run(append([]string{"send-keys", "-t", s.name}, keys...)...); err != nil {
+		s.t.Fatalf("tmux send-keys %v: %v\n%s", keys, err, out)
+	}
+}
+
+func (s *session) capture() string {
+	out, err := s.tm.run("capture-pane", "-p", "-t", s.name)
+	if err != nil {
+		s.t.Fatalf("tmux capture-pane: %v\n%s", err, out)
+	}
+	return out
+}
+
+// waitFor waits until every text is on screen and returns the screen.
+func (s *session) waitFor(texts ...string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		screen := s.capture()
+		ok := true
+		for _, t := range texts {
+			ok = ok && strings.Contains(screen, t)
+		}
+		if ok {
+			return screen
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%q not on screen after 20 s:\n%s", texts, screen)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// quit presses q and checks netlab exited with status 0, its process is
+// gone and the terminal left the dashboard's screen.
+func (s *session) quit() {
+	s.t.Helper()
+	s.send("q")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := s.tm.run("display-message", "-p", "-t", s.name, "#{pane_dead} #{pane_dead_status}")
+		if f := strings.Fields(out); len(f) == 2 && f[0] == "1" {
+			if f[1] != "0" {
+				s.t.Errorf("netlab exited with status %s:\n%s", f[1], s.capture())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("netlab still running 10 s after q:\n%s", s.capture())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := syscall.Kill(s.pid, 0); !errors.Is(err, syscall.ESRCH) {
+		s.t.Errorf("process %d still exists after q (kill 0: %v)", s.pid, err)
+	}
+	if screen := s.capture(); strings.Contains(screen, "Enter run") {
+		s.t.Errorf("the dashboard is still on screen after exit: terminal not restored\n%s", screen)
+	}
+}
+
+// buildNetlab builds this command into a temporary directory.
+func buildNetlab(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "netlab")
+	cmd := exec.Command(goBin, "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
