@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,7 +22,7 @@ func TestDashboardInTmux(t *testing.T) {
 	if err != nil {
 		t.Skip("tmux is not installed (apt-get install tmux): the dashboard's end-to-end test needs a terminal multiplexer")
 	}
-	bin := buildNetlab(t)
+	bin := netlabBin
 	// Runs need a sandbox; a headless run says with exit code 3 when there is none.
 	if out, err := exec.Command(bin, "run", "echo").CombinedOutput(); err != nil {
 		var ee *exec.ExitError
@@ -200,20 +199,4 @@ func (s *session) quit() {
 	if screen := s.capture(); strings.Contains(screen, "Enter run") {
 		s.t.Errorf("the dashboard is still on screen after exit: terminal not restored\n%s", screen)
 	}
-}
-
-// buildNetlab builds this command into a temporary directory.
-func buildNetlab(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "netlab")
-	cmd := exec.Command(goBin, "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
