@@ -196,7 +196,16 @@ func (s *session) quit() {
 	if err := syscall.Kill(s.pid, 0); !errors.Is(err, syscall.ESRCH) {
 		s.t.Errorf("process %d still exists after q (kill 0: %v)", s.pid, err)
 	}
-	if screen := s.capture(); strings.Contains(screen, "Enter run") {
-		s.t.Errorf("the dashboard is still on screen after exit: terminal not restored\n%s", screen)
+	// tmux may mark the pane dead before it has read the last output (the
+	// terminal reset): give it a moment.
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		screen := s.capture()
+		if !strings.Contains(screen, "Enter run") {
+			break
+		}
+		if time.Now().After(deadline) {
+			s.t.Errorf("the dashboard is still on screen after exit: terminal not restored\n%s", screen)
+			break
+		}
 	}
 }
