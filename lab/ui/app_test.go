@@ -113,6 +113,26 @@ func (a *app) waitFor(texts string, limit time.Duration) string {
 	}
 }
 
+func (a *app) click(x, y int) {
+	a.sim.InjectMouse(x, y, tcell.Button1, tcell.ModNone)
+	a.sim.InjectMouse(x, y, tcell.ButtonNone, tcell.ModNone)
+}
+
+func (a *app) resize(w, h int) {
+	a.sim.SetSize(w, h)
+	a.sim.PostEvent(tcell.NewEventResize(w, h))
+}
+
+// find returns the cell position of text in a screen dump.
+func find(screen, text string) (x, y int, ok bool) {
+	for y, line := range strings.Split(screen, "\n") {
+		if i := strings.Index(line, text); i >= 0 {
+			return runewidth.StringWidth(line[:i]), y, true
+		}
+	}
+	return 0, 0, false
+}
+
 func (a *app) key(k tcell.Key) { a.sim.InjectKey(k, 0, tcell.ModNone) }
 func (a *app) rune(r rune)     { a.sim.InjectKey(tcell.KeyRune, r, tcell.ModNone) }
 func (a *app) keys(rs string) {
@@ -165,6 +185,19 @@ func TestAppKeys(t *testing.T) {
 		t.Errorf("at the SYN the client should be (SYN-SENT) with no countdown:\n%s", s)
 	}
 	a.key(tcell.KeyEnd)
+	s = a.waitFor("event 39/39", 2*time.Second)
+	// A click on the SYN's arrow in the ladder moves the cursor there.
+	if x, y, ok := find(s, "SYN seq=0 win"); ok {
+		a.click(x, y)
+		a.waitFor("event 6/39", 2*time.Second)
+	} else {
+		t.Errorf("no SYN arrow on screen:\n%s", s)
+	}
+	a.key(tcell.KeyEnd)
+	// Too small a terminal is named; a bigger one brings the panels back.
+	a.resize(50, 12)
+	a.waitFor("The terminal is 50x12", 2*time.Second)
+	a.resize(100, 35)
 	a.waitFor("event 39/39", 2*time.Second)
 	// Filter the packets, then the language, the help, and zoom.
 	a.rune('/')
