@@ -260,6 +260,8 @@ func (d *Dashboard) pump() {
 		return
 	}
 	const frame = time.Second / 30
+	ready := make(chan struct{})
+	close(ready)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var ref runRef
@@ -293,9 +295,16 @@ func (d *Dashboard) pump() {
 			changed = ref.tl.Changed() // before reading, so nothing is missed
 			n := ref.tl.Len()
 			_, closed := ref.tl.Closed()
+			if n > seen+maxDelta {
+				// A flood: hand over a frame's worth and come back for the
+				// rest next frame, so no frame waits on a huge batch.
+				n, closed = seen+maxDelta, false
+				changed = ready
+			}
 			if n > seen || closed != wasClosed {
 				dl = classify(ref.tl, ref.gen, seen, n)
-				seen, wasClosed = n, dl.closed
+				dl.closed = closed
+				seen, wasClosed = n, closed
 			}
 		}
 		if dl == nil && jobs == nil && !d.animate.Load() {
@@ -312,6 +321,9 @@ func (d *Dashboard) pump() {
 		last = time.Now()
 	}
 }
+
+// maxDelta bounds the events one frame hands to the UI goroutine.
+const maxDelta = 20_000
 
 // applyDelta runs on the UI goroutine with what the pump found.
 func (d *Dashboard) applyDelta(dl *delta) {
