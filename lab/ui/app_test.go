@@ -162,7 +162,7 @@ func (a *app) quit() {
 func TestAppKeys(t *testing.T) {
 	other := &scenario.Scenario{Name: "other", Title: i18n.T("Another", "另一个"), Summary: i18n.T("x", "x"), Lesson: i18n.T("y", "y")}
 	a := startApp(t, Options{Catalog: scenario.Catalog{other, fxScenario}, Lang: i18n.En, Starter: fakeStarter}, 100, 35)
-	a.key(tcell.KeyDown) // select the fixture
+	a.rune('j') // select the fixture
 	a.waitFor("First paragraph", 2*time.Second)
 	a.key(tcell.KeyEnter)
 	a.waitFor("step 1|The client calls connect()|paused", 2*time.Second)

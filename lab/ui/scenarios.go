@@ -121,3 +121,17 @@ func (l *scenarioList) titleExtra() string {
 	}
 	return ""
 }
+
+// InputHandler adds j/k to the list's arrow keys.
+func (l *scenarioList) InputHandler() func(event *tcell.EventKey, setFocus func(p tview.Primitive)) {
+	h := l.List.InputHandler()
+	return func(ev *tcell.EventKey, setFocus func(p tview.Primitive)) {
+		switch {
+		case ev.Key() == tcell.KeyRune && ev.Rune() == 'j':
+			ev = tcell.NewEventKey(tcell.KeyDown, 0, tcell.ModNone)
+		case ev.Key() == tcell.KeyRune && ev.Rune() == 'k':
+			ev = tcell.NewEventKey(tcell.KeyUp, 0, tcell.ModNone)
+		}
+		h(ev, setFocus)
+	}
+}
