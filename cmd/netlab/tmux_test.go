@@ -33,6 +33,10 @@ func TestDashboardInTmux(t *testing.T) {
 	}
 	tm := &tmux{t: t, path: tmuxPath, sock: "netlab-e2e-" + strconv.Itoa(os.Getpid())}
 	t.Cleanup(func() { exec.Command(tm.path, "-L", tm.sock, "kill-server").Run() })
+	// A session that outlives the others keeps the server up between them.
+	if out, err := tm.run("new-session", "-d", "-s", "keep", "sleep", "3600"); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
 
 	t.Run("select handshake with keys", func(t *testing.T) {
 		s := tm.open(t, "keys", bin)
@@ -118,26 +122,58 @@ type session struct {
 	t    *testing.T
 	tm   *tmux
 	name string
-	pid  int
+	pid  int // netlab's
 }
 
-// open starts argv in a new 100x35 session (kept after it exits, to read
-// its exit status).
+// open starts argv in a new 100x35 session, under a shell that says how it
+// exited and stays, so the screen after exit can be read.
 func (tm *tmux) open(t *testing.T, name string, argv ...string) *session {
 	t.Helper()
-	args := []string{"new-session", "-d", "-s", name, "-x", "100", "-y", "35", "-e", "LC_ALL=C.UTF-8", "-e", "TERM=xterm-256color"}
+	args := []string{"new-session", "-d", "-s", name, "-x", "100", "-y", "35", "-e", "LC_ALL=C.UTF-8", "-e", "TERM=xterm-256color",
+		"sh", "-c", `"$0" "$@"; echo "netlab exited with status $?"; exec sleep 3600`}
 	if out, err := tm.run(append(args, argv...)...); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
-	tm.run("set-option", "-t", name, "remain-on-exit", "on")
 	s := &session{t: t, tm: tm, name: name}
+	t.Cleanup(func() { tm.run("kill-session", "-t", name) })
 	out, err := tm.run("display-message", "-p", "-t", name, "#{pane_pid}")
 	if err != nil {
 		t.Fatalf("tmux display-message: %v\n%s", err, out)
 	}
-	s.pid, _ = strconv.Atoi(strings.TrimSpace(out))
-	t.Cleanup(func() { tm.run("kill-session", "-t", name) })
+	shell, _ := strconv.Atoi(strings.TrimSpace(out))
+	for deadline := time.Now().Add(10 * time.Second); s.pid == 0; time.Sleep(20 * time.Millisecond) {
+		s.pid = childOf(shell, "netlab")
+		if time.Now().After(deadline) {
+			t.Fatalf("no netlab process under the session's shell %d:\n%s", shell, s.capture())
+		}
+	}
 	return s
+}
+
+// childOf finds the child of ppid named comm, or 0.
+func childOf(ppid int, comm string) int {
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		i := strings.LastIndexByte(string(st), ')')
+		j := strings.IndexByte(string(st), '(')
+		if i < 0 || j < 0 {
+			continue
+		}
+		f := strings.Fields(string(st)[i+1:])
+		if len(f) > 1 && string(st)[j+1:i] == comm && f[1] == strconv.Itoa(ppid) {
+			return pid
+		}
+	}
+	return 0
 }
 
 func (s *session) send(keys ...string) {
@@ -179,33 +215,41 @@ func (s *session) waitFor(texts ...string) string {
 func (s *session) quit() {
 	s.t.Helper()
 	s.send("q")
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
-		out, _ := s.tm.run("display-message", "-p", "-t", s.name, "#{pane_dead} #{pane_dead_status}")
-		if f := strings.Fields(out); len(f) == 2 && f[0] == "1" {
-			if f[1] != "0" {
-				s.t.Errorf("netlab exited with status %s:\n%s", f[1], s.capture())
+		screen := s.capture()
+		if strings.Contains(screen, "netlab exited with status") {
+			if !strings.Contains(screen, "netlab exited with status 0") {
+				s.t.Errorf("netlab did not exit cleanly:\n%s", screen)
+			}
+			if strings.Contains(screen, "Enter run") {
+				s.t.Errorf("the dashboard is still on screen after exit: terminal not restored\n%s", screen)
 			}
 			break
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("netlab still running 10 s after q:\n%s", s.capture())
+			s.t.Fatalf("netlab still running 15 s after q (%s):\n%s", procState(s.pid), screen)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err := syscall.Kill(s.pid, 0); !errors.Is(err, syscall.ESRCH) {
-		s.t.Errorf("process %d still exists after q (kill 0: %v)", s.pid, err)
+		s.t.Errorf("process %d still exists after q (kill 0: %v; %s)", s.pid, err, procState(s.pid))
 	}
-	// tmux may mark the pane dead before it has read the last output (the
-	// terminal reset): give it a moment.
-	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		screen := s.capture()
-		if !strings.Contains(screen, "Enter run") {
-			break
-		}
-		if time.Now().After(deadline) {
-			s.t.Errorf("the dashboard is still on screen after exit: terminal not restored\n%s", screen)
-			break
-		}
+}
+
+// procState describes a process for a failure message: its state, where
+// it waits in the kernel, and its threads'.
+func procState(pid int) string {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "gone: " + err.Error()
 	}
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(string(st)))
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	for _, task := range tasks {
+		w, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + task.Name() + "/wchan")
+		b.WriteString("; thread " + task.Name() + " waits in " + string(w))
+	}
+	return b.String()
 }
