@@ -70,7 +70,7 @@ func (a *app) screen() string {
 	})
 	select {
 	case <-copied:
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		a.t.Fatal("the dashboard's UI goroutine does not answer")
 	}
 	var b strings.Builder
@@ -163,15 +163,15 @@ func TestAppKeys(t *testing.T) {
 	other := &scenario.Scenario{Name: "other", Title: i18n.T("Another", "另一个"), Summary: i18n.T("x", "x"), Lesson: i18n.T("y", "y")}
 	a := startApp(t, Options{Catalog: scenario.Catalog{other, fxScenario}, Lang: i18n.En, Starter: fakeStarter}, 100, 35)
 	a.rune('j') // select the fixture
-	a.waitFor("First paragraph", 2*time.Second)
+	a.waitFor("First paragraph", 10*time.Second)
 	a.key(tcell.KeyEnter)
 	a.waitFor("step 1|The client calls connect()|paused", 2*time.Second)
 	a.rune(' ')
-	a.waitFor("SYN seq=0|step 2|three times", 2*time.Second)
+	a.waitFor("SYN seq=0|step 2|three times", 10*time.Second)
 	a.rune(' ')
-	a.waitFor("step 3|closes first", 2*time.Second)
+	a.waitFor("step 3|closes first", 10*time.Second)
 	a.rune(' ')
-	s := a.waitFor("done ✓2 ✗1|✗ something that fails", 2*time.Second)
+	s := a.waitFor("done ✓2 ✗1|✗ something that fails", 10*time.Second)
 	if !strings.Contains(s, "59.0 s left") {
 		t.Errorf("no TIME-WAIT countdown as of the end:\n%s", s)
 	}
@@ -180,43 +180,43 @@ func TestAppKeys(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		a.key(tcell.KeyRight)
 	}
-	s = a.waitFor("event 6/", 2*time.Second)
+	s = a.waitFor("event 6/", 10*time.Second)
 	if !strings.Contains(s, "client  (SYN-SENT)") || strings.Contains(s, "s left") {
 		t.Errorf("at the SYN the client should be (SYN-SENT) with no countdown:\n%s", s)
 	}
 	a.key(tcell.KeyEnd)
-	s = a.waitFor("event 39/39", 2*time.Second)
+	s = a.waitFor("event 39/39", 10*time.Second)
 	// A click on the SYN's arrow in the ladder moves the cursor there.
 	if x, y, ok := find(s, "SYN seq=0 win"); ok {
 		a.click(x, y)
-		a.waitFor("event 6/39", 2*time.Second)
+		a.waitFor("event 6/39", 10*time.Second)
 	} else {
 		t.Errorf("no SYN arrow on screen:\n%s", s)
 	}
 	a.key(tcell.KeyEnd)
 	// Too small a terminal is named; a bigger one brings the panels back.
 	a.resize(50, 12)
-	a.waitFor("The terminal is 50x12", 2*time.Second)
+	a.waitFor("The terminal is 50x12", 10*time.Second)
 	a.resize(100, 35)
-	a.waitFor("event 39/39", 2*time.Second)
+	a.waitFor("event 39/39", 10*time.Second)
 	// Filter the packets, then the language, the help, and zoom.
 	a.rune('/')
-	a.waitFor("filter packets", 2*time.Second)
+	a.waitFor("filter packets", 10*time.Second)
 	a.keys("fin")
 	a.key(tcell.KeyEnter)
-	a.waitFor("/fin: 2/10", 2*time.Second)
+	a.waitFor("/fin: 2/10", 10*time.Second)
 	a.rune('L')
-	a.waitFor("完成", 2*time.Second)
+	a.waitFor("完成", 10*time.Second)
 	a.rune('L')
 	a.rune('?')
-	a.waitFor("netlab dashboard: keys|save the capture as pcapng", 2*time.Second)
+	a.waitFor("netlab dashboard: keys|save the capture as pcapng", 10*time.Second)
 	a.key(tcell.KeyEscape)
 	a.rune('z')
-	a.waitFor("Packets", 2*time.Second)
+	a.waitFor("Packets", 10*time.Second)
 	a.rune('z')
 	// Save the capture.
 	a.rune('s')
-	a.waitFor("save pcapng to", 2*time.Second)
+	a.waitFor("save pcapng to", 10*time.Second)
 	a.key(tcell.KeyEnter)
 	a.waitFor("saved ", 5*time.Second)
 	a.quit()
@@ -230,7 +230,7 @@ func TestAppLiveHandshake(t *testing.T) {
 	}
 	a := startApp(t, Options{Catalog: scenarios.Catalog(), Lang: i18n.En}, 100, 35)
 	a.key(tcell.KeyDown) // echo → handshake
-	a.waitFor("TCP three-way handshake", 2*time.Second)
+	a.waitFor("TCP three-way handshake", 10*time.Second)
 	a.key(tcell.KeyEnter)
 	a.waitFor("step 1", 10*time.Second)
 	for i := 2; i <= 3; i++ {
@@ -243,9 +243,9 @@ func TestAppLiveHandshake(t *testing.T) {
 		t.Errorf("checks did not all pass:\n%s", s)
 	}
 	a.key(tcell.KeyHome)
-	a.waitFor("event 1/", 2*time.Second)
+	a.waitFor("event 1/", 10*time.Second)
 	a.key(tcell.KeyRight)
-	a.waitFor("event 2/", 2*time.Second)
+	a.waitFor("event 2/", 10*time.Second)
 	a.quit()
 }
 
