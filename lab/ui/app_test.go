@@ -165,7 +165,7 @@ func TestAppKeys(t *testing.T) {
 	a.rune('j') // select the fixture
 	a.waitFor("First paragraph", 10*time.Second)
 	a.key(tcell.KeyEnter)
-	a.waitFor("step 1|The client calls connect()|paused", 2*time.Second)
+	a.waitFor("step 1|The client calls connect()|paused", 10*time.Second)
 	a.rune(' ')
 	a.waitFor("SYN seq=0|step 2|three times", 10*time.Second)
 	a.rune(' ')
