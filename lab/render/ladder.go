@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattn/go-runewidth"
-
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/tcpstate"
@@ -94,7 +92,7 @@ func (l *Ladder) place(row []rune, i int, text string) {
 			room = x - l.xs[i-1] - 3
 		}
 		text = truncate(text, room)
-		start := x - 1 - runewidth.StringWidth(text)
+		start := x - 1 - Width(text)
 		l.put(row, start, text)
 		return
 	}
@@ -114,7 +112,7 @@ func (l *Ladder) put(row []rune, start int, text string) {
 			return
 		}
 		row[col] = r
-		if runewidth.RuneWidth(r) == 2 && col+1 < len(row) {
+		if RuneWidth(r) == 2 && col+1 < len(row) {
 			row[col+1] = 0 // placeholder for the right half of a wide rune
 			col++
 		}
@@ -126,10 +124,10 @@ func truncate(s string, width int) string {
 	if width <= 1 {
 		return ""
 	}
-	if runewidth.StringWidth(s) <= width {
+	if Width(s) <= width {
 		return s
 	}
-	return runewidth.Truncate(s, width, "…")
+	return Truncate(s, width, "…")
 }
 
 func (l *Ladder) lane(name string) int {
@@ -179,7 +177,7 @@ func (l *Ladder) Event(w io.Writer, e *timeline.Event) {
 		}
 		for i, line := range wrap(text, l.Width-len(prefix)-timeCol) {
 			if i > 0 {
-				prefix = strings.Repeat(" ", runewidth.StringWidth(prefix))
+				prefix = strings.Repeat(" ", Width(prefix))
 			}
 			fmt.Fprintf(w, "%s%s%s\n", l.stamp(e.Time), prefix, line)
 		}
@@ -222,7 +220,7 @@ func (l *Ladder) packet(w io.Writer, e *timeline.Event) {
 	}
 	span := b - a - 5
 	label = truncate(label, span)
-	lw := runewidth.StringWidth(label)
+	lw := Width(label)
 	start := a + 1 + (b-a-1-lw)/2
 	row[start-1] = ' '
 	l.put(row, start, label)
@@ -301,12 +299,12 @@ func wrap(text string, width int) []string {
 		line := ""
 		lw := 0
 		for _, word := range splitWords(para) {
-			ww := runewidth.StringWidth(word)
+			ww := Width(word)
 			if lw+ww > width && lw > 0 {
 				lines = append(lines, strings.TrimRight(line, " "))
 				line, lw = "", 0
 				word = strings.TrimLeft(word, " ")
-				ww = runewidth.StringWidth(word)
+				ww = Width(word)
 			}
 			line += word
 			lw += ww
@@ -326,7 +324,7 @@ func splitWords(s string) []string {
 			cur += " "
 			out = append(out, cur)
 			cur = ""
-		case runewidth.RuneWidth(r) == 2:
+		case RuneWidth(r) == 2:
 			if cur != "" {
 				out = append(out, cur)
 			}

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mattn/go-runewidth"
-
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/timeline"
@@ -53,12 +51,12 @@ func Segmentation(w io.Writer, tl *timeline.Timeline, lang i18n.Lang, width int)
 		const labelCol = 17
 		boxW := width - labelCol - 2
 		for _, r := range rows {
-			label := runewidth.FillRight(fmt.Sprintf("    %s %3d ", runewidth.FillRight(r.name, 9), len(r.sizes)), labelCol)
+			label := FillRight(fmt.Sprintf("    %s %3d ", FillRight(r.name, 9), len(r.sizes)), labelCol)
 			fmt.Fprintf(w, "%s%s\n", label, strings.TrimRight(Boxes(r.sizes, total, boxW), " "))
 		}
 		for _, r := range rows {
 			if !allLabelled(r.sizes, total, boxW) {
-				fmt.Fprintf(w, "    %s %s\n", runewidth.FillRight(r.name, 9), sizeList(r.sizes, width-15))
+				fmt.Fprintf(w, "    %s %s\n", FillRight(r.name, 9), sizeList(r.sizes, width-15))
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,17 +11,24 @@ import (
 	"time"
 
 	"github.com/gdamore/tcell/v2"
-	"github.com/mattn/go-runewidth"
 
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labtest"
+	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/scenarios"
 )
 
 // Test binaries re-execute themselves as run workers.
-func TestMain(m *testing.M) { labtest.Main(m, scenarios.Catalog()) }
+func TestMain(m *testing.M) {
+	// Golden screens are in English whatever the developer's locale.
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES"} {
+		os.Unsetenv(k)
+	}
+	os.Setenv("LANG", "C.UTF-8")
+	labtest.Main(m, scenarios.Catalog())
+}
 
 // app runs a dashboard on a simulation screen in the background.
 type app struct {
@@ -79,7 +87,7 @@ func (a *app) screen() string {
 			c := cells[y*w+x]
 			if len(c.Runes) > 0 {
 				b.WriteRune(c.Runes[0])
-				if runewidth.RuneWidth(c.Runes[0]) == 2 {
+				if render.RuneWidth(c.Runes[0]) == 2 {
 					x++ // the right half of a wide character
 				}
 			} else {
@@ -127,7 +135,7 @@ func (a *app) resize(w, h int) {
 func find(screen, text string) (x, y int, ok bool) {
 	for y, line := range strings.Split(screen, "\n") {
 		if i := strings.Index(line, text); i >= 0 {
-			return runewidth.StringWidth(line[:i]), y, true
+			return render.Width(line[:i]), y, true
 		}
 	}
 	return 0, 0, false

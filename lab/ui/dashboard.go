@@ -136,7 +136,6 @@ func Open(opts Options) *Dashboard {
 		opts.SaveDir = "."
 	}
 	useTerminalColours(opts.NoColor)
-	alignWidths()
 	d := &Dashboard{
 		opts: opts, app: tview.NewApplication(), theme: newTheme(opts.NoColor), lang: opts.Lang,
 		runCh: make(chan runRef, 1), results: make(chan func(), 8),

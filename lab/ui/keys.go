@@ -5,9 +5,9 @@ import (
 	"strings"
 
 	"github.com/gdamore/tcell/v2"
-	"github.com/mattn/go-runewidth"
 
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/render"
 )
 
 // key is one key: a special key, or a rune (Key == tcell.KeyRune).
@@ -78,7 +78,7 @@ func (km *keymap) hints(p panelID, lang i18n.Lang, width int) string {
 		if b.Len() > 0 {
 			item = " · " + item
 		}
-		if runewidth.StringWidth(b.String()+item) > width {
+		if render.Width(b.String()+item) > width {
 			break
 		}
 		b.WriteString(item)
@@ -91,14 +91,14 @@ func (km *keymap) help(lang i18n.Lang) []string {
 	var lines []string
 	w := 0
 	for _, a := range km.actions {
-		w = max(w, runewidth.StringWidth(a.label))
+		w = max(w, render.Width(a.label))
 	}
 	for _, a := range km.actions {
 		text := a.help.In(lang)
 		if a.only != nil {
 			text += " (" + panelList(a.only, lang) + ")"
 		}
-		lines = append(lines, runewidth.FillRight(a.label, w)+"  "+text)
+		lines = append(lines, render.FillRight(a.label, w)+"  "+text)
 	}
 	return lines
 }

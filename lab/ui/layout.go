@@ -5,10 +5,10 @@ import (
 	"slices"
 
 	"github.com/gdamore/tcell/v2"
-	"github.com/mattn/go-runewidth"
 	"github.com/rivo/tview"
 
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/render"
 )
 
 // panelID names a panel.
@@ -123,16 +123,16 @@ func (s *slot) Draw(screen tcell.Screen) {
 	total := 0
 	for i, id := range s.ids {
 		names[i] = id.name().In(lang)
-		total += runewidth.StringWidth(names[i]) + 3
+		total += render.Width(names[i]) + 3
 	}
 	extra := ""
 	if t, ok := s.panel().(titled); ok {
 		extra = t.titleExtra()
 	}
-	if total+runewidth.StringWidth(extra)+4 > w {
+	if total+render.Width(extra)+4 > w {
 		for i := range names {
 			if i != s.active {
-				names[i] = runewidth.Truncate(names[i], 3, "")
+				names[i] = render.Truncate(names[i], 3, "")
 			}
 		}
 	}

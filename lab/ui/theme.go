@@ -4,9 +4,8 @@ import (
 	"strconv"
 
 	"github.com/gdamore/tcell/v2"
-	"github.com/mattn/go-runewidth"
+	"github.com/netlab/netlab/lab/render"
 	"github.com/rivo/tview"
-	"github.com/rivo/uniseg"
 )
 
 // theme holds the styles the panels draw with. Text and backgrounds use the
@@ -100,7 +99,7 @@ func useTerminalColours(noColor bool) {
 func put(s tcell.Screen, x, y, width int, text string, st tcell.Style) int {
 	col := 0
 	for _, r := range text {
-		w := runewidth.RuneWidth(r)
+		w := render.RuneWidth(r)
 		if w == 0 {
 			if r == '\t' {
 				r, w = ' ', 1
@@ -137,26 +136,10 @@ func clip(text string, width int) string {
 	if width <= 0 {
 		return ""
 	}
-	if runewidth.StringWidth(text) <= width {
+	if render.Width(text) <= width {
 		return text
 	}
-	return runewidth.Truncate(text, width, "…")
+	return render.Truncate(text, width, "…")
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// alignWidths makes go-runewidth (used by lab/render and here) count the
-// width of ambiguous characters (─ ▶ → ↓) as tcell draws them: one cell,
-// unless RUNEWIDTH_EASTASIAN asks for two. go-runewidth otherwise counts
-// them as two cells in a Chinese locale (LANG=zh_CN.UTF-8) and every ladder
-// row after an arrow would be shifted.
-func alignWidths() {
-	wide := uniseg.EastAsianAmbiguousWidth == 2
-	if runewidth.DefaultCondition.EastAsianWidth == wide {
-		return
-	}
-	runewidth.EastAsianWidth = wide
-	c := runewidth.NewCondition()
-	c.EastAsianWidth = wide
-	runewidth.DefaultCondition = c
-}

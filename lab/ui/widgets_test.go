@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/gdamore/tcell/v2"
-	"github.com/mattn/go-runewidth"
 	"github.com/rivo/tview"
 
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -74,7 +74,7 @@ func grid(t testing.TB, p tview.Primitive, w, h int, mask bool) string {
 				styled = true
 			}
 			marks.WriteRune(m)
-			if runewidth.RuneWidth(r) == 2 {
+			if render.RuneWidth(r) == 2 {
 				x++ // the right half of a wide character
 				marks.WriteRune(m)
 			}
