@@ -143,12 +143,18 @@ func (v *socketsView) countdown(si *sockInfo, cur *timeline.Event, now time.Time
 	bar := 10
 	on := int(float64(bar)*left.Seconds()/full.Seconds() + 0.5)
 	on = min(max(on, 0), bar)
-	return []piece{
+	out := []piece{
 		{"  ⏱ " + name, th.normal},
 		{fmt.Sprintf(d.tr("%.1f s left", "剩余 %.1f 秒"), left.Seconds()), th.warn},
 		{" " + strings.Repeat("█", on) + strings.Repeat("░", bar-on), th.normal},
 		{fmt.Sprintf(d.tr(" kernel read %.1f s ago", " 内核 %.1f 秒前读出"), asOf.Sub(read.Time).Seconds()), th.dim},
 	}
+	if !m.live() {
+		// The countdown stops with the run: the namespace, and the socket in
+		// it, went away when the run ended.
+		out = append(out, piece{d.tr(" · frozen: run over", " · 已停止:运行结束"), th.dim})
+	}
+	return out
 }
 
 // bracket names a state: [STATE] from the kernel, (STATE) inferred.
