@@ -69,6 +69,10 @@ func (s *Session) Listen(lane, addr string, opts ...Option) (*Listener, error) {
 		Detail: joinDetails(append([]string{"backlog=" + strconv.Itoa(o.backlog)}, o.details...))}
 	c := s.begin(a)
 	l, err := listenTCP(ap, o)
+	if err == nil && ap.Port() == 0 {
+		ap = addrPort(l.Addr()) // the port the kernel chose
+		a.Socket.Local = ap
+	}
 	a.Err = errText(err)
 	c.done(a)
 	if err != nil {
@@ -282,6 +286,21 @@ func (c *Conn) ReadAll() ([]byte, error) {
 // SetDeadline sets the read and write deadline (not recorded: it is Go's,
 // not the kernel's).
 func (c *Conn) SetDeadline(t time.Time) error { return c.c.SetDeadline(t) }
+
+// SetReadDeadline sets the read deadline (not recorded, like SetDeadline).
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.c.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the write deadline (not recorded, like SetDeadline).
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.c.SetWriteDeadline(t) }
+
+// LocalAddr is this end's address. With RemoteAddr and the deadlines it makes
+// Conn a net.Conn, so net/http and crypto/tls run over recorded sockets.
+func (c *Conn) LocalAddr() net.Addr { return c.c.LocalAddr() }
+
+// RemoteAddr is the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.c.RemoteAddr() }
+
+var _ net.Conn = (*Conn)(nil)
 
 // Close closes the socket: the kernel sends FIN (or RST with SO_LINGER 0, or
 // when unread data is left in the receive buffer).
