@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/net/nettest"
 
@@ -109,7 +110,13 @@ func TestHTTPOverSession(t *testing.T) {
 	tr.CloseIdleConnections()
 	srv.Close()
 	<-done
+	// A call is recorded when it returns, which may be after the peer has
+	// its bytes: give the server's goroutine a moment.
+	deadline := time.Now().Add(2 * time.Second)
 	for _, c := range []struct{ lane, call string }{{"client", "connect"}, {"client", "write"}, {"client", "read"}, {"server", "accept"}, {"server", "read"}, {"server", "write"}} {
+		for rec.calls(c.lane, c.call) == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 		if rec.calls(c.lane, c.call) == 0 {
 			t.Errorf("no %s %s recorded", c.lane, c.call)
 		}
@@ -156,5 +163,41 @@ func TestPacketConn(t *testing.T) {
 	}
 	if rec.calls("client", "send") != 1 || rec.calls("server", "recvfrom") != 1 || rec.calls("server", "sendto") != 1 || rec.calls("client", "recv") != 1 {
 		t.Fatal("calls not recorded")
+	}
+}
+
+// TestSelfInterruptedReadNotRecorded: a read the program cuts short itself
+// (a deadline set in the past, as net/http does after each request) leaves
+// no trace, while a read that times out on a real deadline is recorded.
+func TestSelfInterruptedReadNotRecorded(t *testing.T) {
+	s, rec := newTestSession(t)
+	ln, err := s.Listen("server", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ln.Accept()
+	c, err := s.Dial("client", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 1))
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	c.SetReadDeadline(time.Unix(1, 0)) // net/http's abortPendingRead
+	if err := <-done; err == nil {
+		t.Fatal("read not interrupted")
+	}
+	if n := rec.calls("client", "read"); n != 0 {
+		t.Fatalf("%d reads recorded for a read the program interrupted", n)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("read did not time out")
+	}
+	if n := rec.calls("client", "read"); n != 1 {
+		t.Fatalf("%d reads recorded, want the timed-out one", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -165,6 +166,8 @@ type Conn struct {
 	c    *net.TCPConn
 	lane string
 	sock timeline.Socket
+	// readDeadline is the last read deadline set (Unix ns, 0: none).
+	readDeadline atomic.Int64
 }
 
 func (s *Session) newConn(c *net.TCPConn, lane string) *Conn {
@@ -242,11 +245,20 @@ func (c *Conn) Write(b []byte) (int, error) {
 
 // Read reads what has arrived (at most len(b)) and records "read N bytes".
 // At the end of the stream it records a read of 0 bytes with "EOF".
+//
+// A read the program interrupts itself is not recorded: one cut short by
+// closing the socket, or by a deadline already past (net/http stops its
+// background read that way after each request). Nothing happens on the wire
+// or in the kernel's socket; it is Go's runtime waking its own goroutine.
 func (c *Conn) Read(b []byte) (int, error) {
 	start := now()
 	n, err := c.c.Read(b)
 	if err != nil && c.s.ctx.Err() != nil {
 		return n, errSessionClosed
+	}
+	if n == 0 && err != nil && (errors.Is(err, net.ErrClosed) ||
+		(errors.Is(err, os.ErrDeadlineExceeded) && c.readDeadline.Load() != 0 && c.readDeadline.Load() <= start.UnixNano())) {
+		return n, err
 	}
 	c.s.returned(timeline.App{Lane: c.lane, Call: "read", Proto: "tcp", Bytes: n, Socket: c.sock, Detail: preview(b[:n]), Err: errText(err), Dur: now().Sub(start)})
 	return n, err
@@ -285,10 +297,24 @@ func (c *Conn) ReadAll() ([]byte, error) {
 
 // SetDeadline sets the read and write deadline (not recorded: it is Go's,
 // not the kernel's).
-func (c *Conn) SetDeadline(t time.Time) error { return c.c.SetDeadline(t) }
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.noteReadDeadline(t)
+	return c.c.SetDeadline(t)
+}
 
 // SetReadDeadline sets the read deadline (not recorded, like SetDeadline).
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.c.SetReadDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.noteReadDeadline(t)
+	return c.c.SetReadDeadline(t)
+}
+
+func (c *Conn) noteReadDeadline(t time.Time) {
+	if t.IsZero() {
+		c.readDeadline.Store(0)
+	} else {
+		c.readDeadline.Store(t.UnixNano())
+	}
+}
 
 // SetWriteDeadline sets the write deadline (not recorded, like SetDeadline).
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.c.SetWriteDeadline(t) }
