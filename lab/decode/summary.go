@@ -8,9 +8,15 @@ import (
 
 // Label is the short text drawn on a ladder arrow: flags and the numbers a
 // learner reads first ("SYN seq=0 win=65495 mss=65495", "PSH,ACK seq=1 ack=1 len=5").
-// Sequence numbers are relative (see lab/flow).
+// Sequence numbers are relative (see lab/flow). A packet that carries an
+// application message is labelled with it first ("GET /index.html · PSH,ACK
+// seq=1 ..."): on a narrow arrow the message survives truncation.
 func (p *Packet) Label() string {
 	var b strings.Builder
+	if p.App != nil && p.App.Summary != "" {
+		b.WriteString(p.App.Summary)
+		b.WriteString(" · ")
+	}
 	switch p.Proto {
 	case ProtoTCP:
 		b.WriteString(p.Flags.String())
@@ -37,10 +43,6 @@ func (p *Packet) Label() string {
 		b.WriteString(p.ICMPName())
 	default:
 		fmt.Fprintf(&b, "frame len=%d", p.Length)
-	}
-	if p.App != nil && p.App.Summary != "" {
-		b.WriteString(" ")
-		b.WriteString(p.App.Summary)
 	}
 	return b.String()
 }

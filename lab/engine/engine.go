@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netlab/netlab/lab/appdecode"
 	"github.com/netlab/netlab/lab/capture"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/flow"
@@ -109,10 +110,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		<-mergeDone
 		return Result{}, fmt.Errorf("capture on %s: %w", cfg.Iface, err)
 	}
+	// TLS secrets the scenario's own TLS stack logs let the app decoder
+	// name the TLS 1.3 handshake messages that travel encrypted.
+	keys := appdecode.NewKeyLog()
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		packets, capErr = capturePackets(stopCtx, src, dec, m)
+		packets, capErr = capturePackets(stopCtx, src, dec, appdecode.New(keys), m)
 	}()
 	go func() {
 		defer wg.Done()
@@ -123,6 +127,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	runCtx, cancel := context.WithTimeout(ctx, sc.RunTimeout())
 	sess := session.New(runCtx, session.Config{
 		Recorder: m, Observer: observer{local}, Lanes: lanes, Clock: clock, Mode: cfg.Mode, Lang: cfg.Lang, Pause: cfg.Pause,
+		KeyLog: keys,
 	})
 	runErr := runScenario(sc, sess)
 	closeErr := sess.Close()
@@ -172,9 +177,10 @@ func runScenario(sc *scenario.Scenario, s *session.Session) (err error) {
 // retires it, and the timer runs on jiffies (up to 4 ms at HZ=250).
 const captureSlack = 10 * time.Millisecond
 
-// capturePackets reads, decodes and follows packets until ctx is done and the
-// ring is drained. It returns the number of packets read.
-func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder, m *merger) (int, error) {
+// capturePackets reads, decodes and follows packets (flows, then what they
+// carry at the application layer) until ctx is done and the ring is
+// drained. It returns the number of packets read.
+func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder, app *appdecode.Decoder, m *merger) (int, error) {
 	tr := flow.NewTracker()
 	var slab []decode.Packet
 	n := 0
@@ -201,6 +207,7 @@ func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder
 		slab = slab[1:]
 		dec.Decode(f.Data, f.Length, p) // undecodable frames are kept as they are
 		tr.Add(p)
+		app.Add(p, f.Time)
 		n++
 		m.Record(timeline.Event{Time: f.Time, Kind: timeline.KindPacket, Packet: p})
 	}

@@ -55,6 +55,9 @@ type Config struct {
 	// Pause, if set, is called at every Step and Act; it returns when the
 	// user lets the scenario go on (the dashboard's space key).
 	Pause func(ctx context.Context) error
+	// KeyLog receives the TLS secrets of the scenario's TLS connections
+	// (NSS key log format), so the capture can show what they encrypt.
+	KeyLog io.Writer
 }
 
 // Session is a scenario's handle on the run.
@@ -87,6 +90,17 @@ func (s *Session) Context() context.Context { return s.ctx }
 
 // Mode is the sandbox the run is in.
 func (s *Session) Mode() sandbox.Mode { return s.cfg.Mode }
+
+// TLSKeyLog is where the scenario's TLS configurations write their secrets
+// (tls.Config.KeyLogWriter), as a browser does with SSLKEYLOGFILE: the
+// run's decoder then names the handshake messages TLS 1.3 encrypts. The
+// bytes on the wire stay encrypted.
+func (s *Session) TLSKeyLog() io.Writer {
+	if s.cfg.KeyLog == nil {
+		return io.Discard
+	}
+	return s.cfg.KeyLog
+}
 
 // Lanes is the address-to-lane map the session fills.
 func (s *Session) Lanes() *Lanes { return s.cfg.Lanes }
