@@ -32,6 +32,7 @@ func Catalog() scenario.Catalog {
 		Backlog,
 		FlowControl,
 		KeepAlive,
+		HTTP,
 	}
 }
 
