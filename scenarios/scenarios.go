@@ -33,6 +33,7 @@ func Catalog() scenario.Catalog {
 		FlowControl,
 		KeepAlive,
 		HTTP,
+		HTTPS,
 	}
 }
 
