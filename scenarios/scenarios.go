@@ -34,6 +34,7 @@ func Catalog() scenario.Catalog {
 		KeepAlive,
 		HTTP,
 		HTTPS,
+		DNS,
 	}
 }
 
