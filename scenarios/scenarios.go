@@ -35,6 +35,7 @@ func Catalog() scenario.Catalog {
 		HTTP,
 		HTTPS,
 		DNS,
+		Browse,
 	}
 }
 

@@ -65,8 +65,8 @@ type clientOptions struct {
 	resolver *net.Resolver       // resolve host names through DNS; nil: hosts maps them
 	hosts    map[string]string   // host -> IP, like /etc/hosts, used when resolver is nil
 	tls      *tls.Config         // for https URLs
+	onLookup func(host string)   // called before a name is looked up
 	onDial   func(ip netip.Addr) // called with the address dialled
-	redirect func(*http.Request) // called for each redirect followed
 }
 
 // newClient returns an HTTP/1.1 client whose connections are the session's
@@ -83,6 +83,9 @@ func newClient(s *session.Session, lane string, o clientOptions) (*http.Client, 
 			if err != nil {
 				return nil, err
 			}
+			if o.onLookup != nil && o.resolver != nil {
+				o.onLookup(host)
+			}
 			ip, err := lookup(ctx, host, o)
 			if err != nil {
 				return nil, err
@@ -97,17 +100,7 @@ func newClient(s *session.Session, lane string, o clientOptions) (*http.Client, 
 			return c, nil
 		},
 	}
-	cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	if o.redirect != nil {
-		cl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-			o.redirect(req)
-			if len(via) >= 10 {
-				return errors.New("stopped after 10 redirects")
-			}
-			return nil
-		}
-	}
-	return cl, tr
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}, tr
 }
 
 func lookup(ctx context.Context, host string, o clientOptions) (netip.Addr, error) {
