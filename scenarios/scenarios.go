@@ -36,6 +36,7 @@ func Catalog() scenario.Catalog {
 		HTTPS,
 		DNS,
 		Browse,
+		URL,
 	}
 }
 
