@@ -77,7 +77,6 @@ type Decoder struct {
 	pool  *reassembly.StreamPool
 	asm   *reassembly.Assembler
 	tcp   layers.TCP
-	ac    asmContext
 
 	// cur is the packet being assembled: what streams emit while it is,
 	// is attached to it. Nil during flushes (nothing to attach to).
@@ -91,11 +90,13 @@ type Decoder struct {
 
 // Flow states.
 const (
-	fsSeen  uint8 = 1 << iota
-	fsMid         // the first packet seen was not a SYN: the capture began mid-connection
-	fsApp         // decoded
-	fsOther       // not decoded
-	fsDone        // finished: later packets are ignored
+	fsSeen uint8 = 1 << iota // fsSeen<<dir: a packet of that direction was seen
+	_
+	fsMid // fsMid<<dir: that direction's first packet was not a SYN: the capture began after its start
+	_
+	fsApp   // decoded
+	fsOther // not decoded
+	fsDone  // finished: later packets are ignored
 )
 
 // New returns a decoder. keys, if not nil, holds TLS secrets (from the
@@ -141,10 +142,10 @@ func (d *Decoder) addTCP(p *decode.Packet, t time.Time) {
 	if st&(fsOther|fsDone) != 0 {
 		return
 	}
-	if st&fsSeen == 0 {
-		st |= fsSeen
+	if dir := p.Dir & 1; st&(fsSeen<<dir) == 0 {
+		st |= fsSeen << dir
 		if p.Flags&decode.SYN == 0 {
-			st |= fsMid
+			st |= fsMid << dir
 		}
 	}
 	if st&fsApp == 0 {
@@ -152,7 +153,7 @@ func (d *Decoder) addTCP(p *decode.Packet, t time.Time) {
 			d.flows[p.Flow] = st
 			return // classified on the first payload
 		}
-		k := classify(p.Payload(), p.Src.Port(), p.Dst.Port(), st&fsMid != 0)
+		k := classify(p.Payload(), p.Src.Port(), p.Dst.Port(), st&(fsMid|fsMid<<1) != 0)
 		switch {
 		case k == kindNone:
 			d.flows[p.Flow] = st | fsOther
@@ -166,20 +167,19 @@ func (d *Decoder) addTCP(p *decode.Packet, t time.Time) {
 		d.curKind = k
 	}
 	d.flows[p.Flow] = st
-	holes := false
+	d.cur = p
 	if s := d.live[p.Flow]; s != nil {
 		s.handOver(&d.out) // what it named while another packet was current
-		holes = s.lostSegment(p)
+		if s.lostSegment(p) && !s.finHole(p) {
+			// p acknowledges bytes the capture never saw: they will not
+			// come again. Push the data waiting behind them through before
+			// p itself (it answers that data); the reassembler reports the
+			// hole. This pushes other connections' waiting data too; what
+			// they name goes on their own next packet.
+			d.asm.FlushWithOptions(reassembly.FlushOptions{T: t.Add(time.Hour)})
+		}
 	}
-	d.cur = p
 	d.assemble(p, t)
-	if holes {
-		// The receiver acknowledged bytes the capture never saw: they will
-		// not come again. Push the waiting data through; the reassembler
-		// reports the hole. (This pushes other connections' waiting data
-		// too; what they name goes on their own next packet.)
-		d.asm.FlushWithOptions(reassembly.FlushOptions{T: t.Add(time.Hour)})
-	}
 	if s := d.live[p.Flow]; s != nil && p.Flags&decode.RST != 0 {
 		s.finish()
 	}
@@ -210,8 +210,10 @@ func (d *Decoder) assemble(p *decode.Packet, t time.Time) {
 		a, b := src.As16(), dst.As16()
 		nf = gopacket.NewFlow(layers.EndpointIPv6, a[:], b[:])
 	}
-	d.ac.ci = gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(p.Data), Length: p.Length}
-	d.asm.AssembleWithContext(nf, &d.tcp, &d.ac)
+	// A context per packet: out-of-order data keeps it, so what a flush
+	// delivers later can say which packet carried it.
+	ac := &asmContext{ci: gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(p.Data), Length: p.Length}, n: p.N}
+	d.asm.AssembleWithContext(nf, &d.tcp, ac)
 }
 
 // attach turns what was emitted for p into p.App.
@@ -237,7 +239,11 @@ func (d *Decoder) done(s *stream) {
 	}
 }
 
-type asmContext struct{ ci gopacket.CaptureInfo }
+// asmContext is what the reassembler keeps of a packet.
+type asmContext struct {
+	ci gopacket.CaptureInfo
+	n  int // packet number
+}
 
 func (a *asmContext) GetCaptureInfo() gopacket.CaptureInfo { return a.ci }
 
@@ -249,7 +255,8 @@ func (f factory) New(_, _ gopacket.Flow, _ *layers.TCP, _ reassembly.AssemblerCo
 	if d.cur == nil || d.curKind == kindNone {
 		return nil // a late packet of a finished connection
 	}
-	s := newStream(d, d.curKind, d.cur.Flow, d.flows[d.cur.Flow]&fsMid != 0)
+	st := d.flows[d.cur.Flow]
+	s := newStream(d, d.curKind, d.cur.Flow, [2]bool{st&fsMid != 0, st&(fsMid<<1) != 0})
 	d.live[s.flow] = s
 	d.stats.Streams++
 	return s
@@ -350,7 +357,7 @@ func (e *emitter) info() *decode.AppInfo {
 type stream struct {
 	d     *Decoder
 	flow  int
-	mid   bool
+	mid   [2]bool // by direction: its first bytes were sent before the capture began
 	dirOf [2]struct {
 		known bool
 		dir   reassembly.TCPFlowDirection
@@ -358,11 +365,16 @@ type stream struct {
 	halves [2]half
 	ended  [2]bool
 	over   bool
-	// expect is the next sequence number the reassembler waits for in each
-	// direction (-1 before the first packet); hole marks a direction that
-	// sent data beyond a segment the capture did not see.
-	expect [2]reassembly.Sequence
+	// hole marks a direction whose data waits behind bytes the capture
+	// has not seen; holeAt is the sequence number the peer's ACK must reach
+	// to show it received them (so they will not come again).
 	hole   [2]bool
+	holeAt [2]uint32
+	// finOnly marks a hole with nothing but the direction's FIN behind it:
+	// the reassembler keeps no page for that, so no flush would report it.
+	// finGap is the hole's size.
+	finOnly [2]bool
+	finGap  [2]int64
 	// held is what the stream named while a packet of another connection
 	// was current (a flush): it goes on this connection's next packet.
 	held emitter
@@ -394,22 +406,30 @@ func (s *stream) handOver(out *emitter) {
 	s.held.reset()
 }
 
-// lostSegment notes a direction that skipped bytes (lab/flow marks the
-// segment) and reports whether p, from the other side, acknowledges bytes
-// of that direction the reassembler never got: lost by the capture for good.
-func (s *stream) lostSegment(p *decode.Packet) bool {
-	if p.Expert&decode.PrevNotCaptured != 0 {
-		s.hole[p.Dir&1] = true
-	}
+// finHole ends the other direction of p when only its FIN waited behind
+// the hole p proves lost, and reports whether it did.
+func (s *stream) finHole(p *decode.Packet) bool {
 	o := 1 - p.Dir&1
-	if !s.hole[o] || p.Flags&decode.ACK == 0 {
+	if !s.finOnly[o] || s.ended[o] {
 		return false
 	}
-	if s.expect[o] == -1 || int32(p.Ack-uint32(s.expect[o])) > 0 {
-		s.hole[o] = false
-		return true
+	e := s.sink()
+	s.halves[o].gap(int(max(s.finGap[o], -1)), e)
+	s.halves[o].end(e)
+	s.ended[o] = true
+	return true
+}
+
+// lostSegment reports whether p acknowledges bytes of the other direction
+// that the reassembler is still waiting for: the peer has them, so the
+// capture lost them for good.
+func (s *stream) lostSegment(p *decode.Packet) bool {
+	o := 1 - p.Dir&1
+	if !s.hole[o] || p.Flags&decode.ACK == 0 || int32(p.Ack-s.holeAt[o]) < 0 {
+		return false
 	}
-	return false
+	s.hole[o] = false
+	return true
 }
 
 // half decodes one direction of a connection.
@@ -423,8 +443,8 @@ type half interface {
 	end(e *emitter)
 }
 
-func newStream(d *Decoder, k kind, flow int, mid bool) *stream {
-	s := &stream{d: d, flow: flow, mid: mid, expect: [2]reassembly.Sequence{-1, -1}}
+func newStream(d *Decoder, k kind, flow int, mid [2]bool) *stream {
+	s := &stream{d: d, flow: flow, mid: mid}
 	switch k {
 	case kindHTTP:
 		c := &httpConn{}
@@ -447,26 +467,40 @@ func newStream(d *Decoder, k kind, flow int, mid bool) *stream {
 // from lab/flow, which saw the SYN). A later segment arriving first waits
 // for it. On a connection caught mid-way nothing is known: decoding starts
 // at the first packet and the direction is marked partial.
-func (s *stream) Accept(_ *layers.TCP, _ gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, _ reassembly.AssemblerContext) bool {
+func (s *stream) Accept(tcp *layers.TCP, _ gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, _ reassembly.AssemblerContext) bool {
 	p := s.d.cur
 	if p == nil {
 		return true
 	}
 	i := p.Dir & 1
-	s.expect[i] = nextSeq
 	d := &s.dirOf[i]
 	if !d.known {
 		d.known, d.dir = true, dir
-		if s.mid {
+		s.mid[i] = s.mid[i] || s.d.flows[s.flow]&(fsMid<<i) != 0
+		if s.mid[i] {
 			s.halves[i].gap(-1, s.sink())
 		}
 	}
-	*start = s.mid || p.RelSeq == 1 || p.Flags&decode.SYN != 0
+	*start = s.mid[i] || p.RelSeq == 1 || p.Flags&decode.SYN != 0
+	// Data that will wait behind bytes not seen (yet): note where the
+	// peer's ACK would prove they were received.
+	if (len(tcp.Payload) > 0 || tcp.FIN) && !s.hole[i] {
+		switch {
+		case nextSeq == -1 && !*start:
+			// Its first bytes are missing: as many as lab/flow's relative
+			// sequence number says (it saw the SYN).
+			s.hole[i], s.holeAt[i] = true, tcp.Seq
+			s.finOnly[i], s.finGap[i] = len(tcp.Payload) == 0, int64(p.RelSeq)-1
+		case nextSeq != -1 && int32(tcp.Seq-uint32(nextSeq)) > 0:
+			s.hole[i], s.holeAt[i] = true, uint32(nextSeq)+1
+			s.finOnly[i], s.finGap[i] = len(tcp.Payload) == 0, int64(tcp.Seq-uint32(nextSeq))
+		}
+	}
 	return true
 }
 
 // ReassembledSG receives the next in-order bytes of one direction.
-func (s *stream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.AssemblerContext) {
+func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
 	if s.over {
 		return
 	}
@@ -477,10 +511,11 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.Assembl
 		return
 	}
 	h, e := s.halves[i], s.sink()
+	before := len(e.items)
 	switch {
 	case skip > 0:
 		h.gap(skip, e)
-	case skip < 0 && !s.mid:
+	case skip < 0 && !s.mid[i]:
 		// Pushed through before its first bytes ever came: lost.
 		h.gap(-1, e)
 	}
@@ -490,6 +525,13 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.Assembl
 	if end {
 		s.ended[i] = true
 		h.end(e)
+	}
+	// Bytes that waited behind a hole and were pushed through while
+	// another packet is current: say which packet carried them.
+	if c, ok := ac.(*asmContext); ok && s.d.cur != nil && c.n != s.d.cur.N {
+		for j := before; j < len(e.items); j++ {
+			e.items[j].summary += " (bytes of packet " + strconv.Itoa(c.n) + ")"
+		}
 	}
 }
 

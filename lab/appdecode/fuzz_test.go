@@ -2,9 +2,12 @@ package appdecode
 
 import (
 	"encoding/binary"
+	"path/filepath"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/netlab/netlab/lab/capture"
 )
 
 // FuzzStream feeds arbitrary bytes, cut at arbitrary places and with
@@ -22,7 +25,7 @@ func FuzzStream(f *testing.F) {
 	f.Add(uint8(kindDNS), []byte("\x00\x03abc\x00\x00"), uint64(4))
 	f.Fuzz(func(t *testing.T, k uint8, data []byte, seed uint64) {
 		d := New(NewKeyLog())
-		s := newStream(d, kind(k%3+1), 1, seed&1 == 1)
+		s := newStream(d, kind(k%3+1), 1, [2]bool{seed&1 == 1, seed&2 == 2})
 		var e emitter
 		for len(data) > 0 {
 			seed = seed*6364136223846793005 + 1442695040888963407
@@ -110,6 +113,47 @@ func FuzzDecoder(f *testing.F) {
 		}
 		if len(pl.app.live) > MaxStreams {
 			t.Fatalf("%d live streams", len(pl.app.live))
+		}
+		for _, s := range pl.app.live {
+			checkBounds(t, s)
+		}
+	})
+}
+
+// FuzzReplay replays the packets of real captures (testdata/*.pcapng) in
+// an order the fuzzer picks — lost, repeated, reordered, a connection
+// caught mid-way — each input byte naming the next frame.
+func FuzzReplay(f *testing.F) {
+	var frames [][]byte
+	for _, name := range fixtures {
+		src, err := capture.OpenFile(filepath.Join("testdata", name+".pcapng"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for {
+			fr, err := src.ReadFrame()
+			if err != nil {
+				break
+			}
+			frames = append(frames, fr.Data)
+		}
+		src.Close()
+	}
+	in := make([]byte, 0, 96)
+	for i := 0; i < 96; i++ {
+		in = append(in, byte(i))
+	}
+	f.Add(in)
+	f.Add([]byte{5, 4, 3, 2, 1, 0, 9, 8, 7, 6})
+	f.Fuzz(func(t *testing.T, order []byte) {
+		pl := newPipeline(t, layers.LinkTypeEthernet, NewKeyLog())
+		base := 0
+		for i, b := range order {
+			if i > 0 && i%64 == 0 {
+				base += 256 // reach later frames
+			}
+			fr := frames[(base+int(b))%len(frames)]
+			pl.add(fr, pl.t)
 		}
 		for _, s := range pl.app.live {
 			checkBounds(t, s)

@@ -97,7 +97,7 @@ func TestHTTPSegments(t *testing.T) {
 			c.ack(0) // the client acknowledges all: the hole is for good
 			c.send(0, getIndex, 1460)
 			c.send(1, ok11, 1460)
-		}, []string{"4 GET /index.html", "5 200 OK", "7~ body 10 B", "8 GET /index.html", "9 200 OK"}},
+		}, []string{"4 GET /index.html", "5 200 OK", "7~ body 10 B (bytes of packet 6)", "8 GET /index.html", "9 200 OK"}},
 		{"lost segment inside a head: resynchronised at the next message", func(c *conn) {
 			c.handshake()
 			c.send(0, getIndex, 1460)
@@ -108,7 +108,7 @@ func TestHTTPSegments(t *testing.T) {
 			c.ack(0)
 			c.send(0, getIndex, 1460)
 			c.send(1, ok11, 1460)
-		}, []string{"4 GET /index.html", "5 200 OK", "6 GET /index.html", "8~ 25 B not captured", "9 GET /index.html", "10~ 200 OK"}},
+		}, []string{"4 GET /index.html", "5 200 OK", "6 GET /index.html", "8~ 25 B not captured (bytes of packet 7)", "9 GET /index.html", "10~ 200 OK"}},
 		{"first bytes of a direction lost", func(c *conn) {
 			c.handshake()
 			c.send(0, getIndex, 1460)
