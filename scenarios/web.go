@@ -29,6 +29,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/netlab/netlab/lab/appdecode"
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/session"
@@ -338,31 +339,11 @@ func appMsgs(v *check.View, proto string) []appMsg {
 		if p.App == nil || p.App.Proto != proto {
 			continue
 		}
-		for i := 1; ; i++ {
-			f := itemFields(p.App.Fields, i)
-			if len(f) == 0 {
-				break
-			}
-			out = append(out, appMsg{p: p, i: i, fields: f})
+		for i, f := range appdecode.Messages(p.App) {
+			out = append(out, appMsg{p: p, i: i + 1, fields: f})
 		}
 	}
 	return out
-}
-
-// itemFields takes the fields of the i-th item of a merged AppInfo (the
-// decoder numbers the second and later ones "2.status", ...).
-func itemFields(all map[string]string, i int) map[string]string {
-	f := map[string]string{}
-	prefix := fmt.Sprintf("%d.", i)
-	for k, v := range all {
-		switch {
-		case i == 1 && (k == "" || k[0] < '0' || k[0] > '9'):
-			f[k] = v
-		case i > 1 && strings.HasPrefix(k, prefix):
-			f[strings.TrimPrefix(k, prefix)] = v
-		}
-	}
-	return f
 }
 
 // httpKind keeps the HTTP messages of one kind ("request" or "response").

@@ -352,6 +352,32 @@ func (e *emitter) info() *decode.AppInfo {
 	return info
 }
 
+// Messages splits an AppInfo into the fields of each message it names, in
+// order: a packet that completes several messages carries them in one
+// AppInfo, the second one's fields numbered "2.status", and so on.
+func Messages(a *decode.AppInfo) []map[string]string {
+	if a == nil {
+		return nil
+	}
+	var out []map[string]string
+	for i := 1; ; i++ {
+		f := map[string]string{}
+		prefix := strconv.Itoa(i) + "."
+		for k, v := range a.Fields {
+			switch {
+			case i == 1 && (k == "" || k[0] < '0' || k[0] > '9'):
+				f[k] = v
+			case i > 1 && strings.HasPrefix(k, prefix):
+				f[strings.TrimPrefix(k, prefix)] = v
+			}
+		}
+		if len(f) == 0 {
+			return out
+		}
+		out = append(out, f)
+	}
+}
+
 // stream is one decoded TCP connection. Its two directions are indexed by
 // decode.Packet.Dir (0: sent by the connection's first endpoint).
 type stream struct {

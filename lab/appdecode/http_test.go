@@ -238,3 +238,19 @@ func TestMaxStreams(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestMessages: two responses completed by one segment come apart again.
+func TestMessages(t *testing.T) {
+	pl := newPipeline(t, layers.LinkTypeEthernet, nil)
+	c := newConn(t, pl, "127.0.0.1:40000", "127.0.0.80:80")
+	c.handshake()
+	c.send(0, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 1460)
+	c.send(1, "HTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 1460)
+	ms := Messages(pl.pkts[len(pl.pkts)-1].App)
+	if len(ms) != 2 || ms[0]["status"] != "304" || ms[1]["status"] != "404" || ms[1]["body.bytes"] != "0" {
+		t.Errorf("messages %v", ms)
+	}
+	if Messages(nil) != nil {
+		t.Error("no AppInfo, no messages")
+	}
+}
