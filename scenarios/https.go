@@ -43,7 +43,7 @@ Act 2, HTTPS with TLS 1.3. After the same TCP handshake:
 • Then, encrypted: EncryptedExtensions; Certificate (the server's identity — made for this run, ECDSA P-256, and trusted by this client only because it was told to: a browser would refuse it); CertificateVerify (a signature proving the server holds the certificate's private key); Finished (a check over the whole handshake). The client answers with its own Finished and sends the request right behind it.
 On the wire all of these are records labelled "Application Data". netlab can name them because the run's own TLS stack writes its session keys to a key log — what browsers do with SSLKEYLOGFILE for Wireshark — and the decoder opens the records; the ladder shows what was inside in braces {…}. The capture's bytes stay encrypted: the certificate's organisation name "netlab lesson" appears nowhere in them.
 
-Round trips before the first byte of the answer: HTTP needs two (TCP handshake, then request → response); TLS 1.3 adds one (ClientHello → ServerHello…Finished). TLS 1.2 needed two more, and its certificate travelled in clear.
+Round trips before the first byte of the answer: HTTP needs two (TCP handshake, then request → response); TLS 1.3 adds one (ClientHello → ServerHello…Finished). TLS 1.2 added two, and sent the certificate in clear.
 
 What HTTPS still shows: the addresses and ports, the server name in SNI, the sizes and timing of the records. What it hides: the method, the path, the headers, cookies and the body.
 
@@ -59,7 +59,7 @@ The notebook says HTTPS "needs a certificate from a CA, which costs money": brow
 • 接下来全部加密:EncryptedExtensions;Certificate(服务器的身份——为本次运行现场生成的 ECDSA P-256 证书,客户端之所以信任它,只是因为我们告诉它要信任:浏览器会拒绝);CertificateVerify(一个签名,证明服务器持有证书的私钥);Finished(对整个握手过程的校验)。客户端回一个自己的 Finished,紧接着发出请求。
 在线路上,这些统统是标着 "Application Data" 的记录。netlab 之所以能说出里面是什么,是因为本次运行自己的 TLS 协议栈把会话密钥写进了密钥日志——就像浏览器配合 Wireshark 使用 SSLKEYLOGFILE 那样——解码器用它打开记录,梯形图用花括号 {…} 标出里面的内容。抓到的字节本身依然是密文:证书里的组织名 "netlab lesson" 在其中一次也没有出现。
 
-拿到回答的第一个字节之前要几个往返:HTTP 要两个(TCP 握手,然后请求 → 响应);TLS 1.3 多一个(ClientHello → ServerHello…Finished)。TLS 1.2 要多两个,而且证书是明文传输的。
+拿到回答的第一个字节之前要几个往返:HTTP 要两个(TCP 握手,然后请求 → 响应);TLS 1.3 多一个(ClientHello → ServerHello…Finished)。TLS 1.2 要多出两个,而且证书是明文发送的。
 
 HTTPS 仍然暴露的:地址和端口、SNI 里的服务器名、记录的大小和时间。它隐藏的:请求方法、路径、头部、Cookie 和请求体。
 
