@@ -218,7 +218,9 @@ func (c *Conv) expert(p *decode.Packet, snd, rcv *dirState, first bool) {
 			e |= decode.KeepAlive
 		case seglen > 0 && seqLT(p.Seq, snd.nextSeq):
 			e |= decode.Retransmission
-		case seglen > 0 && seqGT(p.Seq, snd.nextSeq):
+		case seqGT(p.Seq, snd.nextSeq) && f&decode.SYN == 0:
+			// Also a pure ACK: its sequence number still says what the
+			// sender sent before it.
 			e |= decode.PrevNotCaptured
 		}
 	}

@@ -242,3 +242,25 @@ func BenchmarkDecodeFlow(b *testing.B) {
 }
 
 func mustAP(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// TestPureAckAfterLostData: a pure ACK whose sequence number is past what
+// the capture saw its sender send means segments were not captured.
+func TestPureAckAfterLostData(t *testing.T) {
+	c, s := "127.0.0.1:40000", "127.0.0.1:8888"
+	seg := func(src, dst string, flags decode.Flags, seq, ack uint32, n int) *decode.Packet {
+		return &decode.Packet{Proto: decode.ProtoTCP, Src: mustAP(src), Dst: mustAP(dst), Flags: flags, Seq: seq, Ack: ack, PayloadLen: n, Window: 1000, Opts: decode.TCPOptions{WScale: -1}}
+	}
+	tr := flow.NewTracker()
+	for _, p := range []*decode.Packet{
+		seg(c, s, decode.SYN, 100, 0, 0),
+		seg(s, c, decode.SYN|decode.ACK, 500, 101, 0),
+		seg(c, s, decode.ACK, 101, 501, 0),
+	} {
+		tr.Add(p)
+	}
+	lost := seg(c, s, decode.ACK, 151, 501, 0) // 50 bytes from the client were never seen
+	tr.Add(lost)
+	if lost.Expert != decode.PrevNotCaptured {
+		t.Fatalf("expert %v, want previous-segment-not-captured", lost.Expert.Names())
+	}
+}

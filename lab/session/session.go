@@ -282,15 +282,37 @@ func (c *call) done(a timeline.App) {
 func now() time.Time { return time.Now().Round(0) }
 
 // preview quotes up to 40 bytes of payload for the ladder.
+// Binary payloads (DNS, TLS) show their first bytes in hex instead, which
+// reads better than escaped control characters ("0c 16 01 00 … (37 bytes)").
 func preview(b []byte) string {
 	const max = 40
 	if len(b) == 0 {
 		return ""
 	}
+	if !text(b) {
+		n := min(len(b), 8)
+		h := fmt.Sprintf("% x", b[:n])
+		if n < len(b) {
+			h += " …"
+		}
+		return h
+	}
 	if len(b) > max {
 		return strconv.Quote(string(b[:max])) + "…"
 	}
 	return strconv.Quote(string(b))
+}
+
+// text reports whether b looks like text: mostly printable, with line
+// breaks and tabs allowed.
+func text(b []byte) bool {
+	bad := 0
+	for _, c := range b[:min(len(b), 64)] {
+		if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f {
+			bad++
+		}
+	}
+	return bad*8 <= min(len(b), 64)
 }
 
 // errText is the part of a net error a learner needs: the kernel's words.
