@@ -469,3 +469,25 @@ func scenarioNames(t *testing.T) []string {
 	}
 	return names
 }
+
+// TestPcapCarriesTLSSecrets: the https run's pcapng holds its TLS secrets,
+// so Wireshark (here tshark) decrypts the login request itself.
+func TestPcapCarriesTLSSecrets(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark is not installed (.ci/run installs it)")
+	}
+	pcap := filepath.Join(t.TempDir(), "https.pcapng")
+	r := netlab(t, "run", "https", "--pcap", pcap)
+	needSandbox(t, r)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	out, err := exec.Command(tshark, "-r", pcap, "-Y", "tls and http.request", "-T", "fields", "-e", "http.request.method", "-e", "http.request.uri").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	if !strings.Contains(string(out), "POST\t/login") {
+		t.Fatalf("tshark did not decrypt the HTTPS request; it shows %q", out)
+	}
+}

@@ -32,6 +32,7 @@ type KeyLog struct {
 	mu      sync.Mutex
 	partial []byte
 	secrets map[keyLogKey][]byte
+	lines   []byte // the accepted lines, for a pcapng Decryption Secrets Block
 }
 
 type keyLogKey struct {
@@ -79,6 +80,15 @@ func (k *KeyLog) line(l []byte) {
 	}
 	key.label = string(f[0])
 	k.secrets[key] = secret
+	k.lines = append(append(k.lines, l...), '\n')
+}
+
+// Lines returns the key log lines taken so far, in NSS key log format (what
+// SSLKEYLOGFILE holds), for tools that decrypt the capture themselves.
+func (k *KeyLog) Lines() []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]byte(nil), k.lines...)
 }
 
 // secret returns the secret logged under label for a connection, or nil.

@@ -47,6 +47,9 @@ type Config struct {
 type Result struct {
 	Packets int
 	Drops   uint64
+	// TLSKeyLog holds the TLS secrets the scenario's TLS stack logged (NSS
+	// key log format), so a pcapng of the run can be decrypted by Wireshark.
+	TLSKeyLog []byte
 	// Err is the scenario's own failure (a socket call that failed, a
 	// timeout); the run's events are still complete.
 	Err error
@@ -149,7 +152,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	close(m.in)
 	<-mergeDone
 
-	res := Result{Packets: packets, Drops: src.Stats().Drops}
+	res := Result{Packets: packets, Drops: src.Stats().Drops, TLSKeyLog: keys.Lines()}
 	if ctx.Err() == nil {
 		res.Err = errors.Join(runErr, closeErr)
 	}

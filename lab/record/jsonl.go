@@ -47,19 +47,22 @@ type Line struct {
 	Sandbox  string   `json:"sandbox,omitempty"`
 
 	// packet
-	N       int             `json:"n,omitempty"`
-	Proto   string          `json:"proto,omitempty"`
-	Src     string          `json:"src,omitempty"`
-	Dst     string          `json:"dst,omitempty"`
-	Flags   []string        `json:"flags,omitempty"`
-	Seq     *uint32         `json:"seq,omitempty"`
-	Ack     *uint32         `json:"ack,omitempty"`
-	Len     *int            `json:"len,omitempty"`
-	Win     *uint32         `json:"win,omitempty"`
-	Summary string          `json:"summary,omitempty"`
-	Expert  []string        `json:"expert,omitempty"`
-	App     *decode.AppInfo `json:"app,omitempty"`
-	Act     int             `json:"act,omitempty"`
+	N     int      `json:"n,omitempty"`
+	Proto string   `json:"proto,omitempty"`
+	Src   string   `json:"src,omitempty"`
+	Dst   string   `json:"dst,omitempty"`
+	Flags []string `json:"flags,omitempty"`
+	Seq   *uint32  `json:"seq,omitempty"`
+	Ack   *uint32  `json:"ack,omitempty"`
+	Len   *int     `json:"len,omitempty"`
+	Win   *uint32  `json:"win,omitempty"`
+	// InFlight: bytes its sender has sent and not yet seen acknowledged,
+	// after this segment (compare with the peer's win).
+	InFlight uint32          `json:"in_flight,omitempty"`
+	Summary  string          `json:"summary,omitempty"`
+	Expert   []string        `json:"expert,omitempty"`
+	App      *decode.AppInfo `json:"app,omitempty"`
+	Act      int             `json:"act,omitempty"`
 
 	// packet (from, to: lanes) and state (from, to: states)
 	From string `json:"from,omitempty"`
@@ -132,7 +135,7 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 		if p.Proto == decode.ProtoTCP {
 			seq, ack, win := p.RelSeq, p.RelAck, p.WinBytes
 			l.Flags = p.Flags.Names()
-			l.Seq, l.Ack, l.Win = &seq, &ack, &win
+			l.Seq, l.Ack, l.Win, l.InFlight = &seq, &ack, &win, p.InFlight
 		}
 	case timeline.KindState:
 		s := e.State

@@ -69,6 +69,14 @@ func writePcapng(f *os.File, tl *timeline.Timeline, lang i18n.Lang) error {
 	if err != nil {
 		return fmt.Errorf("write pcapng: %w", err)
 	}
+	if sum, _ := tl.Closed(); len(sum.TLSKeyLog) > 0 {
+		// The run's own TLS secrets, so Wireshark and tshark decrypt its
+		// TLS traffic as netlab's decoder did (a Decryption Secrets Block,
+		// what SSLKEYLOGFILE would give them).
+		if err := w.WriteDecryptionSecretsBlock(pcapgo.DSB_SECRETS_TYPE_TLS, sum.TLSKeyLog); err != nil {
+			return fmt.Errorf("write pcapng TLS secrets: %w", err)
+		}
+	}
 	var pending []string
 	var held *timeline.Event
 	var heldComments []string

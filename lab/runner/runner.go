@@ -209,7 +209,7 @@ func (r *Run) collect(pr *os.File) {
 			r.err = errors.New(msg)
 		}
 	default:
-		sum.Packets, sum.Drops, sum.Err = last.Packets, last.Drops, last.Err
+		sum.Packets, sum.Drops, sum.Err, sum.TLSKeyLog = last.Packets, last.Drops, last.Err, last.KeyLog
 		if last.Code == 130 {
 			sum.Interrupted = true
 		}

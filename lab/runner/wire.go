@@ -22,6 +22,7 @@ type msg struct {
 type end struct {
 	Packets int
 	Drops   uint64
+	KeyLog  []byte   // TLS secrets the scenario logged
 	Err     string   // the scenario failed
 	Fatal   string   // the run could not start
 	Fix     []string // what to do about Fatal (a *sandbox.Error)

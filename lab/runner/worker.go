@@ -132,7 +132,7 @@ func WorkerMain(cat scenario.Catalog) int {
 	if err != nil {
 		return fatal(3, err)
 	}
-	e := &end{Packets: res.Packets, Drops: res.Drops}
+	e := &end{Packets: res.Packets, Drops: res.Drops, KeyLog: res.TLSKeyLog}
 	if res.Err != nil {
 		e.Err = res.Err.Error()
 	}

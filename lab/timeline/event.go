@@ -168,4 +168,7 @@ type Summary struct {
 	ChecksFailed int
 	Err          string // the scenario's error, if it failed to run
 	Interrupted  bool
+	// TLSKeyLog: the TLS secrets of the run's own TLS connections (NSS key
+	// log format), written into pcapng so Wireshark can decrypt them.
+	TLSKeyLog []byte
 }
