@@ -44,23 +44,13 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 		if err != nil {
 			return err
 		}
-		accepted := make(chan *session.Conn, 1)
-		s.Go(func() error {
-			c, err := ln.Accept()
-			if err != nil {
-				return err
-			}
-			accepted <- c
-			return nil
-		})
 		if err := s.Step("The client calls connect(): the kernel sends SYN.", "客户端调用 connect():内核发出 SYN。"); err != nil {
 			return err
 		}
-		c, err := s.Dial("client", "127.0.0.1:8888")
+		c, srv, err := connectPair(s, ln)
 		if err != nil {
 			return err
 		}
-		srv := <-accepted
 		if err := s.Step("connect() and accept() have returned: both sockets are ESTABLISHED.", "connect() 和 accept() 都已返回:两个套接字都是 ESTABLISHED。"); err != nil {
 			return err
 		}

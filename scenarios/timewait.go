@@ -114,20 +114,10 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 // closeFirst runs one connection in which closer sends the first FIN and the
 // other side closes passiveCloseDelay after reading EOF.
 func closeFirst(s *session.Session, ln *session.Listener, closer string) error {
-	accepted := make(chan *session.Conn, 1)
-	s.Go(func() error {
-		c, err := ln.Accept()
-		if err != nil {
-			return err
-		}
-		accepted <- c
-		return nil
-	})
-	cli, err := s.Dial("client", "127.0.0.1:8888")
+	cli, srv, err := connectPair(s, ln)
 	if err != nil {
 		return err
 	}
-	srv := <-accepted
 	active, passive := cli, srv
 	if closer == "server" {
 		active, passive = srv, cli
