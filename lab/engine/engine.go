@@ -41,6 +41,9 @@ type Config struct {
 	Emit func(timeline.Event)
 	// Poll is the kernel socket table poll interval (default 2 ms).
 	Poll time.Duration
+	// Stats, if set, receives the packets captured and the kernel's drop
+	// counter twice a second while the run goes.
+	Stats func(packets, drops uint64)
 }
 
 // Result is how a run ended.
@@ -126,6 +129,24 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		p := &sockstate.Poller{Interval: cfg.Poll, Refresh: time.Second, Tick: func(t time.Time) { m.watermark(srcPoller, t) }}
 		pollErr = p.Run(stopCtx, m.change)
 	}()
+
+	if cfg.Stats != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(500 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					st := src.Stats()
+					cfg.Stats(st.Packets, st.Drops)
+				case <-stopCtx.Done():
+					return
+				}
+			}
+		}()
+	}
 
 	runCtx, cancel := context.WithTimeout(ctx, sc.RunTimeout())
 	sess := session.New(runCtx, session.Config{

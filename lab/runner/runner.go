@@ -55,6 +55,7 @@ type Run struct {
 
 	mu          sync.Mutex
 	interrupted bool
+	live        stats // the worker's latest count
 }
 
 // Start starts sc in a new sandbox and returns at once; the timeline fills
@@ -138,6 +139,14 @@ func (r *Run) Stop() {
 	}()
 }
 
+// Counts returns the packets captured and the kernel's drop counter as the
+// worker last reported them (twice a second while the run goes).
+func (r *Run) Counts() (packets, drops uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.live.Packets, r.live.Drops
+}
+
 // Done is closed when the run is over and the timeline closed.
 func (r *Run) Done() <-chan struct{} { return r.done }
 
@@ -175,6 +184,10 @@ func (r *Run) collect(pr *os.File) {
 			r.Timeline.Append(*m.Event)
 		case m.End != nil:
 			last = m.End
+		case m.Stats != nil:
+			r.mu.Lock()
+			r.live = *m.Stats
+			r.mu.Unlock()
 		}
 	}
 	io.Copy(io.Discard, pr)

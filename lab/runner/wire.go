@@ -16,6 +16,12 @@ type msg struct {
 	Event *timeline.Event
 	End   *end
 	Probe []doctor.Result
+	Stats *stats
+}
+
+// stats is the worker's running count, sent twice a second.
+type stats struct {
+	Packets, Drops uint64
 }
 
 // end is the worker's last word.

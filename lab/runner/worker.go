@@ -126,8 +126,9 @@ func WorkerMain(cat scenario.Catalog) int {
 	}
 	res, err := engine.Run(ctx, engine.Config{
 		Scenario: sc, Mode: mode, Lang: req.Lang, Pause: pause, Poll: req.Poll,
-		Meta: func(m timeline.Meta) { send(msg{Meta: &m}) },
-		Emit: func(ev timeline.Event) { send(msg{Event: &ev}) },
+		Meta:  func(m timeline.Meta) { send(msg{Meta: &m}) },
+		Emit:  func(ev timeline.Event) { send(msg{Event: &ev}) },
+		Stats: func(p, d uint64) { send(msg{Stats: &stats{Packets: p, Drops: d}}) },
 	})
 	if err != nil {
 		return fatal(3, err)

@@ -29,6 +29,8 @@ type LiveRun interface {
 	Continue()
 	Stop()
 	Done() <-chan struct{}
+	// Drops is the kernel's drop counter as last reported during the run.
+	Drops() uint64
 }
 
 // Starter starts a run of sc in step mode. A *sandbox.Error means nothing
@@ -66,6 +68,7 @@ func (r runnerRun) Timeline() *timeline.Timeline { return r.r.Timeline }
 func (r runnerRun) Continue()                    { r.r.Continue() }
 func (r runnerRun) Stop()                        { r.r.Stop() }
 func (r runnerRun) Done() <-chan struct{}        { return r.r.Done() }
+func (r runnerRun) Drops() uint64                { _, d := r.r.Counts(); return d }
 
 // Dashboard is one dashboard session. Its fields belong to the UI goroutine
 // except where noted.
@@ -672,8 +675,11 @@ func (s *statusBar) draw(screen tcell.Screen, x, y, w int) {
 			state = fmt.Sprintf(d.tr("■ done ✓%d ✗%d", "■ 完成 ✓%d ✗%d"), m.summary.ChecksPassed, m.summary.ChecksFailed)
 		}
 		drops := "?"
-		if m.closed {
+		switch {
+		case m.closed:
 			drops = fmt.Sprint(m.summary.Drops)
+		case d.run != nil:
+			drops = fmt.Sprint(d.run.Drops())
 		}
 		parts = append(parts, m.sc.Name, state,
 			fmt.Sprintf(d.tr("%d pkts", "%d 个报文"), len(m.packets)),

@@ -254,3 +254,5 @@ func (r *fakeRun) finish(interrupted bool) {
 		close(r.done)
 	}
 }
+
+func (r *fakeRun) Drops() uint64 { return 0 }
