@@ -72,20 +72,20 @@ Who sends the first FIN is the "active closer": it is the side that ends in TIME
 		return halfCloseAct(s, ln)
 	},
 	Checks: []check.Check{
-		check.New("act 1: the close takes three segments: FIN, FIN,ACK, ACK", "第一幕:关闭用了三个报文段:FIN、FIN,ACK、ACK", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the close takes three segments: FIN, FIN,ACK, ACK", "第一幕:关闭用了三个报文段:FIN、FIN,ACK、ACK", func(v *check.View) (bool, string) {
 			ps := closing(v.Act(1))
 			got := check.Flags(ps)
 			return len(ps) == 3 && ps[0].From == "client" && ps[1].From == "server" && ps[1].Flags.Has(decode.FIN|decode.ACK), got
 		}),
-		check.New("act 1: the server's FIN acknowledges the client's FIN (the ACK rides on the FIN)", "第一幕:服务器的 FIN 同时确认了客户端的 FIN(ACK 搭便车)", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the server's FIN acknowledges the client's FIN (the ACK rides on the FIN)", "第一幕:服务器的 FIN 同时确认了客户端的 FIN(ACK 搭便车)", func(v *check.View) (bool, string) {
 			return finAckedBy(v.Act(1), "client", "server")
 		}),
-		check.New("act 2: the close takes four segments: FIN, ACK, FIN, ACK", "第二幕:关闭用了四个报文段:FIN、ACK、FIN、ACK", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the close takes four segments: FIN, ACK, FIN, ACK", "第二幕:关闭用了四个报文段:FIN、ACK、FIN、ACK", func(v *check.View) (bool, string) {
 			ps := closing(v.Act(2))
 			got := check.Flags(ps)
 			return len(ps) == 4 && ps[1].Flags == decode.ACK && ps[2].Flags.Has(decode.FIN), got
 		}),
-		check.New("act 2: the server's kernel acknowledges the FIN on its own (delayed ACK), long before the program closes", "第二幕:服务器内核自行确认 FIN(延迟确认),远早于程序关闭", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the server's kernel acknowledges the FIN on its own (delayed ACK), long before the program closes", "第二幕:服务器内核自行确认 FIN(延迟确认),远早于程序关闭", func(v *check.View) (bool, string) {
 			var finT, ackT, srvFinT time.Time
 			for _, e := range v.Act(2).Events() {
 				p := e.Packet
@@ -106,12 +106,12 @@ Who sends the first FIN is the "active closer": it is the side that ends in TIME
 			ok := ack >= 20*time.Millisecond && ack < fin && fin >= closeLateDelay-10*time.Millisecond
 			return ok, fmt.Sprintf("ACK %.1f ms after the client's FIN (the delayed-ACK timer), server FIN %.1f ms after it", ms(ack), ms(fin))
 		}),
-		check.New("act 2: the kernel shows the client in FIN-WAIT-2 and the server in CLOSE-WAIT", "第二幕:内核显示客户端处于 FIN-WAIT-2,服务器处于 CLOSE-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the kernel shows the client in FIN-WAIT-2 and the server in CLOSE-WAIT", "第二幕:内核显示客户端处于 FIN-WAIT-2,服务器处于 CLOSE-WAIT", func(v *check.View) (bool, string) {
 			a := v.Act(2)
 			c, s := kernelSaw(a, "client", tcpstate.FinWait2), kernelSaw(a, "server", tcpstate.CloseWait)
 			return c && s, fmt.Sprintf("client FIN-WAIT-2 seen: %v, server CLOSE-WAIT seen: %v", c, s)
 		}),
-		check.New("act 3: the server sends data after the client's FIN, and the client reads it", "第三幕:客户端发出 FIN 之后服务器仍发送数据,客户端照样读到", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: the server sends data after the client's FIN, and the client reads it", "第三幕:客户端发出 FIN 之后服务器仍发送数据,客户端照样读到", func(v *check.View) (bool, string) {
 			a := v.Act(3)
 			var finSeen bool
 			after := 0
@@ -139,7 +139,7 @@ Who sends the first FIN is the "active closer": it is the side that ends in TIME
 			}
 			return after > 0 && read == after, fmt.Sprintf("server sent %d bytes after the client's FIN; client read %d bytes after shutdown", after, read)
 		}),
-		check.New("act 3: the client receives that data while in FIN-WAIT-2", "第三幕:客户端在 FIN-WAIT-2 状态下接收这些数据", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: the client receives that data while in FIN-WAIT-2", "第三幕:客户端在 FIN-WAIT-2 状态下接收这些数据", func(v *check.View) (bool, string) {
 			a := v.Act(3)
 			return kernelSaw(a, "client", tcpstate.FinWait2), "client path " + check.PathString(a.Path("client"))
 		}),

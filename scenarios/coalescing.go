@@ -99,24 +99,24 @@ Turning Nagle off does not fix sticky packets (act 3), and turning it on does no
 		return framingAct(s, ln)
 	},
 	Checks: []check.Check{
-		check.New("act 1: with Nagle on and delayed ACKs, fewer segments than writes", "第一幕:开启 Nagle 且延迟 ACK 时,报文段比写入少", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: with Nagle on and delayed ACKs, fewer segments than writes", "第一幕:开启 Nagle 且延迟 ACK 时,报文段比写入少", func(v *check.View) (bool, string) {
 			st := v.Act(1).StreamFrom("client")
 			if st == nil {
 				return false, "no data from the client"
 			}
 			return len(st.Writes) == smallWrites && len(st.Segments) < len(st.Writes), sizes(st)
 		}),
-		check.New("act 1: the held-back bytes leave only when the delayed ACK arrives, 30 ms or more after the first segment", "第一幕:攒下的字节要等延迟的 ACK 到达才发出,距第一个报文段 30 毫秒以上", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the held-back bytes leave only when the delayed ACK arrives, 30 ms or more after the first segment", "第一幕:攒下的字节要等延迟的 ACK 到达才发出,距第一个报文段 30 毫秒以上", func(v *check.View) (bool, string) {
 			return nagleWaited(v.Act(1))
 		}),
-		check.New("act 2: with TCP_NODELAY every write is its own segment", "第二幕:设置 TCP_NODELAY 后每次写入各成一个报文段", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: with TCP_NODELAY every write is its own segment", "第二幕:设置 TCP_NODELAY 后每次写入各成一个报文段", func(v *check.View) (bool, string) {
 			st := v.Act(2).StreamFrom("client")
 			if st == nil {
 				return false, "no data from the client"
 			}
 			return len(st.Writes) == smallWrites && slices.Equal(st.Segments, st.Writes), sizes(st)
 		}),
-		check.New("act 3: a slow reader gets several writes in one read (fewer reads than writes)", "第三幕:读得慢时一次读取拿到多次写入的数据(读取比写入少)", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: a slow reader gets several writes in one read (fewer reads than writes)", "第三幕:读得慢时一次读取拿到多次写入的数据(读取比写入少)", func(v *check.View) (bool, string) {
 			st := v.Act(3).StreamFrom("client")
 			if st == nil {
 				return false, "no data from the client"
@@ -124,7 +124,7 @@ Turning Nagle off does not fix sticky packets (act 3), and turning it on does no
 			ok := len(st.Writes) == slowWrites && len(st.Segments) == slowWrites && len(st.Reads) < len(st.Writes) && check.Sum(st.Reads) == check.Sum(st.Writes)
 			return ok, sizes(st)
 		}),
-		check.New("act 4: one 10000-byte write leaves as segments of at most MSS − 12 bytes (1448: timestamps take 12)", "第四幕:一次 10000 字节的写入以不超过 MSS − 12 字节(1448,时间戳占 12 字节)的报文段发出", func(v *check.View) (bool, string) {
+		check.InAct(4, "act 4: one 10000-byte write leaves as segments of at most MSS − 12 bytes (1448: timestamps take 12)", "第四幕:一次 10000 字节的写入以不超过 MSS − 12 字节(1448,时间戳占 12 字节)的报文段发出", func(v *check.View) (bool, string) {
 			a := v.Act(4)
 			syn := first(a.Packets(check.From("client"), check.HasFlags(decode.SYN)))
 			st := a.StreamFrom("client")
@@ -139,7 +139,7 @@ Turning Nagle off does not fix sticky packets (act 3), and turning it on does no
 			ok := syn.Opts.MSS == ethernetMTU-40 && len(st.Writes) == 1 && len(st.Segments) == want && slices.Max(st.Segments) <= limit && check.Sum(st.Segments) == bigWrite
 			return ok, fmt.Sprintf("SYN mss=%d; %s", syn.Opts.MSS, sizes(st))
 		}),
-		check.New("act 5: the messages parsed from the captured bytes (length prefix, then newline) are exactly the messages sent", "第五幕:从抓到的字节中按长度前缀和换行解析出的消息,与发送的消息完全一致", func(v *check.View) (bool, string) {
+		check.InAct(5, "act 5: the messages parsed from the captured bytes (length prefix, then newline) are exactly the messages sent", "第五幕:从抓到的字节中按长度前缀和换行解析出的消息,与发送的消息完全一致", func(v *check.View) (bool, string) {
 			streams := clientBytes(v.Act(5))
 			if len(streams) != 2 {
 				return false, fmt.Sprintf("%d client streams in act 5, want 2", len(streams))
@@ -149,7 +149,7 @@ Turning Nagle off does not fix sticky packets (act 3), and turning it on does no
 			ok := perr == nil && derr == nil && slices.Equal(p, framedMessages) && slices.Equal(d, framedMessages)
 			return ok, fmt.Sprintf("sent %d messages; length prefix recovered %d%s, delimiter recovered %d%s", len(framedMessages), len(p), errSuffix(perr), len(d), errSuffix(derr))
 		}),
-		check.New("act 5: the server's reads cut across message boundaries, and it still read every byte", "第五幕:服务器的读取跨越了消息边界,但仍读到了全部字节", func(v *check.View) (bool, string) {
+		check.InAct(5, "act 5: the server's reads cut across message boundaries, and it still read every byte", "第五幕:服务器的读取跨越了消息边界,但仍读到了全部字节", func(v *check.View) (bool, string) {
 			var detail []string
 			ok := true
 			for i, st := range v.Act(5).Streams() {

@@ -101,7 +101,7 @@ The notebook's OSI table puts DNS in the session layer. The capture shows a DNS 
 		return lookupResult(s, name, ips, err, strings.Fields(line)[0])
 	},
 	Checks: []check.Check{
-		check.New("act 1: the authoritative answer (aa) to \"A? shop.lab\" comes back to the asking port with the same id: 127.0.0.80, TTL 300", "第一幕:\"A? shop.lab\" 的权威应答(aa)回到发问的端口,id 相同:127.0.0.80,TTL 300", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the authoritative answer (aa) to \"A? shop.lab\" comes back to the asking port with the same id: 127.0.0.80, TTL 300", "第一幕:\"A? shop.lab\" 的权威应答(aa)回到发问的端口,id 相同:127.0.0.80,TTL 300", func(v *check.View) (bool, string) {
 			q, a := dnsPair(v.Act(1), "shop.lab IN A")
 			if q.p == nil || a.p == nil {
 				return false, "no A query and answer for shop.lab"
@@ -110,7 +110,7 @@ The notebook's OSI table puts DNS in the session layer. The capture shows a DNS 
 				a.get("answers") == "shop.lab. 300 IN A 127.0.0.80" && a.get("ttl") == "300" && strings.Contains(a.get("flags"), "aa")
 			return ok, fmt.Sprintf("query id %s %s → %s; answer id %s %s → %s, flags %s: %s", q.get("id"), q.p.Src, q.p.Dst, a.get("id"), a.p.Src, a.p.Dst, a.get("flags"), a.get("answers"))
 		}),
-		check.New("act 1: the client also asks AAAA, from another port; shop.lab has none: NOERROR with no records", "第一幕:客户端还从另一个端口问了 AAAA;shop.lab 没有:NOERROR,零条记录", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the client also asks AAAA, from another port; shop.lab has none: NOERROR with no records", "第一幕:客户端还从另一个端口问了 AAAA;shop.lab 没有:NOERROR,零条记录", func(v *check.View) (bool, string) {
 			q4, _ := dnsPair(v.Act(1), "shop.lab IN A")
 			q, a := dnsPair(v.Act(1), "shop.lab IN AAAA")
 			if q.p == nil || a.p == nil || q4.p == nil {
@@ -119,7 +119,7 @@ The notebook's OSI table puts DNS in the session layer. The capture shows a DNS 
 			ok := q.p.Src != q4.p.Src && a.get("rcode") == "NOERROR" && a.get("answers") == "" && strings.Contains(a.get("authority"), "SOA")
 			return ok, fmt.Sprintf("A asked from %s, AAAA from %s; AAAA answer: %s, %d answer records, authority %q", q4.p.Src, q.p.Src, a.get("rcode"), len(strings.Fields(a.get("answers"))), a.get("authority"))
 		}),
-		check.New("act 2: one answer holds the CNAME and the address it leads to", "第二幕:一个应答里同时有 CNAME 和它指向的地址", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: one answer holds the CNAME and the address it leads to", "第二幕:一个应答里同时有 CNAME 和它指向的地址", func(v *check.View) (bool, string) {
 			_, a := dnsPair(v.Act(2), "www.shop.lab IN A")
 			if a.p == nil {
 				return false, "no A answer for www.shop.lab"
@@ -127,7 +127,7 @@ The notebook's OSI table puts DNS in the session layer. The capture shows a DNS 
 			want := "www.shop.lab. 300 IN CNAME shop.lab.\nshop.lab. 300 IN A 127.0.0.80"
 			return a.get("answers") == want, fmt.Sprintf("answer records: %q", a.get("answers"))
 		}),
-		check.New("act 3: nope.lab gets NXDOMAIN with the zone's SOA (negative TTL 60 s)", "第三幕:nope.lab 得到 NXDOMAIN,附带区域的 SOA(否定缓存 60 秒)", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: nope.lab gets NXDOMAIN with the zone's SOA (negative TTL 60 s)", "第三幕:nope.lab 得到 NXDOMAIN,附带区域的 SOA(否定缓存 60 秒)", func(v *check.View) (bool, string) {
 			_, a := dnsPair(v.Act(3), "nope.lab IN A")
 			if a.p == nil {
 				return false, "no A answer for nope.lab"
@@ -149,7 +149,7 @@ The notebook's OSI table puts DNS in the session layer. The capture shows a DNS 
 			}
 			return queries >= 6 && answers == queries && other == 0, fmt.Sprintf("%d queries, %d answers, %d other packets", queries, answers, other)
 		}),
-		check.New("act 4: the hosts-file name is resolved without a single packet", "第四幕:hosts 文件里的名字解析时没有发出任何报文", func(v *check.View) (bool, string) {
+		check.InAct(4, "act 4: the hosts-file name is resolved without a single packet", "第四幕:hosts 文件里的名字解析时没有发出任何报文", func(v *check.View) (bool, string) {
 			a := v.Act(4)
 			n := len(a.Packets())
 			notes := 0

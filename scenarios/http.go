@@ -120,13 +120,13 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 		return s.Sleep(50 * time.Millisecond)
 	},
 	Checks: []check.Check{
-		check.New("act 1: one TCP connection (one SYN) carries every request: keep-alive", "第一幕:一个 TCP 连接(一个 SYN)承载了所有请求:长连接", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: one TCP connection (one SYN) carries every request: keep-alive", "第一幕:一个 TCP 连接(一个 SYN)承载了所有请求:长连接", func(v *check.View) (bool, string) {
 			a := v.Act(1)
 			n, reqs := len(syns(a)), len(httpKind(appMsgs(a, "http"), "request"))
 			want := len(httpAct1) + 2 // and the two redirects followed
 			return n == 1 && reqs == want, fmt.Sprintf("%d SYN, %d requests on the wire (want 1 and %d)", n, reqs, want)
 		}),
-		check.New("act 2: with Connection: close every request opens its own connection", "第二幕:带 Connection: close 时,每个请求都新开一个连接", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: with Connection: close every request opens its own connection", "第二幕:带 Connection: close 时,每个请求都新开一个连接", func(v *check.View) (bool, string) {
 			a := v.Act(2)
 			reqs := httpKind(appMsgs(a, "http"), "request")
 			closing := 0

@@ -123,7 +123,7 @@ HTTPS 仍然暴露的:地址和端口、SNI 里的服务器名、记录的大小
 			pw, path := bytes.Contains(w, []byte(loginPassword)), bytes.Contains(w, []byte(loginPath))
 			return len(w) > 0 && !pw && !path, fmt.Sprintf("%d captured bytes; password found: %v, path found: %v", len(w), pw, path)
 		}),
-		check.New("act 2: the server's name still travels in clear, in the ClientHello's SNI", "第二幕:服务器名仍以明文出现在 ClientHello 的 SNI 里", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the server's name still travels in clear, in the ClientHello's SNI", "第二幕:服务器名仍以明文出现在 ClientHello 的 SNI 里", func(v *check.View) (bool, string) {
 			a := v.Act(2)
 			sni := ""
 			for _, m := range appMsgs(a, "tls") {
@@ -134,10 +134,10 @@ HTTPS 仍然暴露的:地址和端口、SNI 里的服务器名、记录的大小
 			inBytes := bytes.Contains(wire(a), []byte(siteName))
 			return sni == siteName && inBytes, fmt.Sprintf("ClientHello SNI %q; %q in the captured bytes: %v", sni, siteName, inBytes)
 		}),
-		check.New("act 2: the handshake is ClientHello → ServerHello (TLS 1.3) → encrypted Certificate … Finished → client Finished", "第二幕:握手依次是 ClientHello → ServerHello(TLS 1.3)→ 加密的 Certificate … Finished → 客户端 Finished", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the handshake is ClientHello → ServerHello (TLS 1.3) → encrypted Certificate … Finished → client Finished", "第二幕:握手依次是 ClientHello → ServerHello(TLS 1.3)→ 加密的 Certificate … Finished → 客户端 Finished", func(v *check.View) (bool, string) {
 			return tlsHandshake(v.Act(2))
 		}),
-		check.New("act 2: the certificate travels encrypted: its organisation name is in no captured byte", "第二幕:证书是加密传输的:抓到的字节里没有它的组织名", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the certificate travels encrypted: its organisation name is in no captured byte", "第二幕:证书是加密传输的:抓到的字节里没有它的组织名", func(v *check.View) (bool, string) {
 			a := v.Act(2)
 			subject := ""
 			for _, m := range appMsgs(a, "tls") {

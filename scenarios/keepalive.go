@@ -106,7 +106,7 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 		return s.Sleep(20 * time.Millisecond)
 	},
 	Checks: []check.Check{
-		check.New("act 1: after 1 s idle the client's kernel sends a keep-alive probe, and the server's kernel answers it", "第一幕:空闲 1 秒后客户端内核发出保活探测,服务器内核回应", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: after 1 s idle the client's kernel sends a keep-alive probe, and the server's kernel answers it", "第一幕:空闲 1 秒后客户端内核发出保活探测,服务器内核回应", func(v *check.View) (bool, string) {
 			a := v.Act(1)
 			var lastT, probeT, ackT time.Time
 			for _, e := range a.Events() {
@@ -128,7 +128,7 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 			ok := idle >= keepIdle-100*time.Millisecond && idle <= keepIdle+500*time.Millisecond
 			return ok, fmt.Sprintf("probe %.0f ms after the last segment, answered %.2f ms later", ms(idle), ms(ackT.Sub(probeT)))
 		}),
-		check.New("act 1: the probe carries no data and the sequence number just before the acknowledged edge", "第一幕:探测报文不带数据,序号是已确认位置之前的那一个", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the probe carries no data and the sequence number just before the acknowledged edge", "第一幕:探测报文不带数据,序号是已确认位置之前的那一个", func(v *check.View) (bool, string) {
 			a := v.Act(1)
 			var lastAck, relAck uint32
 			for _, p := range a.Packets(check.TCP) {
@@ -141,11 +141,11 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 			}
 			return false, "no probe"
 		}),
-		check.New("act 1: the client program saw nothing: its read() was still blocked", "第一幕:客户端程序什么也没看到:它的 read() 仍在阻塞", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the client program saw nothing: its read() was still blocked", "第一幕:客户端程序什么也没看到:它的 read() 仍在阻塞", func(v *check.View) (bool, string) {
 			reads := v.Act(1).Calls("client", "read")
 			return len(reads) == 0, fmt.Sprintf("%d reads returned in act 1", len(reads))
 		}),
-		check.New("act 2: 2 probes 1 s apart go unanswered, then the client's kernel sends RST", "第二幕:两次间隔 1 秒的探测都没有回应,之后客户端内核发送 RST", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: 2 probes 1 s apart go unanswered, then the client's kernel sends RST", "第二幕:两次间隔 1 秒的探测都没有回应,之后客户端内核发送 RST", func(v *check.View) (bool, string) {
 			a := v.Since(2)
 			var probes []time.Time
 			var rstT time.Time
@@ -169,10 +169,10 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 			ok := answers == 0 && gap >= keepInterval-100*time.Millisecond && gap <= keepInterval+500*time.Millisecond && rstT.After(probes[1])
 			return ok, fmt.Sprintf("probes %.0f ms apart, %d answers, RST %.0f ms after the last probe", ms(gap), answers, ms(rstT.Sub(probes[1])))
 		}),
-		check.New("act 2: the client's blocked read() fails with connection timed out", "第二幕:客户端阻塞的 read() 以 connection timed out 失败", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the client's blocked read() fails with connection timed out", "第二幕:客户端阻塞的 read() 以 connection timed out 失败", func(v *check.View) (bool, string) {
 			return callFailed(v.Since(2), "client", "read", "connection timed out")
 		}),
-		check.New("act 2: when the client gives up, the server behind the firewall is still ESTABLISHED: a half-open connection", "第二幕:客户端放弃时,防火墙后面的服务器仍是 ESTABLISHED:半开连接", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: when the client gives up, the server behind the firewall is still ESTABLISHED: a half-open connection", "第二幕:客户端放弃时,防火墙后面的服务器仍是 ESTABLISHED:半开连接", func(v *check.View) (bool, string) {
 			// The poller reports every change: the last report before the
 			// client's read failed is the server's state at that moment.
 			var srv, cli *timeline.State

@@ -78,17 +78,17 @@ Nagle 算法(发送方):只要还有已发送的数据没被确认,就不再发�
 		return nil
 	},
 	Checks: []check.Check{
-		check.New("act 1: with Nagle the body waits for the header's delayed ACK (stall of 30 ms or more)", "第一幕:开启 Nagle 时请求体要等请求头的延迟 ACK(停顿 30 毫秒以上)", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: with Nagle the body waits for the header's delayed ACK (stall of 30 ms or more)", "第一幕:开启 Nagle 时请求体要等请求头的延迟 ACK(停顿 30 毫秒以上)", func(v *check.View) (bool, string) {
 			r := measureRequest(v.Act(1))
 			ok := r.ok && r.segments == 2 && r.bodyAfterAck && r.stall >= nagleStallMin
 			return ok, r.String()
 		}),
-		check.New("act 2: with TCP_NODELAY the body leaves before any ACK and there is no stall (under 30 ms)", "第二幕:设置 TCP_NODELAY 后请求体不等 ACK 就发出,没有停顿(不到 30 毫秒)", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: with TCP_NODELAY the body leaves before any ACK and there is no stall (under 30 ms)", "第二幕:设置 TCP_NODELAY 后请求体不等 ACK 就发出,没有停顿(不到 30 毫秒)", func(v *check.View) (bool, string) {
 			r := measureRequest(v.Act(2))
 			ok := r.ok && r.segments == 2 && !r.bodyAfterAck && r.reply < nagleStallMin
 			return ok, r.String()
 		}),
-		check.New("act 3: one write is one segment and the reply comes without a stall (under 30 ms)", "第三幕:一次写入就是一个报文段,回复没有停顿(不到 30 毫秒)", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: one write is one segment and the reply comes without a stall (under 30 ms)", "第三幕:一次写入就是一个报文段,回复没有停顿(不到 30 毫秒)", func(v *check.View) (bool, string) {
 			r := measureRequest(v.Act(3))
 			ok := r.ok && r.segments == 1 && r.reply < nagleStallMin
 			return ok, r.String()

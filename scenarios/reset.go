@@ -73,13 +73,13 @@ Act 4 — writing to a peer that has gone. The server closes; the client does no
 		return writeAfterCloseAct(s, ln)
 	},
 	Checks: []check.Check{
-		check.New("act 1: the client's close() sends RST and no FIN", "第一幕:客户端的 close() 发出 RST,没有 FIN", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the client's close() sends RST and no FIN", "第一幕:客户端的 close() 发出 RST,没有 FIN", func(v *check.View) (bool, string) {
 			return closedWithRST(v.Act(1), "client")
 		}),
-		check.New("act 1: the server's read fails with connection reset by peer", "第一幕:服务器的读取以 connection reset by peer 失败", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the server's read fails with connection reset by peer", "第一幕:服务器的读取以 connection reset by peer 失败", func(v *check.View) (bool, string) {
 			return callFailed(v.Act(1), "server", "read", "connection reset by peer")
 		}),
-		check.New("act 1: the client's socket leaves the kernel's table at once, without TIME-WAIT", "第一幕:客户端套接字立即从内核表中消失,没有 TIME-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the client's socket leaves the kernel's table at once, without TIME-WAIT", "第一幕:客户端套接字立即从内核表中消失,没有 TIME-WAIT", func(v *check.View) (bool, string) {
 			a := v.Act(1)
 			gone := false
 			for _, st := range a.KernelStates("client") {
@@ -88,10 +88,10 @@ Act 4 — writing to a peer that has gone. The server closes; the client does no
 			tw := check.Contains(a.Path("client"), tcpstate.TimeWait)
 			return gone && !tw, fmt.Sprintf("gone: %v; path %s", gone, check.PathString(a.Path("client")))
 		}),
-		check.New("act 2: closing with unread data sends RST, not FIN", "第二幕:有未读数据时关闭,发送的是 RST 而不是 FIN", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: closing with unread data sends RST, not FIN", "第二幕:有未读数据时关闭,发送的是 RST 而不是 FIN", func(v *check.View) (bool, string) {
 			return closedWithRST(v.Act(2), "client")
 		}),
-		check.New("act 3: the SYN to the closed port is answered by RST,ACK acknowledging it, and connect() fails with connection refused", "第三幕:发往关闭端口的 SYN 得到确认它的 RST,ACK,connect() 以 connection refused 失败", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: the SYN to the closed port is answered by RST,ACK acknowledging it, and connect() fails with connection refused", "第三幕:发往关闭端口的 SYN 得到确认它的 RST,ACK,connect() 以 connection refused 失败", func(v *check.View) (bool, string) {
 			a := v.Act(3)
 			syn := first(a.Packets(check.From("client"), check.HasFlags(decode.SYN)))
 			rst := first(a.Packets(check.From("closed port"), check.HasFlags(decode.RST|decode.ACK)))
@@ -101,7 +101,7 @@ Act 4 — writing to a peer that has gone. The server closes; the client does no
 			ok, detail := callFailed(a, "client", "connect", "connection refused")
 			return ok && rst.Ack == syn.Seq+1, fmt.Sprintf("%s; RST,ACK ack = SYN seq+1: %v", detail, rst.Ack == syn.Seq+1)
 		}),
-		check.New("act 4: data sent after the server closed draws RST from the server's kernel", "第四幕:服务器关闭后发来的数据引来服务器内核的 RST", func(v *check.View) (bool, string) {
+		check.InAct(4, "act 4: data sent after the server closed draws RST from the server's kernel", "第四幕:服务器关闭后发来的数据引来服务器内核的 RST", func(v *check.View) (bool, string) {
 			a := v.Act(4)
 			var finSeen, dataAfterFin, rstAfterData bool
 			for _, p := range a.Packets(check.TCP) {
@@ -116,7 +116,7 @@ Act 4 — writing to a peer that has gone. The server closes; the client does no
 			}
 			return rstAfterData, fmt.Sprintf("server FIN %v, client data after it %v, server RST after that %v", finSeen, dataAfterFin, rstAfterData)
 		}),
-		check.New("act 4: the first write succeeds, the next one fails with broken pipe", "第四幕:第一次写入成功,下一次以 broken pipe 失败", func(v *check.View) (bool, string) {
+		check.InAct(4, "act 4: the first write succeeds, the next one fails with broken pipe", "第四幕:第一次写入成功,下一次以 broken pipe 失败", func(v *check.View) (bool, string) {
 			var errs []string
 			for _, c := range v.Act(4).Calls("client", "write") {
 				if c.Blocking {

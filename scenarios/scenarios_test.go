@@ -3,6 +3,7 @@ package scenarios
 import (
 	"testing"
 
+	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/labtest"
 )
 
@@ -27,6 +28,14 @@ func TestScenarios(t *testing.T) {
 				}
 				if sum.Drops != 0 {
 					t.Errorf("run %d: kernel dropped %d packets", i+1, sum.Drops)
+				}
+				// The dashboard shows an act's checks as soon as the next act
+				// begins: they must say then what they say at the end.
+				for j, d := range check.Early(tl, tl.Len(), sc.Checks) {
+					if d != nil && !d.Result.OK {
+						t.Fatalf("run %d: check %q, judged when act %d ended, failed (%s) though it passes at the end",
+							i+1, sc.Checks[j].Name.En, sc.Checks[j].Act, d.Result.Detail)
+					}
 				}
 			}
 		})

@@ -78,10 +78,10 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 		return nil
 	},
 	Checks: []check.Check{
-		check.New("act 1: the kernel puts the client (active closer) in TIME-WAIT with a timer of about 60 s", "第一幕:内核让客户端(主动关闭方)进入 TIME-WAIT,定时器约 60 秒", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the kernel puts the client (active closer) in TIME-WAIT with a timer of about 60 s", "第一幕:内核让客户端(主动关闭方)进入 TIME-WAIT,定时器约 60 秒", func(v *check.View) (bool, string) {
 			return timeWaitTimer(v.Act(1), "client")
 		}),
-		check.New("act 1: the server goes CLOSE-WAIT → LAST-ACK → CLOSED and never TIME-WAIT", "第一幕:服务器经历 CLOSE-WAIT → LAST-ACK → CLOSED,不进入 TIME-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the server goes CLOSE-WAIT → LAST-ACK → CLOSED and never TIME-WAIT", "第一幕:服务器经历 CLOSE-WAIT → LAST-ACK → CLOSED,不进入 TIME-WAIT", func(v *check.View) (bool, string) {
 			return passiveCloser(v.Act(1), "server")
 		}),
 		check.New("the TIME-WAIT countdown runs down: a later kernel reading shows less time left", "TIME-WAIT 倒计时在减少:内核稍后读出的剩余时间更少", func(v *check.View) (bool, string) {
@@ -102,10 +102,10 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 			ok := drop > 0 && absDur(drop-elapsed) < 300*time.Millisecond
 			return ok, fmt.Sprintf("%.1f s left, then %.1f s left %.1f s later", first.State.Expires.Seconds(), last.State.Expires.Seconds(), elapsed.Seconds())
 		}),
-		check.New("act 2: the kernel puts the server's connection (active closer) in TIME-WAIT", "第二幕:内核让服务器的连接(主动关闭方)进入 TIME-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the kernel puts the server's connection (active closer) in TIME-WAIT", "第二幕:内核让服务器的连接(主动关闭方)进入 TIME-WAIT", func(v *check.View) (bool, string) {
 			return timeWaitTimer(v.Act(2), "server")
 		}),
-		check.New("act 2: the client goes CLOSE-WAIT → LAST-ACK → CLOSED and never TIME-WAIT", "第二幕:客户端经历 CLOSE-WAIT → LAST-ACK → CLOSED,不进入 TIME-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the client goes CLOSE-WAIT → LAST-ACK → CLOSED and never TIME-WAIT", "第二幕:客户端经历 CLOSE-WAIT → LAST-ACK → CLOSED,不进入 TIME-WAIT", func(v *check.View) (bool, string) {
 			return passiveCloser(v.Act(2), "client")
 		}),
 	},

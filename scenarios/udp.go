@@ -155,7 +155,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 		return cc.Close()
 	},
 	Checks: []check.Check{
-		check.New("act 1: TCP sends packets without data (handshake, ACKs, close) and the server's one read joins the three messages", "第一幕:TCP 发送了不带数据的报文(握手、ACK、关闭),服务器一次读取把三条消息连在了一起", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: TCP sends packets without data (handshake, ACKs, close) and the server's one read joins the three messages", "第一幕:TCP 发送了不带数据的报文(握手、ACK、关闭),服务器一次读取把三条消息连在了一起", func(v *check.View) (bool, string) {
 			a := v.Act(1)
 			all := a.Packets(check.TCP)
 			data := a.Packets(check.TCP, check.WithPayload)
@@ -167,7 +167,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 			}
 			return ok, fmt.Sprintf("%d segments, %d of them without data; first read %d bytes", len(all), len(all)-len(data), got)
 		}),
-		check.New("act 2: UDP sends exactly one datagram per send, and nothing else (no handshake, no ACK, no close)", "第二幕:UDP 每次 send 恰好一个数据报,除此之外什么也不发(没有握手、确认、关闭)", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: UDP sends exactly one datagram per send, and nothing else (no handshake, no ACK, no close)", "第二幕:UDP 每次 send 恰好一个数据报,除此之外什么也不发(没有握手、确认、关闭)", func(v *check.View) (bool, string) {
 			a := v.Act(2)
 			all := a.Packets()
 			sends := a.Calls("client", "send")
@@ -178,7 +178,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 			ok := len(all) == len(udpMessages) && len(a.Packets(check.UDP)) == len(all) && len(sends) == len(udpMessages)
 			return ok, fmt.Sprintf("%d sends, %d packets on the wire with payloads %v", len(sends), len(all), sizes)
 		}),
-		check.New("act 2: each receive returns exactly one datagram: the boundaries survive", "第二幕:每次接收恰好得到一个数据报:边界保留了下来", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: each receive returns exactly one datagram: the boundaries survive", "第二幕:每次接收恰好得到一个数据报:边界保留了下来", func(v *check.View) (bool, string) {
 			st := v.Act(2).StreamFrom("client")
 			if st == nil {
 				return false, "no datagrams"
@@ -199,7 +199,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 			return ok, fmt.Sprintf("TCP header %d bytes, UDP header %d bytes; for the same %d bytes of data TCP used %d packets (%d bytes of frames), UDP %d (%d bytes)",
 				th, uh, len(strings.Join(udpMessages, "")), len(v.Act(1).Packets(check.TCP)), tw, len(udp), uw)
 		}),
-		check.New("act 3: each datagram to the closed port draws ICMP port unreachable, quoting that datagram", "第三幕:每个发往关闭端口的数据报都引来 ICMP 端口不可达,并引用了该数据报", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: each datagram to the closed port draws ICMP port unreachable, quoting that datagram", "第三幕:每个发往关闭端口的数据报都引来 ICMP 端口不可达,并引用了该数据报", func(v *check.View) (bool, string) {
 			a := v.Act(3)
 			sent := a.Packets(check.UDP)
 			icmp := a.Packets(check.ICMP)
@@ -211,7 +211,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 			}
 			return len(sent) == 2 && quoted == 2, fmt.Sprintf("%d datagrams to %s, %d ICMP port unreachable quoting them", len(sent), closedPort, quoted)
 		}),
-		check.New("act 3: the unconnected sendto() saw no error; the connected socket's receive failed with connection refused", "第三幕:未连接的 sendto() 没有看到错误;已连接套接字的接收以 connection refused 失败", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: the unconnected sendto() saw no error; the connected socket's receive failed with connection refused", "第三幕:未连接的 sendto() 没有看到错误;已连接套接字的接收以 connection refused 失败", func(v *check.View) (bool, string) {
 			a := v.Act(3)
 			st := a.Calls("client", "sendto")
 			rv := a.Calls("client", "recv")

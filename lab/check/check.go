@@ -20,6 +20,10 @@ import (
 // Check is one expectation of a scenario.
 type Check struct {
 	Name i18n.Text
+	// Act, if set, says the check is about that act of the scenario only:
+	// it can be decided as soon as the next act begins (the dashboard shows
+	// it then). 0: decided when the run ends.
+	Act int
 	// Eval looks at the run and says whether the expectation held, with a
 	// detail that shows the evidence ("SYN,ACK ack=1 = client ISN+1").
 	Eval func(v *View) (ok bool, detail string)
@@ -28,6 +32,49 @@ type Check struct {
 // New builds a check; en and zh name it.
 func New(en, zh string, eval func(v *View) (bool, string)) Check {
 	return Check{Name: i18n.T(en, zh), Eval: eval}
+}
+
+// InAct builds a check about act n only (see Check.Act).
+func InAct(n int, en, zh string, eval func(v *View) (bool, string)) Check {
+	return Check{Name: i18n.T(en, zh), Act: n, Eval: eval}
+}
+
+// Decided is a check judged before the run ended.
+type Decided struct {
+	At     int // index of the event (the next act's start) it was decided at
+	Result timeline.Check
+}
+
+// Early judges, among the first n events of a run, the checks about an act
+// that is over: the next act has begun. Each is evaluated on the events
+// before that next act's start. The result has one entry per check, nil where
+// the check cannot be decided yet (or only when the run ends: Act 0).
+func Early(tl *timeline.Timeline, n int, checks []Check) []*Decided {
+	out := make([]*Decided, len(checks))
+	starts := map[int]int{} // act -> index of its first event
+	tl.Range(0, n, func(e *timeline.Event) bool {
+		if e.Kind == timeline.KindNote && e.Note.ActStart {
+			if _, ok := starts[e.Act]; !ok {
+				starts[e.Act] = e.ID - 1
+			}
+		}
+		return true
+	})
+	views := map[int]*View{}
+	for i, c := range checks {
+		at, ok := starts[c.Act+1]
+		if c.Act == 0 || !ok {
+			continue
+		}
+		v := views[at]
+		if v == nil {
+			v = &View{act: -1}
+			tl.Range(0, at, func(e *timeline.Event) bool { v.events = append(v.events, e); return true })
+			views[at] = v
+		}
+		out[i] = &Decided{At: at, Result: run(v, c)}
+	}
+	return out
 }
 
 // Evaluate runs every check on the timeline's events so far. A check that

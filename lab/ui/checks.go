@@ -2,12 +2,14 @@ package ui
 
 import (
 	"github.com/gdamore/tcell/v2"
+	"github.com/netlab/netlab/lab/timeline"
 	"github.com/rivo/tview"
 )
 
-// checksView lists the scenario's checks: ✓ or ✗ with the evidence once the
-// run has judged them (at its end, from the run's own capture and kernel
-// states), "·" while they cannot be decided yet. As of the cursor.
+// checksView lists the scenario's checks: ✓ or ✗ with the evidence once they
+// are judged, from the run's own capture and kernel states — a check about
+// one act as soon as the next act begins, the others when the run ends —
+// and "·" while they cannot be decided yet. As of the cursor.
 type checksView struct {
 	*tview.Box
 	d      *Dashboard
@@ -38,8 +40,14 @@ func (v *checksView) Draw(screen tcell.Screen) {
 	decided := m.checks[:upTo(m.checks, m.cursor)]
 	for i, c := range sc.Checks {
 		mark, st, detail := "·", th.dim, ""
-		if i < len(decided) {
-			r := m.at(int(decided[i])).Check
+		var r *timeline.Check
+		switch {
+		case i < len(decided):
+			r = m.at(int(decided[i])).Check
+		case i < len(m.early) && m.early[i] != nil && m.early[i].At <= m.cursor:
+			r = &m.early[i].Result
+		}
+		if r != nil {
 			mark, st, detail = "✓", th.ok, r.Detail
 			if !r.OK {
 				mark, st = "✗", th.bad
@@ -57,7 +65,7 @@ func (v *checksView) Draw(screen tcell.Screen) {
 		}
 	}
 	if len(decided) == 0 {
-		lines = append(lines, line{d.tr("· = decided when the run ends, from this run's capture and kernel states", "· = 运行结束时根据本次抓包和内核状态判定"), th.dim})
+		lines = append(lines, line{d.tr("· = not decided yet: a check about one act is judged when the next act begins, the others when the run ends", "· = 尚未判定:针对某一幕的检查在下一幕开始时判定,其余在运行结束时判定"), th.dim})
 	}
 	v.offset = min(max(v.offset, 0), max(len(lines)-h, 0))
 	for row := 0; row < h && v.offset+row < len(lines); row++ {
@@ -72,16 +80,29 @@ func (v *checksView) titleExtra() string {
 		return ""
 	}
 	n := min(upTo(m.checks, m.cursor), len(m.sc.Checks))
-	if n == 0 {
-		return ""
-	}
-	ok := 0
+	ok, bad := 0, 0
 	for _, i := range m.checks[:n] {
 		if m.at(int(i)).Check.OK {
 			ok++
+		} else {
+			bad++
 		}
 	}
-	return "✓" + itoa(ok) + " ✗" + itoa(n-ok)
+	if n == 0 {
+		for _, e := range m.early {
+			if e != nil && e.At <= m.cursor {
+				if e.Result.OK {
+					ok++
+				} else {
+					bad++
+				}
+			}
+		}
+	}
+	if ok+bad == 0 {
+		return ""
+	}
+	return "✓" + itoa(ok) + " ✗" + itoa(bad)
 }
 
 func (v *checksView) InputHandler() func(event *tcell.EventKey, setFocus func(p tview.Primitive)) {

@@ -14,6 +14,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
+	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/record"
 	"github.com/netlab/netlab/lab/runner"
@@ -123,8 +124,9 @@ type Dashboard struct {
 }
 
 type runRef struct {
-	tl  *timeline.Timeline
-	gen int
+	tl     *timeline.Timeline
+	gen    int
+	checks []check.Check // the scenario's, judged early by act
 }
 
 // Open prepares a dashboard; Run shows it.
@@ -306,6 +308,11 @@ func (d *Dashboard) pump() {
 			if n > seen || closed != wasClosed {
 				dl = classify(ref.tl, ref.gen, seen, n)
 				dl.closed = closed
+				if dl.actStart {
+					// An act has begun: the checks about the acts before it
+					// can be judged now, off the UI goroutine.
+					dl.early = check.Early(ref.tl, n, ref.checks)
+				}
 				seen, wasClosed = n, closed
 			}
 		}
@@ -432,7 +439,7 @@ func (d *Dashboard) start(sc *scenario.Scenario) {
 	case <-d.runCh:
 	default:
 	}
-	d.runCh <- runRef{tl: r.Timeline(), gen: d.gen}
+	d.runCh <- runRef{tl: r.Timeline(), gen: d.gen, checks: sc.Checks}
 	d.sync()
 }
 

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/timeline"
@@ -25,8 +26,9 @@ type runModel struct {
 	closed  bool
 	summary timeline.Summary
 
-	packets []int32 // event index of every packet
-	steps   []int32 // event index of every narration step (the run pauses there)
+	packets []int32          // event index of every packet
+	steps   []int32          // event index of every narration step (the run pauses there)
+	early   []*check.Decided // checks judged as soon as their act ended, by index
 	checks  []int32
 	socks   []*sockInfo // in order of first appearance
 	sockIdx map[timeline.Socket]*sockInfo
@@ -90,8 +92,10 @@ type delta struct {
 	packets  []int32
 	steps    []int32
 	checks   []int32
-	states   []int32 // state events: the model files them by socket
-	data     []int32 // app data calls and packets with payload
+	actStart bool             // an act began in [from, to)
+	early    []*check.Decided // checks judged when their act ended (nil: unchanged)
+	states   []int32          // state events: the model files them by socket
+	data     []int32          // app data calls and packets with payload
 }
 
 // classify reads the events [from, to) of tl.
@@ -109,6 +113,9 @@ func classify(tl *timeline.Timeline, gen, from, to int) *delta {
 		case timeline.KindNote:
 			if e.Note.Step {
 				d.steps = append(d.steps, i)
+			}
+			if e.Note.ActStart {
+				d.actStart = true
 			}
 		case timeline.KindCheck:
 			d.checks = append(d.checks, i)
@@ -154,6 +161,9 @@ func (m *runModel) apply(d *delta) bool {
 	}
 	m.steps = append(m.steps, d.steps...)
 	m.checks = append(m.checks, d.checks...)
+	if d.early != nil {
+		m.early = d.early
+	}
 	for _, i := range d.states {
 		st := m.at(int(i)).State
 		si := m.sockIdx[st.Socket]
