@@ -50,12 +50,23 @@ func NewDecoder(link layers.LinkType) (*Decoder, error) {
 	default:
 		return nil, fmt.Errorf("%w %d (%s)", ErrLinkType, link, link)
 	}
-	dls := []gopacket.DecodingLayer{&d.eth, &d.sll, &d.lo, &d.ip4, &d.ip6, &d.tcp, &d.udp, &d.icmp4, &d.icmp6, &d.pay}
-	d.parser = gopacket.NewDecodingLayerParser(first, dls...)
-	d.parser.IgnoreUnsupported = true
-	d.parser6 = gopacket.NewDecodingLayerParser(layers.LayerTypeIPv6, dls...)
-	d.parser6.IgnoreUnsupported = true
+	d.parser = d.newParser(first)
+	d.parser6 = d.newParser(layers.LayerTypeIPv6)
 	return d, nil
+}
+
+// newParser builds a parser over the decoder's layers. The layers sit in a
+// slice indexed by layer type (DecodingLayerSparse) rather than gopacket's
+// default map: a map lookup per layer was a tenth of the per-packet cost.
+func (d *Decoder) newParser(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+	var dlc gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.sll, &d.lo, &d.ip4, &d.ip6, &d.tcp, &d.udp, &d.icmp4, &d.icmp6, &d.pay} {
+		dlc = dlc.Put(l)
+	}
+	p := gopacket.NewDecodingLayerParser(first)
+	p.SetDecodingLayerContainer(dlc)
+	p.IgnoreUnsupported = true
+	return p
 }
 
 // LinkType is the link type the decoder starts from.
@@ -144,16 +155,11 @@ func (d *Decoder) fillTCP(data []byte, p *Packet) {
 	p.TransportOffset = offsetOf(data, t.Contents)
 	p.PayloadOffset = p.TransportOffset + len(t.Contents)
 	p.PayloadLen = len(t.Payload)
-	var f Flags
-	for _, b := range [...]struct {
-		on bool
-		f  Flags
-	}{{t.FIN, FIN}, {t.SYN, SYN}, {t.RST, RST}, {t.PSH, PSH}, {t.ACK, ACK}, {t.URG, URG}, {t.ECE, ECE}, {t.CWR, CWR}, {t.NS, NS}} {
-		if b.on {
-			f |= b.f
-		}
+	// The Flags bits are the header's flag byte (CWR ... FIN), plus NS
+	// from the byte before it.
+	if len(t.Contents) >= 14 {
+		p.Flags = Flags(t.Contents[13]) | Flags(t.Contents[12]&1)<<8
 	}
-	p.Flags = f
 	for _, o := range t.Options {
 		switch o.OptionType {
 		case layers.TCPOptionKindMSS:

@@ -80,6 +80,7 @@ type dirState struct {
 type Tracker struct {
 	convs map[Key]*Conv
 	list  []*Conv
+	last  *Conv // packets come in runs of one conversation: skip the map
 }
 
 // NewTracker returns an empty tracker.
@@ -103,16 +104,13 @@ func (t *Tracker) Add(p *decode.Packet) *Conv {
 	if p.Proto != decode.ProtoTCP && p.Proto != decode.ProtoUDP {
 		return nil
 	}
-	k := KeyOf(p)
-	c := t.convs[k]
-	if c == nil {
-		c = &Conv{ID: len(t.list) + 1, Proto: p.Proto, A: p.Src, B: p.Dst, FirstPacket: p.N}
-		c.State = [2]tcpstate.State{tcpstate.Closed, tcpstate.Closed}
-		c.dir[0].wscale, c.dir[1].wscale = -1, -1
-		t.convs[k] = c
-		t.list = append(t.list, c)
+	c := t.last
+	if c == nil || c.Proto != p.Proto || !(p.Src == c.A && p.Dst == c.B || p.Src == c.B && p.Dst == c.A) {
+		c = t.lookup(p)
 	}
+	t.last = c
 	c.Packets++
+
 	c.LastPacket = p.N
 	p.Flow = c.ID
 	if p.Src != c.A {
@@ -122,6 +120,20 @@ func (t *Tracker) Add(p *decode.Packet) *Conv {
 	if p.Proto == decode.ProtoTCP {
 		c.tcp(p)
 	}
+	return c
+}
+
+// lookup finds or creates the conversation of p.
+func (t *Tracker) lookup(p *decode.Packet) *Conv {
+	k := KeyOf(p)
+	if c := t.convs[k]; c != nil {
+		return c
+	}
+	c := &Conv{ID: len(t.list) + 1, Proto: p.Proto, A: p.Src, B: p.Dst, FirstPacket: p.N}
+	c.State = [2]tcpstate.State{tcpstate.Closed, tcpstate.Closed}
+	c.dir[0].wscale, c.dir[1].wscale = -1, -1
+	t.convs[k] = c
+	t.list = append(t.list, c)
 	return c
 }
 
