@@ -48,18 +48,9 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 
 笔记里的版本从 ARP 开始:"先使用 ARP 获取默认网关的 MAC 地址"。服务器在别处的真实网络上确实如此:线路上的第一个报文是询问网关地址的 ARP 请求。这里所有地址都在本机上(127.0.0.0/8 是环回地址):内核把报文交给环回接口,它不需要邻居的地址,所以抓包里根本没有 ARP,以太网头里的 MAC 地址全是零。本次运行也不涉及路由器、网关和 HTTPS;https 场景在第 2 步和第 3 步之间加上了 TLS。`),
 	Run: func(s *session.Session) error {
-		z, err := parseZone(labZone)
-		if err != nil {
+		if err := serveLabSite(s, webIP+":80", shopHandler()); err != nil {
 			return err
 		}
-		if err := serveDNS(s, "resolver", resolverAddr, z); err != nil {
-			return err
-		}
-		ln, err := s.Listen("server", webIP+":80")
-		if err != nil {
-			return err
-		}
-		serveHTTP(s, ln, shopHandler(), nil)
 		step := func(en, zh string) { s.Step(en, zh) } // an interrupted run ends at the next call
 		cl, tr := newClient(s, "client", clientOptions{
 			resolver: newResolver(s, "client", resolverAddr),

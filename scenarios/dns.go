@@ -65,11 +65,7 @@ The notebook's OSI table puts DNS in the session layer. The capture shows a DNS 
 
 笔记里的 OSI 表把 DNS 放在会话层。抓包显示 DNS 消息直接装在 UDP 数据报里,之前没有建立任何会话:DNS 是应用层协议,由 UDP(应答太大时用 TCP)承载,TCP/IP 协议栈里也没有单独的会话层。笔记里"访问百度"的过程说 DNS 服务器查询出地址:真实的递归解析器会依次询问根服务器、顶级域服务器、该域名自己的服务器;这里的服务器就是最后那一个,对 lab. 具有权威(aa 标志)。`),
 	Run: func(s *session.Session) error {
-		z, err := parseZone(labZone)
-		if err != nil {
-			return err
-		}
-		if err := serveDNS(s, "resolver", resolverAddr, z); err != nil {
+		if err := serveLabZone(s); err != nil {
 			return err
 		}
 		res := newResolver(s, "client", resolverAddr)

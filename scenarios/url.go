@@ -58,18 +58,9 @@ The notebook writes a URL as scheme://host[:port#]/path/…/[?query-string][#anc
 
 笔记把 URL 写成 scheme://host[:port#]/path/…/[?query-string][#anchor]:这里漏掉了用户信息;笔记说查询是发给服务器的数据、锚点是页面里的位置,这都对——也正因为锚点只是页面里的位置,它才不需要被发送。`),
 	Run: func(s *session.Session) error {
-		z, err := parseZone(labZone)
-		if err != nil {
+		if err := serveLabSite(s, webIP+":8080", searchHandler()); err != nil {
 			return err
 		}
-		if err := serveDNS(s, "resolver", resolverAddr, z); err != nil {
-			return err
-		}
-		ln, err := s.Listen("server", webIP+":8080")
-		if err != nil {
-			return err
-		}
-		serveHTTP(s, ln, searchHandler(), nil)
 		u, err := url.Parse(lessonURL)
 		if err != nil {
 			return err

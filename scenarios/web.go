@@ -399,3 +399,25 @@ func sortedKeys(m map[string]bool) string {
 	sort.Strings(out)
 	return strings.Join(out, " ")
 }
+
+// serveLabZone starts the resolver lane's DNS server for the made-up lab. zone.
+func serveLabZone(s *session.Session) error {
+	z, err := parseZone(labZone)
+	if err != nil {
+		return err
+	}
+	return serveDNS(s, "resolver", resolverAddr, z)
+}
+
+// serveLabSite starts the lab zone's resolver and a web server lane on addr.
+func serveLabSite(s *session.Session, addr string, h http.Handler) error {
+	if err := serveLabZone(s); err != nil {
+		return err
+	}
+	ln, err := s.Listen("server", addr)
+	if err != nil {
+		return err
+	}
+	serveHTTP(s, ln, h, nil)
+	return nil
+}
