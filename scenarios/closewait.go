@@ -47,10 +47,7 @@ Act 2 — the fix: close the connection on every path out of the handler (in Go,
 		}); err != nil {
 			return err
 		}
-		if _, err := s.Wait(waitLong, kernelState("server", tcpstate.CloseWait)); err != nil {
-			return err
-		}
-		if _, err := s.Wait(waitLong, kernelState("client", tcpstate.FinWait2)); err != nil {
+		if err := awaitKernel(s, inState{"server", tcpstate.CloseWait}, inState{"client", tcpstate.FinWait2}); err != nil {
 			return err
 		}
 		if err := s.Step("Client in FIN-WAIT-2, server in CLOSE-WAIT. Wait one second: nothing changes.", "客户端 FIN-WAIT-2,服务器 CLOSE-WAIT。等一秒:什么都没变。"); err != nil {
@@ -65,7 +62,7 @@ Act 2 — the fix: close the connection on every path out of the handler (in Go,
 		if err := (<-leaked).Close(); err != nil {
 			return err
 		}
-		if _, err := s.Wait(waitLong, kernelState("client", tcpstate.TimeWait)); err != nil {
+		if err := awaitKernel(s, inState{"client", tcpstate.TimeWait}); err != nil {
 			return err
 		}
 		if err := s.Act("Act 2: the fix: the server closes as soon as it reads EOF.", "第二幕:修复:服务器读到 EOF 立即关闭。"); err != nil {

@@ -55,10 +55,7 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 			return err
 		}
 		// Let the kernel poller see ESTABLISHED on both sides.
-		if _, err := s.Wait(waitLong, kernelState("server", tcpstate.Established)); err != nil {
-			return err
-		}
-		if _, err := s.Wait(waitLong, kernelState("client", tcpstate.Established)); err != nil {
+		if err := awaitKernel(s, inState{"server", tcpstate.Established}, inState{"client", tcpstate.Established}); err != nil {
 			return err
 		}
 		if err := s.Step("Both close (the close scenario shows this part in detail).", "双方关闭(close 场景会详细展示这一部分)。"); err != nil {

@@ -148,7 +148,7 @@ func lingerZeroAct(s *session.Session, ln *session.Listener) error {
 		return err
 	}
 	// The kernel poller must have seen the socket to report it gone.
-	if _, err := s.Wait(waitLong, kernelState("client", tcpstate.Established)); err != nil {
+	if err := awaitKernel(s, inState{"client", tcpstate.Established}); err != nil {
 		return err
 	}
 	if err := cli.SetLinger(0); err != nil {
@@ -204,7 +204,7 @@ func writeAfterCloseAct(s *session.Session, ln *session.Listener) error {
 	if err := srv.Close(); err != nil {
 		return err
 	}
-	if _, err := s.Wait(waitLong, kernelState("client", tcpstate.CloseWait)); err != nil {
+	if err := awaitKernel(s, inState{"client", tcpstate.CloseWait}); err != nil {
 		return err
 	}
 	if err := s.Step("The client, in CLOSE-WAIT, writes: the data reaches a closed socket.", "处于 CLOSE-WAIT 的客户端写数据:数据到达一个已关闭的套接字。"); err != nil {

@@ -6,6 +6,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -43,11 +44,23 @@ func Catalog() scenario.Catalog {
 // waitLong bounds waiting for the kernel or the capture to show something.
 const waitLong = 2 * time.Second
 
-// kernelState matches a state event from the kernel for lane reaching st.
-func kernelState(lane string, st tcpstate.State) func(*timeline.Event) bool {
-	return func(e *timeline.Event) bool {
-		return e.Kind == timeline.KindState && e.State.Lane == lane && e.State.Source == timeline.Kernel && e.State.To == st
+// inState names a lane's socket state the kernel must have reported.
+type inState struct {
+	lane  string
+	state tcpstate.State
+}
+
+// awaitKernel waits, in order, until the kernel's socket table has shown each
+// lane in its state (not inferred from packets: what the checks will read).
+func awaitKernel(s *session.Session, want ...inState) error {
+	for _, w := range want {
+		if _, err := s.Wait(waitLong, func(e *timeline.Event) bool {
+			return e.Kind == timeline.KindState && e.State.Lane == w.lane && e.State.Source == timeline.Kernel && e.State.To == w.state
+		}); err != nil {
+			return fmt.Errorf("%s %s: %w", w.lane, w.state, err)
+		}
 	}
+	return nil
 }
 
 // first returns the first packet or nil.

@@ -53,8 +53,8 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 		if err := closeFirst(s, ln, "client"); err != nil {
 			return err
 		}
-		if _, err := s.Wait(waitLong, kernelState("client", tcpstate.TimeWait)); err != nil {
-			return fmt.Errorf("client TIME-WAIT: %w", err)
+		if err := awaitKernel(s, inState{"client", tcpstate.TimeWait}); err != nil {
+			return err
 		}
 		if err := s.Step("The client is in TIME-WAIT: watch the kernel's countdown.", "客户端处于 TIME-WAIT:看内核的倒计时。"); err != nil {
 			return err
@@ -72,8 +72,8 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 		if err := closeFirst(s, ln, "server"); err != nil {
 			return err
 		}
-		if _, err := s.Wait(waitLong, kernelState("server", tcpstate.TimeWait)); err != nil {
-			return fmt.Errorf("server TIME-WAIT: %w", err)
+		if err := awaitKernel(s, inState{"server", tcpstate.TimeWait}); err != nil {
+			return err
 		}
 		return nil
 	},
