@@ -291,14 +291,20 @@ func diffSame(now time.Time, old, cur *Socket, emit func(Change)) {
 	switch {
 	case old.State.Canonical() != cur.State.Canonical(),
 		cur.State == tcpstate.Listen && old.RecvQ != cur.RecvQ,
-		timerKind(old.Timer) != timerKind(cur.Timer):
+		timerKind(old.Timer, old.State) != timerKind(cur.Timer, cur.State):
 		emit(Change{Time: now, From: old.State, To: cur.State, Socket: *cur})
 	}
 }
 
-// timerKind folds the retransmission timer into "none".
-func timerKind(t Timer) Timer {
+// timerKind folds the retransmission timer into "none" on a connection that
+// carries data, where it comes and goes with every unacknowledged segment.
+// During the handshake it is the SYN (or SYN,ACK) retransmission timer, armed
+// once and telling: it counts there.
+func timerKind(t Timer, st tcpstate.State) Timer {
 	if t == TimerRetrans {
+		if s := st.Canonical(); s == tcpstate.SynSent || s == tcpstate.SynReceived {
+			return t
+		}
 		return TimerNone
 	}
 	return t

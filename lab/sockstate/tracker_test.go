@@ -196,6 +196,19 @@ func TestTrackerChanges(t *testing.T) {
 			},
 		},
 		{
+			name: "the handshake's retransmission timer counts (a dump may land before connect arms it)",
+			dumps: [][]Socket{
+				{row(cli, srv, tcpstate.SynSent, 3)},
+				{row(cli, srv, tcpstate.SynSent, 3, withTimer(TimerRetrans, time.Second))},
+				{row(cli, srv, tcpstate.SynSent, 3, withTimer(TimerRetrans, 500*time.Millisecond))},
+			},
+			want: [][]string{
+				{"CLOSED>SYN-SENT 127.0.0.1:40000-127.0.0.1:80 #3"},
+				{"SYN-SENT>SYN-SENT 127.0.0.1:40000-127.0.0.1:80 #3"},
+				nil,
+			},
+		},
+		{
 			name: "reuseport listeners are told apart by cookie",
 			dumps: [][]Socket{
 				{row(srv, wild, tcpstate.Listen, 11), row(srv, wild, tcpstate.Listen, 10)},
