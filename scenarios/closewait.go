@@ -188,16 +188,19 @@ func kernelEntry(v *check.View, lane string, st tcpstate.State) *timeline.State 
 	return nil
 }
 
-// leftStateAt is when lane's socket was first shown leaving st.
+// leftStateAt is when lane's socket was first shown leaving st. It follows
+// the one socket that entered st: a listener on the same lane reports its
+// accept queue at any moment, and that is not the connection leaving st.
 func leftStateAt(v *check.View, lane string, st tcpstate.State) time.Time {
+	var sock timeline.Socket
 	in := false
 	for _, e := range v.Events() {
 		s := e.State
-		if s == nil || s.Lane != lane {
+		if s == nil || s.Lane != lane || (in && s.Socket != sock) {
 			continue
 		}
 		if s.To == st {
-			in = true
+			in, sock = true, s.Socket
 		} else if in {
 			return e.Time
 		}
