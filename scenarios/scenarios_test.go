@@ -34,7 +34,7 @@ func TestScenarios(t *testing.T) {
 				for j, d := range check.Early(tl, tl.Len(), sc.Checks) {
 					if d != nil && !d.Result.OK {
 						t.Fatalf("run %d: check %q, judged when act %d ended, failed (%s) though it passes at the end",
-							i+1, sc.Checks[j].Name.En, sc.Checks[j].Act, d.Result.Detail)
+							i+1, sc.Checks[j].Name.En, sc.Checks[j].Act, d.Result.Detail.En)
 					}
 				}
 			}

@@ -25,19 +25,50 @@ type Check struct {
 	// it then). 0: decided when the run ends.
 	Act int
 	// Eval looks at the run and says whether the expectation held, with a
-	// detail that shows the evidence ("SYN,ACK ack=1 = client ISN+1").
-	Eval func(v *View) (ok bool, detail string)
+	// detail that shows the evidence ("SYN,ACK ack=1 = client ISN+1"), in
+	// every language the check's name is in (see Say and Plain).
+	Eval func(v *View) (ok bool, detail i18n.Text)
 }
 
 // New builds a check; en and zh name it.
-func New(en, zh string, eval func(v *View) (bool, string)) Check {
-	return Check{Name: i18n.T(en, zh), Eval: eval}
+func New[D Detail](en, zh string, eval func(v *View) (bool, D)) Check {
+	return Check{Name: i18n.T(en, zh), Eval: bilingual(eval)}
 }
 
 // InAct builds a check about act n only (see Check.Act).
-func InAct(n int, en, zh string, eval func(v *View) (bool, string)) Check {
-	return Check{Name: i18n.T(en, zh), Act: n, Eval: eval}
+func InAct[D Detail](n int, en, zh string, eval func(v *View) (bool, D)) Check {
+	return Check{Name: i18n.T(en, zh), Act: n, Eval: bilingual(eval)}
 }
+
+// Detail is what an Eval may return as its evidence while scenarios move
+// to bilingual details: i18n.Text, or a string in English only.
+// TODO: i18n.Text only, once every scenario says its details in Chinese.
+type Detail interface{ string | i18n.Text }
+
+func bilingual[D Detail](eval func(v *View) (bool, D)) func(v *View) (bool, i18n.Text) {
+	if eval == nil {
+		return nil
+	}
+	return func(v *View) (bool, i18n.Text) {
+		ok, d := eval(v)
+		if s, isString := any(d).(string); isString {
+			return ok, Plain(s)
+		}
+		return ok, any(d).(i18n.Text)
+	}
+}
+
+// Say builds a detail in English and Chinese from two format strings that
+// take the same args, with the same verbs in the same order:
+// Say("%d segment(s)", "%d 个报文段", n).
+func Say(en, zh string, args ...any) i18n.Text {
+	return i18n.T(fmt.Sprintf(en, args...), fmt.Sprintf(zh, args...))
+}
+
+// Plain is a detail that reads the same in every language: flags
+// ("SYN SYN,ACK ACK"), a state path, numbers. It is given in English only,
+// which every language falls back to.
+func Plain(s string) i18n.Text { return i18n.Text{En: s} }
 
 // Decided is a check judged before the run ended.
 type Decided struct {
@@ -93,7 +124,7 @@ func run(v *View, c Check) (res timeline.Check) {
 	defer func() {
 		if r := recover(); r != nil {
 			res.OK = false
-			res.Detail = fmt.Sprintf("check panicked: %v", r)
+			res.Detail = Say("check panicked: %v", "检查代码 panic:%v", r)
 		}
 	}()
 	res.OK, res.Detail = c.Eval(v)

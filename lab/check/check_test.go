@@ -51,10 +51,32 @@ func TestEvaluateAndViews(t *testing.T) {
 		t.Error("LISTEN is not part of a connection's path")
 	}
 	res := Evaluate(tl, []Check{
-		{Name: i18n.T("passes", ""), Eval: func(*View) (bool, string) { return true, "fine" }},
-		{Name: i18n.T("panics", ""), Eval: func(*View) (bool, string) { panic("boom") }},
+		{Name: i18n.T("passes", ""), Eval: func(*View) (bool, i18n.Text) { return true, Plain("fine") }},
+		{Name: i18n.T("panics", ""), Eval: func(*View) (bool, i18n.Text) { panic("boom") }},
 	})
-	if !res[0].OK || res[1].OK || res[1].Detail != "check panicked: boom" {
+	if !res[0].OK || res[1].OK || res[1].Detail != i18n.T("check panicked: boom", "检查代码 panic:boom") {
 		t.Errorf("results %+v", res)
+	}
+}
+
+func TestDetailHelpers(t *testing.T) {
+	tests := []struct {
+		name   string
+		detail i18n.Text
+		en, zh string
+	}{
+		{"Say formats both with the same args", Say("client→server %d segment(s), %s", "客户端→服务器 %d 个报文段,%s", 2, "SYN"),
+			"client→server 2 segment(s), SYN", "客户端→服务器 2 个报文段,SYN"},
+		{"Say without args", Say("no data segment", "没有数据报文段"), "no data segment", "没有数据报文段"},
+		{"Plain reads the same in every language", Plain("SYN-SENT → ESTABLISHED"), "SYN-SENT → ESTABLISHED", "SYN-SENT → ESTABLISHED"},
+		{"Plain of nothing", Plain(""), "", ""},
+	}
+	for _, tc := range tests {
+		if en, zh := tc.detail.In(i18n.En), tc.detail.In(i18n.Zh); en != tc.en || zh != tc.zh {
+			t.Errorf("%s: en %q zh %q, want %q %q", tc.name, en, zh, tc.en, tc.zh)
+		}
+	}
+	if Plain("SYN").Zh != "" {
+		t.Error("Plain sets a translation: it should leave Chinese to fall back to English")
 	}
 }

@@ -74,7 +74,7 @@ func Failed(tl *timeline.Timeline) []string {
 	var out []string
 	tl.All(func(e *timeline.Event) bool {
 		if e.Kind == timeline.KindCheck && !e.Check.OK {
-			out = append(out, e.Check.Name.En+": "+e.Check.Detail)
+			out = append(out, e.Check.Name.En+": "+e.Check.Detail.En)
 		}
 		return true
 	})

@@ -43,7 +43,7 @@ func Sample(t testing.TB, pcapPath string) *timeline.Timeline {
 	last := replay.At(replay.Len() - 1).Time
 	tl.Append(
 		timeline.Event{Time: last, Kind: timeline.KindState, State: &timeline.State{Lane: "client", Socket: sock, From: tcpstate.FinWait2, To: tcpstate.TimeWait, Source: timeline.Kernel, Timer: "timewait", Expires: 59900 * time.Millisecond}},
-		timeline.Event{Time: last, Kind: timeline.KindCheck, Check: &timeline.Check{Name: i18n.T("first is SYN", "第一个是 SYN"), OK: true, Detail: "SYN"}},
+		timeline.Event{Time: last, Kind: timeline.KindCheck, Check: &timeline.Check{Name: i18n.T("first is SYN", "第一个是 SYN"), OK: true, Detail: i18n.T("SYN", "")}},
 	)
 	tl.Close(timeline.Summary{Packets: replay.Len(), ChecksPassed: 1})
 	return tl

@@ -156,7 +156,7 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 		l.Text, l.Step = e.Note.Text.In(j.lang), e.Note.Step
 	case timeline.KindCheck:
 		ok := e.Check.OK
-		l.Name, l.OK, l.Detail = e.Check.Name.In(j.lang), &ok, e.Check.Detail
+		l.Name, l.OK, l.Detail = e.Check.Name.In(j.lang), &ok, e.Check.Detail.In(j.lang)
 	}
 	return l
 }

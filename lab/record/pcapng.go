@@ -142,7 +142,7 @@ func comment(e *timeline.Event, lang i18n.Lang) string {
 		if !e.Check.OK {
 			mark = "✗"
 		}
-		return "check " + mark + " " + e.Check.Name.In(lang) + ": " + e.Check.Detail
+		return "check " + mark + " " + e.Check.Name.In(lang) + ": " + e.Check.Detail.In(lang)
 	}
 	return ""
 }

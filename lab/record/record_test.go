@@ -131,3 +131,28 @@ func TestCheckWritable(t *testing.T) {
 		t.Fatalf("missing directory: %v", err)
 	}
 }
+
+// TestJSONCheckDetailInLanguage: a check line's name and detail are strings
+// in the chosen language, as schema v1 says.
+func TestJSONCheckDetailInLanguage(t *testing.T) {
+	e := &timeline.Event{Kind: timeline.KindCheck, Check: &timeline.Check{
+		Name: i18n.T("both sides send FIN", "双方都发送了 FIN"), OK: true,
+		Detail: i18n.T("client FIN 1, server FIN 1", "客户端 FIN 1 个,服务器 FIN 1 个"),
+	}}
+	for lang, want := range map[i18n.Lang][2]string{
+		i18n.En: {"both sides send FIN", "client FIN 1, server FIN 1"},
+		i18n.Zh: {"双方都发送了 FIN", "客户端 FIN 1 个,服务器 FIN 1 个"},
+	} {
+		var buf bytes.Buffer
+		if err := record.NewJSON(&buf, lang).Event(e); err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["name"] != want[0] || m["detail"] != want[1] {
+			t.Errorf("%s: %s", lang, buf.String())
+		}
+	}
+}

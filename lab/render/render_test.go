@@ -80,3 +80,23 @@ func TestWrap(t *testing.T) {
 		}
 	}
 }
+
+// TestChecksInLanguage: a check's detail is written in the report's language.
+func TestChecksInLanguage(t *testing.T) {
+	tl := timeline.New(timeline.Meta{Scenario: "t"})
+	tl.Append(timeline.Event{Kind: timeline.KindCheck, Check: &timeline.Check{
+		Name: i18n.T("one segment each way", "每个方向一个报文段"), OK: true,
+		Detail: i18n.T("client→server 1 segment(s)", "客户端→服务器 1 个报文段"),
+	}})
+	tl.Close(timeline.Summary{})
+	for lang, want := range map[i18n.Lang]string{
+		i18n.En: "  ✓ one segment each way — client→server 1 segment(s)\n",
+		i18n.Zh: "  ✓ 每个方向一个报文段 — 客户端→服务器 1 个报文段\n",
+	} {
+		var b bytes.Buffer
+		render.Checks(&b, tl, lang)
+		if !bytes.HasSuffix(b.Bytes(), []byte(want)) {
+			t.Errorf("%s: %q, want it to end with %q", lang, b.String(), want)
+		}
+	}
+}

@@ -26,8 +26,8 @@ func Checks(w io.Writer, tl *timeline.Timeline, lang i18n.Lang) {
 			mark = "✗"
 		}
 		fmt.Fprintf(w, "  %s %s", mark, e.Check.Name.In(lang))
-		if e.Check.Detail != "" {
-			fmt.Fprintf(w, " — %s", e.Check.Detail)
+		if d := e.Check.Detail.In(lang); d != "" {
+			fmt.Fprintf(w, " — %s", d)
 		}
 		fmt.Fprintln(w)
 		return true

@@ -146,7 +146,7 @@ type Note struct {
 type Check struct {
 	Name   i18n.Text
 	OK     bool
-	Detail string
+	Detail i18n.Text // the evidence, in the languages Name is in
 }
 
 // Meta describes a run.

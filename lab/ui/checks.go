@@ -48,7 +48,7 @@ func (v *checksView) Draw(screen tcell.Screen) {
 			r = &m.early[i].Result
 		}
 		if r != nil {
-			mark, st, detail = "✓", th.ok, r.Detail
+			mark, st, detail = "✓", th.ok, r.Detail.In(d.lang)
 			if !r.OK {
 				mark, st = "✗", th.bad
 			}

@@ -41,9 +41,9 @@ var fxScenario = &scenario.Scenario{
 		"课程第一段。\n\n第二段:[不是标签] 以及更多内容。"),
 	Lanes: []string{"client", "server"},
 	Checks: []check.Check{
-		check.New("first segment is SYN", "第一个报文段是 SYN", nil),
-		check.New("three writes, two segments", "三次写入,两个报文段", nil),
-		check.New("something that fails", "一个失败的检查", nil),
+		check.New[i18n.Text]("first segment is SYN", "第一个报文段是 SYN", nil),
+		check.New[i18n.Text]("three writes, two segments", "三次写入,两个报文段", nil),
+		check.New[i18n.Text]("something that fails", "一个失败的检查", nil),
 	},
 }
 
@@ -179,7 +179,7 @@ func fixtureEvents() ([]timeline.Event, timeline.Summary) {
 		s.Timer, s.Expires = "timewait", 59*time.Second
 	})
 	for i, c := range fxScenario.Checks {
-		b.add(1004000, timeline.Event{Kind: timeline.KindCheck, Check: &timeline.Check{Name: c.Name, OK: i < 2, Detail: []string{"SYN", "writes 3, segments 2", "on purpose"}[i]}})
+		b.add(1004000, timeline.Event{Kind: timeline.KindCheck, Check: &timeline.Check{Name: c.Name, OK: i < 2, Detail: []i18n.Text{i18n.T("SYN", ""), i18n.T("writes 3, segments 2", "写入 3 次,报文段 2 个"), i18n.T("on purpose", "故意的")}[i]}})
 	}
 	return b.evs, timeline.Summary{Packets: 10, ChecksPassed: 2, ChecksFailed: 1}
 }

@@ -171,3 +171,16 @@ func TestBytesGolden(t *testing.T) {
 	d := fixtureDashboard(t, i18n.En)
 	golden(t, "bytes_end", grid(t, d.bytes, 60, 5, true))
 }
+
+// TestChecksFollowLanguage: the checks pane shows each detail in the
+// dashboard's current language, and the toggle switches it.
+func TestChecksFollowLanguage(t *testing.T) {
+	d := fixtureDashboard(t, i18n.En)
+	if g := grid(t, d.checks, 80, 6, false); !strings.Contains(g, "three writes, two segments — writes 3, segments 2") {
+		t.Errorf("English checks:\n%s", g)
+	}
+	d.toggleLang()
+	if g := grid(t, d.checks, 80, 6, false); !strings.Contains(g, "三次写入,两个报文段 — 写入 3 次,报文段 2 个") || !strings.Contains(g, "第一个报文段是 SYN — SYN") {
+		t.Errorf("Chinese checks:\n%s", g)
+	}
+}
