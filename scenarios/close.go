@@ -72,20 +72,20 @@ Who sends the first FIN is the "active closer": it is the side that ends in TIME
 		return halfCloseAct(s, ln)
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: the close takes three segments: FIN, FIN,ACK, ACK", "第一幕:关闭用了三个报文段:FIN、FIN,ACK、ACK", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the close takes three segments: FIN, FIN,ACK, ACK", "第一幕:关闭用了三个报文段:FIN、FIN,ACK、ACK", func(v *check.View) (bool, i18n.Text) {
 			ps := closing(v.Act(1))
 			got := check.Flags(ps)
-			return len(ps) == 3 && ps[0].From == "client" && ps[1].From == "server" && ps[1].Flags.Has(decode.FIN|decode.ACK), got
+			return len(ps) == 3 && ps[0].From == "client" && ps[1].From == "server" && ps[1].Flags.Has(decode.FIN|decode.ACK), check.Plain(got)
 		}),
-		check.InAct(1, "act 1: the server's FIN acknowledges the client's FIN (the ACK rides on the FIN)", "第一幕:服务器的 FIN 同时确认了客户端的 FIN(ACK 搭便车)", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the server's FIN acknowledges the client's FIN (the ACK rides on the FIN)", "第一幕:服务器的 FIN 同时确认了客户端的 FIN(ACK 搭便车)", func(v *check.View) (bool, i18n.Text) {
 			return finAckedBy(v.Act(1), "client", "server")
 		}),
-		check.InAct(2, "act 2: the close takes four segments: FIN, ACK, FIN, ACK", "第二幕:关闭用了四个报文段:FIN、ACK、FIN、ACK", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the close takes four segments: FIN, ACK, FIN, ACK", "第二幕:关闭用了四个报文段:FIN、ACK、FIN、ACK", func(v *check.View) (bool, i18n.Text) {
 			ps := closing(v.Act(2))
 			got := check.Flags(ps)
-			return len(ps) == 4 && ps[1].Flags == decode.ACK && ps[2].Flags.Has(decode.FIN), got
+			return len(ps) == 4 && ps[1].Flags == decode.ACK && ps[2].Flags.Has(decode.FIN), check.Plain(got)
 		}),
-		check.InAct(2, "act 2: the server's kernel acknowledges the FIN on its own (delayed ACK), long before the program closes", "第二幕:服务器内核自行确认 FIN(延迟确认),远早于程序关闭", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the server's kernel acknowledges the FIN on its own (delayed ACK), long before the program closes", "第二幕:服务器内核自行确认 FIN(延迟确认),远早于程序关闭", func(v *check.View) (bool, i18n.Text) {
 			var finT, ackT, srvFinT time.Time
 			for _, e := range v.Act(2).Events() {
 				p := e.Packet
@@ -100,18 +100,18 @@ Who sends the first FIN is the "active closer": it is the side that ends in TIME
 				}
 			}
 			if finT.IsZero() || ackT.IsZero() || srvFinT.IsZero() {
-				return false, "client FIN, server ACK or server FIN missing"
+				return false, check.Say("client FIN, server ACK or server FIN missing", "缺少客户端的 FIN、服务器的 ACK 或服务器的 FIN")
 			}
 			ack, fin := ackT.Sub(finT), srvFinT.Sub(finT)
 			ok := ack >= 20*time.Millisecond && ack < fin && fin >= closeLateDelay-10*time.Millisecond
-			return ok, fmt.Sprintf("ACK %.1f ms after the client's FIN (the delayed-ACK timer), server FIN %.1f ms after it", ms(ack), ms(fin))
+			return ok, check.Say("ACK %.1f ms after the client's FIN (the delayed-ACK timer), server FIN %.1f ms after it", "ACK 在客户端 FIN 之后 %.1f 毫秒(延迟确认定时器),服务器 FIN 在其后 %.1f 毫秒", ms(ack), ms(fin))
 		}),
-		check.InAct(2, "act 2: the kernel shows the client in FIN-WAIT-2 and the server in CLOSE-WAIT", "第二幕:内核显示客户端处于 FIN-WAIT-2,服务器处于 CLOSE-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the kernel shows the client in FIN-WAIT-2 and the server in CLOSE-WAIT", "第二幕:内核显示客户端处于 FIN-WAIT-2,服务器处于 CLOSE-WAIT", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(2)
 			c, s := kernelSaw(a, "client", tcpstate.FinWait2), kernelSaw(a, "server", tcpstate.CloseWait)
-			return c && s, fmt.Sprintf("client FIN-WAIT-2 seen: %v, server CLOSE-WAIT seen: %v", c, s)
+			return c && s, check.Say("client FIN-WAIT-2 seen: %v, server CLOSE-WAIT seen: %v", "看到客户端处于 FIN-WAIT-2:%v,看到服务器处于 CLOSE-WAIT:%v", check.Bool(c), check.Bool(s))
 		}),
-		check.InAct(3, "act 3: the server sends data after the client's FIN, and the client reads it", "第三幕:客户端发出 FIN 之后服务器仍发送数据,客户端照样读到", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: the server sends data after the client's FIN, and the client reads it", "第三幕:客户端发出 FIN 之后服务器仍发送数据,客户端照样读到", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(3)
 			var finSeen bool
 			after := 0
@@ -137,11 +137,11 @@ Who sends the first FIN is the "active closer": it is the side that ends in TIME
 					}
 				}
 			}
-			return after > 0 && read == after, fmt.Sprintf("server sent %d bytes after the client's FIN; client read %d bytes after shutdown", after, read)
+			return after > 0 && read == after, check.Say("server sent %d bytes after the client's FIN; client read %d bytes after shutdown", "客户端 FIN 之后服务器发送了 %d 字节;shutdown 之后客户端读到 %d 字节", after, read)
 		}),
-		check.InAct(3, "act 3: the client receives that data while in FIN-WAIT-2", "第三幕:客户端在 FIN-WAIT-2 状态下接收这些数据", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: the client receives that data while in FIN-WAIT-2", "第三幕:客户端在 FIN-WAIT-2 状态下接收这些数据", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(3)
-			return kernelSaw(a, "client", tcpstate.FinWait2), "client path " + check.PathString(a.Path("client"))
+			return kernelSaw(a, "client", tcpstate.FinWait2), check.Say("client path %s", "客户端的状态路径 %s", check.PathString(a.Path("client")))
 		}),
 	},
 }
@@ -251,14 +251,14 @@ func closing(v *check.View) []*decode.Packet {
 }
 
 // finAckedBy checks that peer's FIN segment acknowledges closer's FIN.
-func finAckedBy(v *check.View, closer, peer string) (bool, string) {
+func finAckedBy(v *check.View, closer, peer string) (bool, i18n.Text) {
 	cf := first(v.Packets(check.From(closer), check.HasFlags(decode.FIN)))
 	pf := first(v.Packets(check.From(peer), check.HasFlags(decode.FIN)))
 	if cf == nil || pf == nil {
-		return false, "a FIN is missing"
+		return false, check.Say("a FIN is missing", "缺少一个 FIN")
 	}
 	want := cf.Seq + uint32(cf.PayloadLen) + 1
-	return pf.Flags.Has(decode.ACK) && pf.Ack == want, fmt.Sprintf("%s FIN seq=%d, %s FIN ack=%d", closer, cf.RelSeq, peer, pf.RelAck)
+	return pf.Flags.Has(decode.ACK) && pf.Ack == want, check.Say("%s FIN seq=%d, %s FIN ack=%d", "%s FIN seq=%d,%s FIN ack=%d", lane(closer), cf.RelSeq, lane(peer), pf.RelAck)
 }
 
 // kernelSaw reports whether the kernel reported lane's socket in st.

@@ -82,25 +82,25 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 		return c.Close()
 	},
 	Checks: []check.Check{
-		check.New("the connection opens with SYN, SYN,ACK, ACK", "连接以 SYN、SYN,ACK、ACK 建立", func(v *check.View) (bool, string) {
+		check.New("the connection opens with SYN, SYN,ACK, ACK", "连接以 SYN、SYN,ACK、ACK 建立", func(v *check.View) (bool, i18n.Text) {
 			ps := v.Packets(check.TCP)
 			if len(ps) < 3 {
-				return false, fmt.Sprintf("only %d segments", len(ps))
+				return false, check.Say("only %d segments", "只有 %d 个报文段", len(ps))
 			}
 			got := check.Flags(ps[:3])
-			return got == "SYN SYN,ACK ACK", got
+			return got == "SYN SYN,ACK ACK", check.Plain(got)
 		}),
-		check.New("\"hello world\" crosses the wire once in each direction, 11 bytes each", "\"hello world\" 在两个方向上各传输一次,各 11 字节", func(v *check.View) (bool, string) {
+		check.New("\"hello world\" crosses the wire once in each direction, 11 bytes each", "\"hello world\" 在两个方向上各传输一次,各 11 字节", func(v *check.View) (bool, i18n.Text) {
 			up := v.Packets(check.From("client"), check.WithPayload)
 			down := v.Packets(check.From("server"), check.WithPayload)
 			ok := len(up) == 1 && len(down) == 1 &&
 				string(up[0].Payload()) == "hello world" && string(down[0].Payload()) == "hello world"
-			return ok, fmt.Sprintf("client→server %d segment(s), server→client %d segment(s)", len(up), len(down))
+			return ok, check.Say("client→server %d segment(s), server→client %d segment(s)", "客户端→服务器 %d 个报文段,服务器→客户端 %d 个报文段", len(up), len(down))
 		}),
-		check.New("the server's kernel acknowledges the data before the server program reads it", "服务器内核在程序读取之前就确认了数据", func(v *check.View) (bool, string) {
+		check.New("the server's kernel acknowledges the data before the server program reads it", "服务器内核在程序读取之前就确认了数据", func(v *check.View) (bool, i18n.Text) {
 			data := first(v.Packets(check.From("client"), check.WithPayload))
 			if data == nil {
-				return false, "no data segment"
+				return false, check.Say("no data segment", "没有数据报文段")
 			}
 			var ackAt, readAt int
 			for _, e := range v.Events() {
@@ -111,16 +111,16 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 					readAt = e.ID
 				}
 			}
-			return ackAt != 0 && readAt != 0 && ackAt < readAt, fmt.Sprintf("ACK is event %d, read() returns at event %d", ackAt, readAt)
+			return ackAt != 0 && readAt != 0 && ackAt < readAt, check.Say("ACK is event %d, read() returns at event %d", "ACK 是第 %d 个事件,read() 在第 %d 个事件返回", ackAt, readAt)
 		}),
-		check.New("both sides send FIN", "双方都发送了 FIN", func(v *check.View) (bool, string) {
+		check.New("both sides send FIN", "双方都发送了 FIN", func(v *check.View) (bool, i18n.Text) {
 			c := v.Packets(check.From("client"), check.HasFlags(decode.FIN))
 			s := v.Packets(check.From("server"), check.HasFlags(decode.FIN))
-			return len(c) == 1 && len(s) == 1, fmt.Sprintf("client FIN %d, server FIN %d", len(c), len(s))
+			return len(c) == 1 && len(s) == 1, check.Say("client FIN %d, server FIN %d", "客户端 FIN %d 个,服务器 FIN %d 个", len(c), len(s))
 		}),
-		check.New("the program's reads return exactly what was sent", "程序读到的正是对方发送的内容", func(v *check.View) (bool, string) {
+		check.New("the program's reads return exactly what was sent", "程序读到的正是对方发送的内容", func(v *check.View) (bool, i18n.Text) {
 			sr, cr := v.Bytes("server", "read"), v.Bytes("client", "read")
-			return sr == 11 && cr == 11, fmt.Sprintf("server read %d bytes, client read %d bytes", sr, cr)
+			return sr == 11 && cr == 11, check.Say("server read %d bytes, client read %d bytes", "服务器读到 %d 字节,客户端读到 %d 字节", sr, cr)
 		}),
 	},
 }

@@ -67,41 +67,41 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 		return srv.Close()
 	},
 	Checks: []check.Check{
-		check.New("client's first segment is SYN (no ACK)", "客户端的第一个报文段是 SYN(不带 ACK)", func(v *check.View) (bool, string) {
+		check.New("client's first segment is SYN (no ACK)", "客户端的第一个报文段是 SYN(不带 ACK)", func(v *check.View) (bool, i18n.Text) {
 			ps := v.Packets(check.TCP, check.From("client"))
 			if len(ps) == 0 {
-				return false, "no segment from the client"
+				return false, check.Say("no segment from the client", "客户端没有发出报文段")
 			}
-			return ps[0].Flags == decode.SYN, "first: " + ps[0].Summary()
+			return ps[0].Flags == decode.SYN, check.Say("first: %s", "第一个:%s", ps[0].Summary())
 		}),
-		check.New("the handshake is SYN, SYN,ACK, ACK", "握手顺序是 SYN、SYN,ACK、ACK", func(v *check.View) (bool, string) {
+		check.New("the handshake is SYN, SYN,ACK, ACK", "握手顺序是 SYN、SYN,ACK、ACK", func(v *check.View) (bool, i18n.Text) {
 			ps := v.Packets(check.TCP)
 			if len(ps) < 3 {
-				return false, fmt.Sprintf("only %d segments", len(ps))
+				return false, check.Say("only %d segments", "只有 %d 个报文段", len(ps))
 			}
 			got := check.Flags(ps[:3])
-			return got == "SYN SYN,ACK ACK" && ps[0].From == "client" && ps[1].From == "server" && ps[2].From == "client", got
+			return got == "SYN SYN,ACK ACK" && ps[0].From == "client" && ps[1].From == "server" && ps[2].From == "client", check.Plain(got)
 		}),
-		check.New("SYN,ACK acknowledges the client's ISN + 1", "SYN,ACK 确认号 = 客户端 ISN + 1", func(v *check.View) (bool, string) {
+		check.New("SYN,ACK acknowledges the client's ISN + 1", "SYN,ACK 确认号 = 客户端 ISN + 1", func(v *check.View) (bool, i18n.Text) {
 			syn := first(v.Packets(check.From("client"), check.HasFlags(decode.SYN)))
 			sa := first(v.Packets(check.From("server"), check.HasFlags(decode.SYN|decode.ACK)))
 			if syn == nil || sa == nil {
-				return false, "SYN or SYN,ACK missing"
+				return false, check.Say("SYN or SYN,ACK missing", "缺少 SYN 或 SYN,ACK")
 			}
-			return sa.Ack == syn.Seq+1, fmt.Sprintf("client ISN %d, SYN,ACK ack %d", syn.Seq, sa.Ack)
+			return sa.Ack == syn.Seq+1, check.Say("client ISN %d, SYN,ACK ack %d", "客户端 ISN %d,SYN,ACK 的 ack %d", syn.Seq, sa.Ack)
 		}),
-		check.New("the client's ACK acknowledges the server's ISN + 1", "客户端的 ACK 确认号 = 服务器 ISN + 1", func(v *check.View) (bool, string) {
+		check.New("the client's ACK acknowledges the server's ISN + 1", "客户端的 ACK 确认号 = 服务器 ISN + 1", func(v *check.View) (bool, i18n.Text) {
 			sa := first(v.Packets(check.From("server"), check.HasFlags(decode.SYN|decode.ACK)))
 			ps := v.Packets(check.TCP, check.From("client"))
 			if sa == nil || len(ps) < 2 {
-				return false, "SYN,ACK or the client's ACK missing"
+				return false, check.Say("SYN,ACK or the client's ACK missing", "缺少 SYN,ACK 或客户端的 ACK")
 			}
-			return ps[1].Flags == decode.ACK && ps[1].Ack == sa.Seq+1, fmt.Sprintf("server ISN %d, ACK ack %d", sa.Seq, ps[1].Ack)
+			return ps[1].Flags == decode.ACK && ps[1].Ack == sa.Seq+1, check.Say("server ISN %d, ACK ack %d", "服务器 ISN %d,ACK 的 ack %d", sa.Seq, ps[1].Ack)
 		}),
-		check.New("SYN and SYN,ACK both carry MSS, window scale, SACK-permitted and timestamps", "SYN 和 SYN,ACK 都带有 MSS、窗口扩大、SACK-permitted 和时间戳选项", func(v *check.View) (bool, string) {
+		check.New("SYN and SYN,ACK both carry MSS, window scale, SACK-permitted and timestamps", "SYN 和 SYN,ACK 都带有 MSS、窗口扩大、SACK-permitted 和时间戳选项", func(v *check.View) (bool, i18n.Text) {
 			ps := v.Packets(check.HasFlags(decode.SYN))
 			if len(ps) < 2 {
-				return false, "SYN or SYN,ACK missing"
+				return false, check.Say("SYN or SYN,ACK missing", "缺少 SYN 或 SYN,ACK")
 			}
 			ok := true
 			detail := ""
@@ -110,16 +110,16 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 				ok = ok && o.MSS > 0 && o.WScale >= 0 && o.SACKPerm && o.TS
 				detail += fmt.Sprintf("%s: mss=%d wscale=%d sack_perm=%v ts=%v; ", p.Flags, o.MSS, o.WScale, o.SACKPerm, o.TS)
 			}
-			return ok, detail
+			return ok, check.Plain(detail)
 		}),
-		check.New("the kernel shows both sockets ESTABLISHED", "内核显示两个套接字都是 ESTABLISHED", func(v *check.View) (bool, string) {
+		check.New("the kernel shows both sockets ESTABLISHED", "内核显示两个套接字都是 ESTABLISHED", func(v *check.View) (bool, i18n.Text) {
 			c, s := kernelSaw(v, "client", tcpstate.Established), kernelSaw(v, "server", tcpstate.Established)
-			return c && s, fmt.Sprintf("client ESTABLISHED seen: %v, server ESTABLISHED seen: %v", c, s)
+			return c && s, check.Say("client ESTABLISHED seen: %v, server ESTABLISHED seen: %v", "看到客户端处于 ESTABLISHED:%v,看到服务器处于 ESTABLISHED:%v", check.Bool(c), check.Bool(s))
 		}),
-		check.New("the client went SYN-SENT → ESTABLISHED, the server SYN-RECEIVED → ESTABLISHED", "客户端经历 SYN-SENT → ESTABLISHED,服务器经历 SYN-RECEIVED → ESTABLISHED", func(v *check.View) (bool, string) {
+		check.New("the client went SYN-SENT → ESTABLISHED, the server SYN-RECEIVED → ESTABLISHED", "客户端经历 SYN-SENT → ESTABLISHED,服务器经历 SYN-RECEIVED → ESTABLISHED", func(v *check.View) (bool, i18n.Text) {
 			cp, sp := v.Path("client"), v.Path("server")
 			ok := check.Contains(cp, tcpstate.SynSent, tcpstate.Established) && check.Contains(sp, tcpstate.SynReceived, tcpstate.Established)
-			return ok, "client " + check.PathString(cp) + "; server " + check.PathString(sp)
+			return ok, check.Say("client %s; server %s", "客户端 %s;服务器 %s", check.PathString(cp), check.PathString(sp))
 		}),
 	},
 }

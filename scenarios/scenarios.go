@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
@@ -62,6 +63,12 @@ func awaitKernel(s *session.Session, want ...inState) error {
 	}
 	return nil
 }
+
+// lane names a lane in a detail: "client" in English, 客户端 in Chinese.
+func lane(name string) i18n.Text { return i18n.T(name, laneZh[name]) }
+
+var laneZh = map[string]string{"client": "客户端", "server": "服务器", "resolver": "解析器", "closed port": "关闭的端口",
+	"client 1": "客户端 1", "client 2": "客户端 2", "client 3": "客户端 3"}
 
 // first returns the first packet or nil.
 func first(ps []*decode.Packet) *decode.Packet {

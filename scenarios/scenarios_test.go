@@ -1,10 +1,12 @@
 package scenarios
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/labtest"
+	"github.com/netlab/netlab/lab/timeline"
 )
 
 func TestMain(m *testing.M) { labtest.Main(m, Catalog()) }
@@ -37,6 +39,12 @@ func TestScenarios(t *testing.T) {
 							i+1, sc.Checks[j].Name.En, sc.Checks[j].Act, d.Result.Detail.En)
 					}
 				}
+				tl.All(func(e *timeline.Event) bool {
+					if e.Kind == timeline.KindCheck && (strings.Contains(e.Check.Detail.En, "%!") || strings.Contains(e.Check.Detail.Zh, "%!")) {
+						t.Errorf("check %q: a detail's format and args do not match: %q / %q", e.Check.Name.En, e.Check.Detail.En, e.Check.Detail.Zh)
+					}
+					return true
+				})
 			}
 		})
 	}

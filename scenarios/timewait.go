@@ -78,13 +78,13 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 		return nil
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: the kernel puts the client (active closer) in TIME-WAIT with a timer of about 60 s", "第一幕:内核让客户端(主动关闭方)进入 TIME-WAIT,定时器约 60 秒", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the kernel puts the client (active closer) in TIME-WAIT with a timer of about 60 s", "第一幕:内核让客户端(主动关闭方)进入 TIME-WAIT,定时器约 60 秒", func(v *check.View) (bool, i18n.Text) {
 			return timeWaitTimer(v.Act(1), "client")
 		}),
-		check.InAct(1, "act 1: the server goes CLOSE-WAIT → LAST-ACK → CLOSED and never TIME-WAIT", "第一幕:服务器经历 CLOSE-WAIT → LAST-ACK → CLOSED,不进入 TIME-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the server goes CLOSE-WAIT → LAST-ACK → CLOSED and never TIME-WAIT", "第一幕:服务器经历 CLOSE-WAIT → LAST-ACK → CLOSED,不进入 TIME-WAIT", func(v *check.View) (bool, i18n.Text) {
 			return passiveCloser(v.Act(1), "server")
 		}),
-		check.New("the TIME-WAIT countdown runs down: a later kernel reading shows less time left", "TIME-WAIT 倒计时在减少:内核稍后读出的剩余时间更少", func(v *check.View) (bool, string) {
+		check.New("the TIME-WAIT countdown runs down: a later kernel reading shows less time left", "TIME-WAIT 倒计时在减少:内核稍后读出的剩余时间更少", func(v *check.View) (bool, i18n.Text) {
 			var first, last *timeline.Event
 			for _, e := range v.Act(1).Events() {
 				if st := e.State; st != nil && st.Lane == "client" && st.Source == timeline.Kernel && st.To == tcpstate.TimeWait && st.Timer == "timewait" {
@@ -95,17 +95,17 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 				}
 			}
 			if first == nil || last == first {
-				return false, "fewer than two kernel readings of the TIME-WAIT timer"
+				return false, check.Say("fewer than two kernel readings of the TIME-WAIT timer", "内核读出 TIME-WAIT 定时器不到两次")
 			}
 			elapsed := last.Time.Sub(first.Time)
 			drop := first.State.Expires - last.State.Expires
 			ok := drop > 0 && absDur(drop-elapsed) < 300*time.Millisecond
-			return ok, fmt.Sprintf("%.1f s left, then %.1f s left %.1f s later", first.State.Expires.Seconds(), last.State.Expires.Seconds(), elapsed.Seconds())
+			return ok, check.Say("%.1f s left, then %.1f s left %.1f s later", "剩余 %.1f 秒,之后剩余 %.1f 秒(相隔 %.1f 秒)", first.State.Expires.Seconds(), last.State.Expires.Seconds(), elapsed.Seconds())
 		}),
-		check.InAct(2, "act 2: the kernel puts the server's connection (active closer) in TIME-WAIT", "第二幕:内核让服务器的连接(主动关闭方)进入 TIME-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the kernel puts the server's connection (active closer) in TIME-WAIT", "第二幕:内核让服务器的连接(主动关闭方)进入 TIME-WAIT", func(v *check.View) (bool, i18n.Text) {
 			return timeWaitTimer(v.Act(2), "server")
 		}),
-		check.InAct(2, "act 2: the client goes CLOSE-WAIT → LAST-ACK → CLOSED and never TIME-WAIT", "第二幕:客户端经历 CLOSE-WAIT → LAST-ACK → CLOSED,不进入 TIME-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the client goes CLOSE-WAIT → LAST-ACK → CLOSED and never TIME-WAIT", "第二幕:客户端经历 CLOSE-WAIT → LAST-ACK → CLOSED,不进入 TIME-WAIT", func(v *check.View) (bool, i18n.Text) {
 			return passiveCloser(v.Act(2), "client")
 		}),
 	},
@@ -145,28 +145,28 @@ func closeFirst(s *session.Session, ln *session.Listener, closer string) error {
 
 // timeWaitTimer checks that the kernel showed lane's connection in TIME-WAIT
 // with a timer of 50–61 s when first seen.
-func timeWaitTimer(v *check.View, lane string) (bool, string) {
-	for _, s := range v.KernelStates(lane) {
+func timeWaitTimer(v *check.View, name string) (bool, i18n.Text) {
+	for _, s := range v.KernelStates(name) {
 		if s.To == tcpstate.TimeWait {
 			ok := s.Timer == "timewait" && s.Expires > 50*time.Second && s.Expires <= 61*time.Second
-			return ok, fmt.Sprintf("%s timer %s, %.1f s left", lane, s.Timer, s.Expires.Seconds())
+			return ok, check.Say("%s timer %s, %.1f s left", "%s的定时器 %s,剩余 %.1f 秒", lane(name), s.Timer, s.Expires.Seconds())
 		}
 	}
-	return false, lane + " never seen in TIME-WAIT; path " + check.PathString(v.Path(lane))
+	return false, check.Say("%s never seen in TIME-WAIT; path %s", "从未看到%s处于 TIME-WAIT;状态路径 %s", lane(name), check.PathString(v.Path(name)))
 }
 
 // passiveCloser checks the passive closer's path and that its socket is gone.
-func passiveCloser(v *check.View, lane string) (bool, string) {
-	path := v.Path(lane)
+func passiveCloser(v *check.View, name string) (bool, i18n.Text) {
+	path := v.Path(name)
 	gone := false
-	for _, s := range v.KernelStates(lane) {
+	for _, s := range v.KernelStates(name) {
 		if s.Gone {
 			gone = true
 		}
 	}
 	ok := check.Contains(path, tcpstate.CloseWait, tcpstate.LastAck, tcpstate.Closed) && !check.Contains(path, tcpstate.TimeWait) &&
-		kernelSaw(v, lane, tcpstate.CloseWait) && gone
-	return ok, fmt.Sprintf("%s: %s; gone from the kernel's table: %v", lane, check.PathString(path), gone)
+		kernelSaw(v, name, tcpstate.CloseWait) && gone
+	return ok, check.Say("%s: %s; gone from the kernel's table: %v", "%s:%s;已从内核的表中消失:%v", lane(name), check.PathString(path), check.Bool(gone))
 }
 
 func absDur(d time.Duration) time.Duration {

@@ -60,9 +60,30 @@ func bilingual[D Detail](eval func(v *View) (bool, D)) func(v *View) (bool, i18n
 
 // Say builds a detail in English and Chinese from two format strings that
 // take the same args, with the same verbs in the same order:
-// Say("%d segment(s)", "%d 个报文段", n).
+// Say("%d segment(s)", "%d 个报文段", n). An arg that is an i18n.Text (a
+// lane's name, Bool, another detail) is given in each format's language.
 func Say(en, zh string, args ...any) i18n.Text {
-	return i18n.T(fmt.Sprintf(en, args...), fmt.Sprintf(zh, args...))
+	return i18n.T(fmt.Sprintf(en, argsIn(args, i18n.En)...), fmt.Sprintf(zh, argsIn(args, i18n.Zh)...))
+}
+
+// argsIn is args with every i18n.Text among them in lang.
+func argsIn(args []any, lang i18n.Lang) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if t, ok := a.(i18n.Text); ok {
+			a = t.In(lang)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// Bool is a yes/no for Say: "true"/"false" in English, 是/否 in Chinese.
+func Bool(b bool) i18n.Text {
+	if b {
+		return i18n.T("true", "是")
+	}
+	return i18n.T("false", "否")
 }
 
 // Plain is a detail that reads the same in every language: flags

@@ -68,6 +68,9 @@ func TestDetailHelpers(t *testing.T) {
 		{"Say formats both with the same args", Say("client→server %d segment(s), %s", "客户端→服务器 %d 个报文段,%s", 2, "SYN"),
 			"client→server 2 segment(s), SYN", "客户端→服务器 2 个报文段,SYN"},
 		{"Say without args", Say("no data segment", "没有数据报文段"), "no data segment", "没有数据报文段"},
+		{"Say gives Text args in each language", Say("%s FIN seen: %v", "%s看到 FIN:%v", i18n.T("client", "客户端"), Bool(true)),
+			"client FIN seen: true", "客户端看到 FIN:是"},
+		{"Say nests details", Say("%s; %s", "%s;%s", Plain("SYN"), Say("%d reads", "%d 次读取", 2)), "SYN; 2 reads", "SYN;2 次读取"},
 		{"Plain reads the same in every language", Plain("SYN-SENT → ESTABLISHED"), "SYN-SENT → ESTABLISHED", "SYN-SENT → ESTABLISHED"},
 		{"Plain of nothing", Plain(""), "", ""},
 	}
