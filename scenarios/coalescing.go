@@ -99,37 +99,37 @@ Turning Nagle off does not fix sticky packets (act 3), and turning it on does no
 		return framingAct(s, ln)
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: with Nagle on and delayed ACKs, fewer segments than writes", "第一幕:开启 Nagle 且延迟 ACK 时,报文段比写入少", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: with Nagle on and delayed ACKs, fewer segments than writes", "第一幕:开启 Nagle 且延迟 ACK 时,报文段比写入少", func(v *check.View) (bool, i18n.Text) {
 			st := v.Act(1).StreamFrom("client")
 			if st == nil {
-				return false, "no data from the client"
+				return false, check.Say("no data from the client", "客户端没有发出数据")
 			}
 			return len(st.Writes) == smallWrites && len(st.Segments) < len(st.Writes), sizes(st)
 		}),
-		check.InAct(1, "act 1: the held-back bytes leave only when the delayed ACK arrives, 30 ms or more after the first segment", "第一幕:攒下的字节要等延迟的 ACK 到达才发出,距第一个报文段 30 毫秒以上", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the held-back bytes leave only when the delayed ACK arrives, 30 ms or more after the first segment", "第一幕:攒下的字节要等延迟的 ACK 到达才发出,距第一个报文段 30 毫秒以上", func(v *check.View) (bool, i18n.Text) {
 			return nagleWaited(v.Act(1))
 		}),
-		check.InAct(2, "act 2: with TCP_NODELAY every write is its own segment", "第二幕:设置 TCP_NODELAY 后每次写入各成一个报文段", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: with TCP_NODELAY every write is its own segment", "第二幕:设置 TCP_NODELAY 后每次写入各成一个报文段", func(v *check.View) (bool, i18n.Text) {
 			st := v.Act(2).StreamFrom("client")
 			if st == nil {
-				return false, "no data from the client"
+				return false, check.Say("no data from the client", "客户端没有发出数据")
 			}
 			return len(st.Writes) == smallWrites && slices.Equal(st.Segments, st.Writes), sizes(st)
 		}),
-		check.InAct(3, "act 3: a slow reader gets several writes in one read (fewer reads than writes)", "第三幕:读得慢时一次读取拿到多次写入的数据(读取比写入少)", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: a slow reader gets several writes in one read (fewer reads than writes)", "第三幕:读得慢时一次读取拿到多次写入的数据(读取比写入少)", func(v *check.View) (bool, i18n.Text) {
 			st := v.Act(3).StreamFrom("client")
 			if st == nil {
-				return false, "no data from the client"
+				return false, check.Say("no data from the client", "客户端没有发出数据")
 			}
 			ok := len(st.Writes) == slowWrites && len(st.Segments) == slowWrites && len(st.Reads) < len(st.Writes) && check.Sum(st.Reads) == check.Sum(st.Writes)
 			return ok, sizes(st)
 		}),
-		check.InAct(4, "act 4: one 10000-byte write leaves as segments of at most MSS − 12 bytes (1448: timestamps take 12)", "第四幕:一次 10000 字节的写入以不超过 MSS − 12 字节(1448,时间戳占 12 字节)的报文段发出", func(v *check.View) (bool, string) {
+		check.InAct(4, "act 4: one 10000-byte write leaves as segments of at most MSS − 12 bytes (1448: timestamps take 12)", "第四幕:一次 10000 字节的写入以不超过 MSS − 12 字节(1448,时间戳占 12 字节)的报文段发出", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(4)
 			syn := first(a.Packets(check.From("client"), check.HasFlags(decode.SYN)))
 			st := a.StreamFrom("client")
 			if syn == nil || st == nil {
-				return false, "SYN or data missing"
+				return false, check.Say("SYN or data missing", "缺少 SYN 或数据")
 			}
 			limit := int(syn.Opts.MSS)
 			if syn.Opts.TS {
@@ -137,20 +137,20 @@ Turning Nagle off does not fix sticky packets (act 3), and turning it on does no
 			}
 			want := (bigWrite + limit - 1) / limit
 			ok := syn.Opts.MSS == ethernetMTU-40 && len(st.Writes) == 1 && len(st.Segments) == want && slices.Max(st.Segments) <= limit && check.Sum(st.Segments) == bigWrite
-			return ok, fmt.Sprintf("SYN mss=%d; %s", syn.Opts.MSS, sizes(st))
+			return ok, check.Say("SYN mss=%d; %s", "SYN mss=%d;%s", syn.Opts.MSS, sizes(st))
 		}),
-		check.InAct(5, "act 5: the messages parsed from the captured bytes (length prefix, then newline) are exactly the messages sent", "第五幕:从抓到的字节中按长度前缀和换行解析出的消息,与发送的消息完全一致", func(v *check.View) (bool, string) {
+		check.InAct(5, "act 5: the messages parsed from the captured bytes (length prefix, then newline) are exactly the messages sent", "第五幕:从抓到的字节中按长度前缀和换行解析出的消息,与发送的消息完全一致", func(v *check.View) (bool, i18n.Text) {
 			streams := clientBytes(v.Act(5))
 			if len(streams) != 2 {
-				return false, fmt.Sprintf("%d client streams in act 5, want 2", len(streams))
+				return false, check.Say("%d client streams in act 5, want 2", "第五幕中客户端有 %d 条字节流,应为 2 条", len(streams))
 			}
 			p, perr := parsePrefixed(streams[0])
 			d, derr := parseDelimited(streams[1])
 			ok := perr == nil && derr == nil && slices.Equal(p, framedMessages) && slices.Equal(d, framedMessages)
-			return ok, fmt.Sprintf("sent %d messages; length prefix recovered %d%s, delimiter recovered %d%s", len(framedMessages), len(p), errSuffix(perr), len(d), errSuffix(derr))
+			return ok, check.Say("sent %d messages; length prefix recovered %d%s, delimiter recovered %d%s", "发送了 %d 条消息;按长度前缀还原出 %d 条%s,按分隔符还原出 %d 条%s", len(framedMessages), len(p), errSuffix(perr), len(d), errSuffix(derr))
 		}),
-		check.InAct(5, "act 5: the server's reads cut across message boundaries, and it still read every byte", "第五幕:服务器的读取跨越了消息边界,但仍读到了全部字节", func(v *check.View) (bool, string) {
-			var detail []string
+		check.InAct(5, "act 5: the server's reads cut across message boundaries, and it still read every byte", "第五幕:服务器的读取跨越了消息边界,但仍读到了全部字节", func(v *check.View) (bool, i18n.Text) {
+			var detail []i18n.Text
 			ok := true
 			for i, st := range v.Act(5).Streams() {
 				if st.From != "client" {
@@ -165,30 +165,32 @@ Turning Nagle off does not fix sticky packets (act 3), and turning it on does no
 					}
 				}
 				ok = ok && inside > 0 && check.Sum(st.Reads) == check.Sum(st.Writes)
-				detail = append(detail, fmt.Sprintf("%d of %d message ends fell inside a read; read %d of %d bytes", inside, len(msgEnds), check.Sum(st.Reads), check.Sum(st.Writes)))
+				detail = append(detail, check.Say("%d of %d message ends fell inside a read; read %d of %d bytes", "%d 个消息结尾(共 %d 个)落在一次读取的中间;读到 %d 字节(共 %d 字节)", inside, len(msgEnds), check.Sum(st.Reads), check.Sum(st.Writes)))
 			}
-			return ok && len(detail) == 2, strings.Join(detail, "; ")
+			return ok && len(detail) == 2, check.Join(detail, i18n.T("; ", ";"))
 		}),
 	},
 }
 
-func errSuffix(err error) string {
+// errSuffix is a parse error after a count, or nothing.
+func errSuffix(err error) i18n.Text {
 	if err == nil {
-		return ""
+		return i18n.Text{}
 	}
-	return " (" + err.Error() + ")"
+	return check.Say(" (%v)", "(%v)", err)
 }
 
 // sizes describes a stream's writes, segments and reads.
-func sizes(st *check.Stream) string {
-	return fmt.Sprintf("%d writes %v, %d segments %v, %d reads %v", len(st.Writes), st.Writes, len(st.Segments), st.Segments, len(st.Reads), st.Reads)
+func sizes(st *check.Stream) i18n.Text {
+	return check.Say("%d writes %v, %d segments %v, %d reads %v", "写入 %d 次 %v,报文段 %d 个 %v,读取 %d 次 %v",
+		len(st.Writes), st.Writes, len(st.Segments), st.Segments, len(st.Reads), st.Reads)
 }
 
 // nagleWaited checks that the client's second data segment left after the
 // server's ACK of the first, and at least nagleStallMin after the first.
-func nagleWaited(v *check.View) (bool, string) {
+func nagleWaited(v *check.View) (bool, i18n.Text) {
 	r := measureRequest(v)
-	return r.segments >= 2 && r.bodyAfterAck && r.stall >= nagleStallMin, r.String()
+	return r.segments >= 2 && r.bodyAfterAck && r.stall >= nagleStallMin, r.detail()
 }
 
 // clientBytes reassembles, from the capture, the bytes the client sent on

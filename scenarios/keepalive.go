@@ -106,7 +106,7 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 		return s.Sleep(20 * time.Millisecond)
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: after 1 s idle the client's kernel sends a keep-alive probe, and the server's kernel answers it", "第一幕:空闲 1 秒后客户端内核发出保活探测,服务器内核回应", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: after 1 s idle the client's kernel sends a keep-alive probe, and the server's kernel answers it", "第一幕:空闲 1 秒后客户端内核发出保活探测,服务器内核回应", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(1)
 			var lastT, probeT, ackT time.Time
 			for _, e := range a.Events() {
@@ -122,13 +122,13 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 				}
 			}
 			if probeT.IsZero() || ackT.IsZero() {
-				return false, "no keep-alive probe or no answer"
+				return false, check.Say("no keep-alive probe or no answer", "没有保活探测或没有回应")
 			}
 			idle := probeT.Sub(lastT)
 			ok := idle >= keepIdle-100*time.Millisecond && idle <= keepIdle+500*time.Millisecond
-			return ok, fmt.Sprintf("probe %.0f ms after the last segment, answered %.2f ms later", ms(idle), ms(ackT.Sub(probeT)))
+			return ok, check.Say("probe %.0f ms after the last segment, answered %.2f ms later", "探测在最后一个报文段之后 %.0f 毫秒发出,%.2f 毫秒后得到回应", ms(idle), ms(ackT.Sub(probeT)))
 		}),
-		check.InAct(1, "act 1: the probe carries no data and the sequence number just before the acknowledged edge", "第一幕:探测报文不带数据,序号是已确认位置之前的那一个", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the probe carries no data and the sequence number just before the acknowledged edge", "第一幕:探测报文不带数据,序号是已确认位置之前的那一个", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(1)
 			var lastAck, relAck uint32
 			for _, p := range a.Packets(check.TCP) {
@@ -136,16 +136,16 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 					lastAck, relAck = p.Ack, p.RelAck
 				}
 				if p.From == "client" && p.Expert&decode.KeepAlive != 0 {
-					return p.PayloadLen == 0 && p.Seq == lastAck-1, fmt.Sprintf("probe seq=%d len=%d; the server had acknowledged up to seq=%d", p.RelSeq, p.PayloadLen, relAck)
+					return p.PayloadLen == 0 && p.Seq == lastAck-1, check.Say("probe seq=%d len=%d; the server had acknowledged up to seq=%d", "探测 seq=%d len=%d;服务器已确认到 seq=%d", p.RelSeq, p.PayloadLen, relAck)
 				}
 			}
-			return false, "no probe"
+			return false, check.Say("no probe", "没有探测报文")
 		}),
-		check.InAct(1, "act 1: the client program saw nothing: its read() was still blocked", "第一幕:客户端程序什么也没看到:它的 read() 仍在阻塞", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the client program saw nothing: its read() was still blocked", "第一幕:客户端程序什么也没看到:它的 read() 仍在阻塞", func(v *check.View) (bool, i18n.Text) {
 			reads := v.Act(1).Calls("client", "read")
-			return len(reads) == 0, fmt.Sprintf("%d reads returned in act 1", len(reads))
+			return len(reads) == 0, check.Say("%d reads returned in act 1", "第一幕中有 %d 次 read 返回", len(reads))
 		}),
-		check.InAct(2, "act 2: 2 probes 1 s apart go unanswered, then the client's kernel sends RST", "第二幕:两次间隔 1 秒的探测都没有回应,之后客户端内核发送 RST", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: 2 probes 1 s apart go unanswered, then the client's kernel sends RST", "第二幕:两次间隔 1 秒的探测都没有回应,之后客户端内核发送 RST", func(v *check.View) (bool, i18n.Text) {
 			a := v.Since(2)
 			var probes []time.Time
 			var rstT time.Time
@@ -163,16 +163,16 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 				}
 			}
 			if len(probes) != keepCount || rstT.IsZero() {
-				return false, fmt.Sprintf("%d unanswered probes, RST seen %v", len(probes), !rstT.IsZero())
+				return false, check.Say("%d unanswered probes, RST seen %v", "%d 次探测没有回应,看到 RST:%v", len(probes), check.Bool(!rstT.IsZero()))
 			}
 			gap := probes[1].Sub(probes[0])
 			ok := answers == 0 && gap >= keepInterval-100*time.Millisecond && gap <= keepInterval+500*time.Millisecond && rstT.After(probes[1])
-			return ok, fmt.Sprintf("probes %.0f ms apart, %d answers, RST %.0f ms after the last probe", ms(gap), answers, ms(rstT.Sub(probes[1])))
+			return ok, check.Say("probes %.0f ms apart, %d answers, RST %.0f ms after the last probe", "探测间隔 %.0f 毫秒,回应 %d 次,RST 在最后一次探测之后 %.0f 毫秒", ms(gap), answers, ms(rstT.Sub(probes[1])))
 		}),
-		check.InAct(2, "act 2: the client's blocked read() fails with connection timed out", "第二幕:客户端阻塞的 read() 以 connection timed out 失败", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the client's blocked read() fails with connection timed out", "第二幕:客户端阻塞的 read() 以 connection timed out 失败", func(v *check.View) (bool, i18n.Text) {
 			return callFailed(v.Since(2), "client", "read", "connection timed out")
 		}),
-		check.InAct(2, "act 2: when the client gives up, the server behind the firewall is still ESTABLISHED: a half-open connection", "第二幕:客户端放弃时,防火墙后面的服务器仍是 ESTABLISHED:半开连接", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: when the client gives up, the server behind the firewall is still ESTABLISHED: a half-open connection", "第二幕:客户端放弃时,防火墙后面的服务器仍是 ESTABLISHED:半开连接", func(v *check.View) (bool, i18n.Text) {
 			// The poller reports every change: the last report before the
 			// client's read failed is the server's state at that moment.
 			var srv, cli *timeline.State
@@ -190,18 +190,18 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 				}
 			}
 			if srv == nil || cli == nil {
-				return false, "no kernel state for the connection"
+				return false, check.Say("no kernel state for the connection", "内核没有报告这条连接的状态")
 			}
 			ok := srv.To == tcpstate.Established && !srv.Gone
-			return ok, fmt.Sprintf("when the client's read failed: server %s (kernel)", stateName(srv))
+			return ok, check.Say("when the client's read failed: server %s (kernel)", "客户端的 read 失败时:服务器处于 %s(内核读数)", stateName(srv))
 		}),
 	},
 }
 
 // stateName names a kernel state, CLOSED when the socket is gone.
-func stateName(st *timeline.State) string {
+func stateName(st *timeline.State) i18n.Text {
 	if st.Gone {
-		return "gone"
+		return i18n.T("gone", "已消失")
 	}
-	return st.To.String()
+	return check.Plain(st.To.String())
 }

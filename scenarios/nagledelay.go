@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/netlab/netlab/lab/check"
@@ -78,25 +77,25 @@ Nagle 算法(发送方):只要还有已发送的数据没被确认,就不再发�
 		return nil
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: with Nagle the body waits for the header's delayed ACK (stall of 30 ms or more)", "第一幕:开启 Nagle 时请求体要等请求头的延迟 ACK(停顿 30 毫秒以上)", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: with Nagle the body waits for the header's delayed ACK (stall of 30 ms or more)", "第一幕:开启 Nagle 时请求体要等请求头的延迟 ACK(停顿 30 毫秒以上)", func(v *check.View) (bool, i18n.Text) {
 			r := measureRequest(v.Act(1))
 			ok := r.ok && r.segments == 2 && r.bodyAfterAck && r.stall >= nagleStallMin
-			return ok, r.String()
+			return ok, r.detail()
 		}),
-		check.InAct(2, "act 2: with TCP_NODELAY the body leaves before any ACK and there is no stall (under 30 ms)", "第二幕:设置 TCP_NODELAY 后请求体不等 ACK 就发出,没有停顿(不到 30 毫秒)", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: with TCP_NODELAY the body leaves before any ACK and there is no stall (under 30 ms)", "第二幕:设置 TCP_NODELAY 后请求体不等 ACK 就发出,没有停顿(不到 30 毫秒)", func(v *check.View) (bool, i18n.Text) {
 			r := measureRequest(v.Act(2))
 			ok := r.ok && r.segments == 2 && !r.bodyAfterAck && r.reply < nagleStallMin
-			return ok, r.String()
+			return ok, r.detail()
 		}),
-		check.InAct(3, "act 3: one write is one segment and the reply comes without a stall (under 30 ms)", "第三幕:一次写入就是一个报文段,回复没有停顿(不到 30 毫秒)", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: one write is one segment and the reply comes without a stall (under 30 ms)", "第三幕:一次写入就是一个报文段,回复没有停顿(不到 30 毫秒)", func(v *check.View) (bool, i18n.Text) {
 			r := measureRequest(v.Act(3))
 			ok := r.ok && r.segments == 1 && r.reply < nagleStallMin
-			return ok, r.String()
+			return ok, r.detail()
 		}),
-		check.New("the request takes 30 ms or more longer with write-write-read under Nagle than with TCP_NODELAY", "在 Nagle 下“写-写-读”比设置 TCP_NODELAY 时至少慢 30 毫秒", func(v *check.View) (bool, string) {
+		check.New("the request takes 30 ms or more longer with write-write-read under Nagle than with TCP_NODELAY", "在 Nagle 下“写-写-读”比设置 TCP_NODELAY 时至少慢 30 毫秒", func(v *check.View) (bool, i18n.Text) {
 			a, b := measureRequest(v.Act(1)), measureRequest(v.Act(2))
 			ok := a.ok && b.ok && a.reply-b.reply >= nagleStallMin
-			return ok, fmt.Sprintf("reply after %.1f ms with Nagle, %.1f ms with TCP_NODELAY", ms(a.reply), ms(b.reply))
+			return ok, check.Say("reply after %.1f ms with Nagle, %.1f ms with TCP_NODELAY", "开启 Nagle 时 %.1f 毫秒后收到回复,设置 TCP_NODELAY 时 %.1f 毫秒", ms(a.reply), ms(b.reply))
 		}),
 	},
 }
@@ -147,20 +146,21 @@ type request struct {
 	bodyAfterAck bool          // the second segment left after the ACK of the first
 }
 
-func (r request) String() string {
+// detail is what a check shows of the request.
+func (r request) detail() i18n.Text {
 	if !r.ok && r.segments < 2 {
-		return "request or reply missing from the capture"
+		return check.Say("request or reply missing from the capture", "抓包中缺少请求或回复")
 	}
 	if r.segments == 1 {
-		return fmt.Sprintf("1 request segment; reply %.1f ms after it", ms(r.reply))
+		return check.Say("1 request segment; reply %.1f ms after it", "请求只有 1 个报文段;回复在其后 %.1f 毫秒", ms(r.reply))
 	}
-	after := "before"
+	after := i18n.T("before", "之前")
 	if r.bodyAfterAck {
-		after = "after"
+		after = i18n.T("after", "之后")
 	}
-	out := fmt.Sprintf("%d data segments; the second left %.1f ms after the first, %s the first was acknowledged", r.segments, ms(r.stall), after)
+	out := check.Say("%d data segments; the second left %.1f ms after the first, %s the first was acknowledged", "%d 个数据报文段;第二个在第一个之后 %.1f 毫秒发出,在第一个被确认%s", r.segments, ms(r.stall), after)
 	if r.ok {
-		out += fmt.Sprintf("; reply %.1f ms after the first", ms(r.reply))
+		out = check.Say("%s; reply %.1f ms after the first", "%s;回复在第一个之后 %.1f 毫秒", out, ms(r.reply))
 	}
 	return out
 }

@@ -73,35 +73,35 @@ Act 4 — writing to a peer that has gone. The server closes; the client does no
 		return writeAfterCloseAct(s, ln)
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: the client's close() sends RST and no FIN", "第一幕:客户端的 close() 发出 RST,没有 FIN", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the client's close() sends RST and no FIN", "第一幕:客户端的 close() 发出 RST,没有 FIN", func(v *check.View) (bool, i18n.Text) {
 			return closedWithRST(v.Act(1), "client")
 		}),
-		check.InAct(1, "act 1: the server's read fails with connection reset by peer", "第一幕:服务器的读取以 connection reset by peer 失败", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the server's read fails with connection reset by peer", "第一幕:服务器的读取以 connection reset by peer 失败", func(v *check.View) (bool, i18n.Text) {
 			return callFailed(v.Act(1), "server", "read", "connection reset by peer")
 		}),
-		check.InAct(1, "act 1: the client's socket leaves the kernel's table at once, without TIME-WAIT", "第一幕:客户端套接字立即从内核表中消失,没有 TIME-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the client's socket leaves the kernel's table at once, without TIME-WAIT", "第一幕:客户端套接字立即从内核表中消失,没有 TIME-WAIT", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(1)
 			gone := false
 			for _, st := range a.KernelStates("client") {
 				gone = gone || st.Gone
 			}
 			tw := check.Contains(a.Path("client"), tcpstate.TimeWait)
-			return gone && !tw, fmt.Sprintf("gone: %v; path %s", gone, check.PathString(a.Path("client")))
+			return gone && !tw, check.Say("gone: %v; path %s", "已从内核表中消失:%v;状态路径 %s", check.Bool(gone), check.PathString(a.Path("client")))
 		}),
-		check.InAct(2, "act 2: closing with unread data sends RST, not FIN", "第二幕:有未读数据时关闭,发送的是 RST 而不是 FIN", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: closing with unread data sends RST, not FIN", "第二幕:有未读数据时关闭,发送的是 RST 而不是 FIN", func(v *check.View) (bool, i18n.Text) {
 			return closedWithRST(v.Act(2), "client")
 		}),
-		check.InAct(3, "act 3: the SYN to the closed port is answered by RST,ACK acknowledging it, and connect() fails with connection refused", "第三幕:发往关闭端口的 SYN 得到确认它的 RST,ACK,connect() 以 connection refused 失败", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: the SYN to the closed port is answered by RST,ACK acknowledging it, and connect() fails with connection refused", "第三幕:发往关闭端口的 SYN 得到确认它的 RST,ACK,connect() 以 connection refused 失败", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(3)
 			syn := first(a.Packets(check.From("client"), check.HasFlags(decode.SYN)))
 			rst := first(a.Packets(check.From("closed port"), check.HasFlags(decode.RST|decode.ACK)))
 			if syn == nil || rst == nil {
-				return false, "SYN or RST,ACK missing"
+				return false, check.Say("SYN or RST,ACK missing", "缺少 SYN 或 RST,ACK")
 			}
 			ok, detail := callFailed(a, "client", "connect", "connection refused")
-			return ok && rst.Ack == syn.Seq+1, fmt.Sprintf("%s; RST,ACK ack = SYN seq+1: %v", detail, rst.Ack == syn.Seq+1)
+			return ok && rst.Ack == syn.Seq+1, check.Say("%s; RST,ACK ack = SYN seq+1: %v", "%s;RST,ACK 的 ack = SYN seq+1:%v", detail, check.Bool(rst.Ack == syn.Seq+1))
 		}),
-		check.InAct(4, "act 4: data sent after the server closed draws RST from the server's kernel", "第四幕:服务器关闭后发来的数据引来服务器内核的 RST", func(v *check.View) (bool, string) {
+		check.InAct(4, "act 4: data sent after the server closed draws RST from the server's kernel", "第四幕:服务器关闭后发来的数据引来服务器内核的 RST", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(4)
 			var finSeen, dataAfterFin, rstAfterData bool
 			for _, p := range a.Packets(check.TCP) {
@@ -114,9 +114,9 @@ Act 4 — writing to a peer that has gone. The server closes; the client does no
 					rstAfterData = true
 				}
 			}
-			return rstAfterData, fmt.Sprintf("server FIN %v, client data after it %v, server RST after that %v", finSeen, dataAfterFin, rstAfterData)
+			return rstAfterData, check.Say("server FIN %v, client data after it %v, server RST after that %v", "服务器发出 FIN:%v,其后客户端发来数据:%v,再之后服务器发出 RST:%v", check.Bool(finSeen), check.Bool(dataAfterFin), check.Bool(rstAfterData))
 		}),
-		check.InAct(4, "act 4: the first write succeeds, the next one fails with broken pipe", "第四幕:第一次写入成功,下一次以 broken pipe 失败", func(v *check.View) (bool, string) {
+		check.InAct(4, "act 4: the first write succeeds, the next one fails with broken pipe", "第四幕:第一次写入成功,下一次以 broken pipe 失败", func(v *check.View) (bool, i18n.Text) {
 			var errs []string
 			for _, c := range v.Act(4).Calls("client", "write") {
 				if c.Blocking {
@@ -129,7 +129,7 @@ Act 4 — writing to a peer that has gone. The server closes; the client does no
 				errs = append(errs, e)
 			}
 			ok := len(errs) == 2 && errs[0] == "ok" && strings.Contains(errs[1], "broken pipe")
-			return ok, "writes: " + strings.Join(errs, ", ")
+			return ok, check.Say("writes: %s", "各次写入:%s", strings.Join(errs, ", "))
 		}),
 	},
 }
@@ -226,19 +226,19 @@ func writeAfterCloseAct(s *session.Session, ln *session.Listener) error {
 }
 
 // closedWithRST checks that lane ended its connection with RST and sent no FIN.
-func closedWithRST(v *check.View, lane string) (bool, string) {
-	rst := v.Packets(check.From(lane), check.HasFlags(decode.RST))
-	fin := v.Packets(check.From(lane), check.HasFlags(decode.FIN))
-	return len(rst) == 1 && len(fin) == 0, fmt.Sprintf("%s sent %d RST, %d FIN", lane, len(rst), len(fin))
+func closedWithRST(v *check.View, name string) (bool, i18n.Text) {
+	rst := v.Packets(check.From(name), check.HasFlags(decode.RST))
+	fin := v.Packets(check.From(name), check.HasFlags(decode.FIN))
+	return len(rst) == 1 && len(fin) == 0, check.Say("%s sent %d RST, %d FIN", "%s发出 %d 个 RST,%d 个 FIN", lane(name), len(rst), len(fin))
 }
 
 // callFailed checks that lane's call named call failed with an error
 // containing want.
-func callFailed(v *check.View, lane, call, want string) (bool, string) {
-	for _, c := range v.Calls(lane, call) {
+func callFailed(v *check.View, name, call, want string) (bool, i18n.Text) {
+	for _, c := range v.Calls(name, call) {
 		if c.Err != "" && !c.Blocking {
-			return strings.Contains(c.Err, want), fmt.Sprintf("%s %s: %s", lane, call, c.Err)
+			return strings.Contains(c.Err, want), check.Say("%s %s: %s", "%s的 %s:%s", lane(name), call, c.Err)
 		}
 	}
-	return false, fmt.Sprintf("no failed %s by %s", call, lane)
+	return false, check.Say("no failed %s by %s", "没有失败的 %s(%s)", call, lane(name))
 }

@@ -155,7 +155,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 		return cc.Close()
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: TCP sends packets without data (handshake, ACKs, close) and the server's one read joins the three messages", "第一幕:TCP 发送了不带数据的报文(握手、ACK、关闭),服务器一次读取把三条消息连在了一起", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: TCP sends packets without data (handshake, ACKs, close) and the server's one read joins the three messages", "第一幕:TCP 发送了不带数据的报文(握手、ACK、关闭),服务器一次读取把三条消息连在了一起", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(1)
 			all := a.Packets(check.TCP)
 			data := a.Packets(check.TCP, check.WithPayload)
@@ -165,9 +165,9 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 			if len(reads) > 0 {
 				got = reads[0].Bytes
 			}
-			return ok, fmt.Sprintf("%d segments, %d of them without data; first read %d bytes", len(all), len(all)-len(data), got)
+			return ok, check.Say("%d segments, %d of them without data; first read %d bytes", "%d 个报文段,其中 %d 个不带数据;第一次读取 %d 字节", len(all), len(all)-len(data), got)
 		}),
-		check.InAct(2, "act 2: UDP sends exactly one datagram per send, and nothing else (no handshake, no ACK, no close)", "第二幕:UDP 每次 send 恰好一个数据报,除此之外什么也不发(没有握手、确认、关闭)", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: UDP sends exactly one datagram per send, and nothing else (no handshake, no ACK, no close)", "第二幕:UDP 每次 send 恰好一个数据报,除此之外什么也不发(没有握手、确认、关闭)", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(2)
 			all := a.Packets()
 			sends := a.Calls("client", "send")
@@ -176,30 +176,31 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 				sizes = append(sizes, p.PayloadLen)
 			}
 			ok := len(all) == len(udpMessages) && len(a.Packets(check.UDP)) == len(all) && len(sends) == len(udpMessages)
-			return ok, fmt.Sprintf("%d sends, %d packets on the wire with payloads %v", len(sends), len(all), sizes)
+			return ok, check.Say("%d sends, %d packets on the wire with payloads %v", "send %d 次,线路上 %d 个报文,载荷长度 %v", len(sends), len(all), sizes)
 		}),
-		check.InAct(2, "act 2: each receive returns exactly one datagram: the boundaries survive", "第二幕:每次接收恰好得到一个数据报:边界保留了下来", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: each receive returns exactly one datagram: the boundaries survive", "第二幕:每次接收恰好得到一个数据报:边界保留了下来", func(v *check.View) (bool, i18n.Text) {
 			st := v.Act(2).StreamFrom("client")
 			if st == nil {
-				return false, "no datagrams"
+				return false, check.Say("no datagrams", "没有数据报")
 			}
 			want := []int{3, 3, 5}
 			ok := slices.Equal(st.Writes, want) && slices.Equal(st.Segments, want) && slices.Equal(st.Reads, want)
 			return ok, sizes(st)
 		}),
-		check.New("header overhead from the capture: UDP 8 bytes, TCP 20 bytes or more", "从抓包测得的头部开销:UDP 8 字节,TCP 20 字节以上", func(v *check.View) (bool, string) {
+		check.New("header overhead from the capture: UDP 8 bytes, TCP 20 bytes or more", "从抓包测得的头部开销:UDP 8 字节,TCP 20 字节以上", func(v *check.View) (bool, i18n.Text) {
 			tcp := v.Act(1).Packets(check.TCP, check.WithPayload)
 			udp := v.Act(2).Packets(check.UDP)
 			if len(tcp) == 0 || len(udp) == 0 {
-				return false, "no TCP data segment or no UDP datagram"
+				return false, check.Say("no TCP data segment or no UDP datagram", "没有 TCP 数据报文段或没有 UDP 数据报")
 			}
 			th, uh := transportHeader(tcp[0]), transportHeader(udp[0])
 			tw, uw := frameBytes(v.Act(1).Packets(check.TCP)), frameBytes(udp)
 			ok := uh == 8 && th >= 20
-			return ok, fmt.Sprintf("TCP header %d bytes, UDP header %d bytes; for the same %d bytes of data TCP used %d packets (%d bytes of frames), UDP %d (%d bytes)",
+			return ok, check.Say("TCP header %d bytes, UDP header %d bytes; for the same %d bytes of data TCP used %d packets (%d bytes of frames), UDP %d (%d bytes)",
+				"TCP 头部 %d 字节,UDP 头部 %d 字节;同样 %d 字节的数据,TCP 用了 %d 个报文(帧共 %d 字节),UDP 用了 %d 个(%d 字节)",
 				th, uh, len(strings.Join(udpMessages, "")), len(v.Act(1).Packets(check.TCP)), tw, len(udp), uw)
 		}),
-		check.InAct(3, "act 3: each datagram to the closed port draws ICMP port unreachable, quoting that datagram", "第三幕:每个发往关闭端口的数据报都引来 ICMP 端口不可达,并引用了该数据报", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: each datagram to the closed port draws ICMP port unreachable, quoting that datagram", "第三幕:每个发往关闭端口的数据报都引来 ICMP 端口不可达,并引用了该数据报", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(3)
 			sent := a.Packets(check.UDP)
 			icmp := a.Packets(check.ICMP)
@@ -209,9 +210,9 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 					quoted++
 				}
 			}
-			return len(sent) == 2 && quoted == 2, fmt.Sprintf("%d datagrams to %s, %d ICMP port unreachable quoting them", len(sent), closedPort, quoted)
+			return len(sent) == 2 && quoted == 2, check.Say("%d datagrams to %s, %d ICMP port unreachable quoting them", "%d 个数据报发往 %s,%d 个 ICMP 端口不可达引用了它们", len(sent), closedPort, quoted)
 		}),
-		check.InAct(3, "act 3: the unconnected sendto() saw no error; the connected socket's receive failed with connection refused", "第三幕:未连接的 sendto() 没有看到错误;已连接套接字的接收以 connection refused 失败", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: the unconnected sendto() saw no error; the connected socket's receive failed with connection refused", "第三幕:未连接的 sendto() 没有看到错误;已连接套接字的接收以 connection refused 失败", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(3)
 			st := a.Calls("client", "sendto")
 			rv := a.Calls("client", "recv")
@@ -223,7 +224,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 			if len(rv) > 0 {
 				re = rv[0].Err
 			}
-			return ok, fmt.Sprintf("sendto error %q, recv error %q", se, re)
+			return ok, check.Say("sendto error %q, recv error %q", "sendto 的错误 %q,recv 的错误 %q", se, re)
 		}),
 	},
 }

@@ -78,6 +78,15 @@ func argsIn(args []any, lang i18n.Lang) []any {
 	return out
 }
 
+// Join joins details with sep, each in its own language.
+func Join(parts []i18n.Text, sep i18n.Text) i18n.Text {
+	var en, zh []string
+	for _, p := range parts {
+		en, zh = append(en, p.In(i18n.En)), append(zh, p.In(i18n.Zh))
+	}
+	return i18n.T(strings.Join(en, sep.In(i18n.En)), strings.Join(zh, sep.In(i18n.Zh)))
+}
+
 // Bool is a yes/no for Say: "true"/"false" in English, 是/否 in Chinese.
 func Bool(b bool) i18n.Text {
 	if b {

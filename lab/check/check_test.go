@@ -71,6 +71,7 @@ func TestDetailHelpers(t *testing.T) {
 		{"Say gives Text args in each language", Say("%s FIN seen: %v", "%s看到 FIN:%v", i18n.T("client", "客户端"), Bool(true)),
 			"client FIN seen: true", "客户端看到 FIN:是"},
 		{"Say nests details", Say("%s; %s", "%s;%s", Plain("SYN"), Say("%d reads", "%d 次读取", 2)), "SYN; 2 reads", "SYN;2 次读取"},
+		{"Join", Join([]i18n.Text{Plain("SYN"), Say("%d reads", "%d 次读取", 2)}, i18n.T("; ", ";")), "SYN; 2 reads", "SYN;2 次读取"},
 		{"Plain reads the same in every language", Plain("SYN-SENT → ESTABLISHED"), "SYN-SENT → ESTABLISHED", "SYN-SENT → ESTABLISHED"},
 		{"Plain of nothing", Plain(""), "", ""},
 	}
