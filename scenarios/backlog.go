@@ -88,26 +88,26 @@ This is what an overloaded server looks like from outside: connects that take ex
 		return err
 	},
 	Checks: []check.Check{
-		check.New("the kernel shows 2 connections waiting in an accept queue whose limit is 1", "内核显示 accept 队列中有 2 个连接在等待,上限为 1", func(v *check.View) (bool, string) {
+		check.New("the kernel shows 2 connections waiting in an accept queue whose limit is 1", "内核显示 accept 队列中有 2 个连接在等待,上限为 1", func(v *check.View) (bool, i18n.Text) {
 			var most, limit uint32
 			for _, st := range v.States("server") {
 				if st.Source == timeline.Kernel && st.To == tcpstate.Listen && st.RecvQ >= most {
 					most, limit = st.RecvQ, st.SendQ
 				}
 			}
-			return most == backlogSize+1 && limit == backlogSize, fmt.Sprintf("accept queue at most %d/%d", most, limit)
+			return most == backlogSize+1 && limit == backlogSize, check.Say("accept queue at most %d/%d", "accept 队列最多 %d/%d", most, limit)
 		}),
-		check.New("clients 1 and 2 are ESTABLISHED although the server never called accept()", "客户端 1 和 2 都是 ESTABLISHED,尽管服务器从未调用 accept()", func(v *check.View) (bool, string) {
+		check.New("clients 1 and 2 are ESTABLISHED although the server never called accept()", "客户端 1 和 2 都是 ESTABLISHED,尽管服务器从未调用 accept()", func(v *check.View) (bool, i18n.Text) {
 			c1, c2 := kernelSaw(v, "client 1", tcpstate.Established), kernelSaw(v, "client 2", tcpstate.Established)
 			accepts := len(v.Calls("server", "accept"))
-			return c1 && c2 && accepts == 0, fmt.Sprintf("client 1 ESTABLISHED %v, client 2 ESTABLISHED %v, accept() calls %d", c1, c2, accepts)
+			return c1 && c2 && accepts == 0, check.Say("client 1 ESTABLISHED %v, client 2 ESTABLISHED %v, accept() calls %d", "客户端 1 处于 ESTABLISHED:%v,客户端 2 处于 ESTABLISHED:%v,accept() 调用 %d 次", check.Bool(c1), check.Bool(c2), accepts)
 		}),
-		check.New("client 3's SYN gets no answer: no SYN,ACK and no RST", "客户端 3 的 SYN 没有得到任何回应:没有 SYN,ACK,也没有 RST", func(v *check.View) (bool, string) {
+		check.New("client 3's SYN gets no answer: no SYN,ACK and no RST", "客户端 3 的 SYN 没有得到任何回应:没有 SYN,ACK,也没有 RST", func(v *check.View) (bool, i18n.Text) {
 			syns := v.Packets(check.From("client 3"), check.HasFlags(decode.SYN))
 			answers := v.Packets(check.TCP, func(p *decode.Packet) bool { return p.To == "client 3" })
-			return len(syns) >= 2 && len(answers) == 0, fmt.Sprintf("client 3 sent %d SYNs, got %d segments back", len(syns), len(answers))
+			return len(syns) >= 2 && len(answers) == 0, check.Say("client 3 sent %d SYNs, got %d segments back", "客户端 3 发出 %d 个 SYN,收到 %d 个报文段", len(syns), len(answers))
 		}),
-		check.New("the SYN is retransmitted about 1 s later (the initial retransmission timeout)", "SYN 大约 1 秒后重传(初始重传超时)", func(v *check.View) (bool, string) {
+		check.New("the SYN is retransmitted about 1 s later (the initial retransmission timeout)", "SYN 大约 1 秒后重传(初始重传超时)", func(v *check.View) (bool, i18n.Text) {
 			var times []time.Time
 			var marked bool
 			for _, e := range v.Events() {
@@ -117,13 +117,13 @@ This is what an overloaded server looks like from outside: connects that take ex
 				}
 			}
 			if len(times) < 2 {
-				return false, fmt.Sprintf("%d SYNs from client 3", len(times))
+				return false, check.Say("%d SYNs from client 3", "客户端 3 发出 %d 个 SYN", len(times))
 			}
 			gap := times[1].Sub(times[0])
 			ok := gap >= 900*time.Millisecond && gap <= 1500*time.Millisecond && marked
-			return ok, fmt.Sprintf("second SYN %.0f ms after the first, marked retransmission: %v", ms(gap), marked)
+			return ok, check.Say("second SYN %.0f ms after the first, marked retransmission: %v", "第二个 SYN 在第一个之后 %.0f 毫秒,标记为 retransmission:%v", ms(gap), check.Bool(marked))
 		}),
-		check.New("closing the listener resets the two queued connections", "关闭监听套接字会复位队列中的两个连接", func(v *check.View) (bool, string) {
+		check.New("closing the listener resets the two queued connections", "关闭监听套接字会复位队列中的两个连接", func(v *check.View) (bool, i18n.Text) {
 			closed := false
 			reset := map[string]bool{}
 			for _, e := range v.Events() {
@@ -134,9 +134,9 @@ This is what an overloaded server looks like from outside: connects that take ex
 					reset[p.To] = true
 				}
 			}
-			return reset["client 1"] && reset["client 2"], fmt.Sprintf("after the listener's close(): RST to client 1 %v, to client 2 %v", reset["client 1"], reset["client 2"])
+			return reset["client 1"] && reset["client 2"], check.Say("after the listener's close(): RST to client 1 %v, to client 2 %v", "监听套接字 close() 之后:发给客户端 1 的 RST:%v,发给客户端 2 的 RST:%v", check.Bool(reset["client 1"]), check.Bool(reset["client 2"]))
 		}),
-		check.New("the kernel shows client 3 in SYN-SENT with its retransmission timer running", "内核显示客户端 3 处于 SYN-SENT,重传定时器在运行", func(v *check.View) (bool, string) {
+		check.New("the kernel shows client 3 in SYN-SENT with its retransmission timer running", "内核显示客户端 3 处于 SYN-SENT,重传定时器在运行", func(v *check.View) (bool, i18n.Text) {
 			seen := false
 			for _, st := range v.KernelStates("client 3") {
 				if st.To != tcpstate.SynSent {
@@ -146,13 +146,13 @@ This is what an overloaded server looks like from outside: connects that take ex
 				// A dump can land between connect() entering SYN-SENT and
 				// arming the timer: any reading with it running will do.
 				if st.Timer == "on" {
-					return true, fmt.Sprintf("SYN-SENT, timer %q %.0f ms", st.Timer, ms(st.Expires))
+					return true, check.Say("SYN-SENT, timer %q %.0f ms", "SYN-SENT,定时器 %q %.0f 毫秒", st.Timer, ms(st.Expires))
 				}
 			}
 			if seen {
-				return false, "client 3 seen in SYN-SENT, never with its retransmission timer"
+				return false, check.Say("client 3 seen in SYN-SENT, never with its retransmission timer", "看到客户端 3 处于 SYN-SENT,但从未带着重传定时器")
 			}
-			return false, "client 3 never seen in SYN-SENT by the kernel"
+			return false, check.Say("client 3 never seen in SYN-SENT by the kernel", "内核从未看到客户端 3 处于 SYN-SENT")
 		}),
 	},
 }

@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/netlab/netlab/lab/check"
@@ -71,22 +70,22 @@ Act 2 — the fix: close the connection on every path out of the handler (in Go,
 		return requestThenClose(s, ln, func(c *session.Conn) error { return c.Close() })
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: the kernel shows the client in FIN-WAIT-2 and the server in CLOSE-WAIT", "第一幕:内核显示客户端处于 FIN-WAIT-2,服务器处于 CLOSE-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the kernel shows the client in FIN-WAIT-2 and the server in CLOSE-WAIT", "第一幕:内核显示客户端处于 FIN-WAIT-2,服务器处于 CLOSE-WAIT", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(1)
 			c, s := kernelSaw(a, "client", tcpstate.FinWait2), kernelSaw(a, "server", tcpstate.CloseWait)
-			return c && s, fmt.Sprintf("client FIN-WAIT-2 seen: %v, server CLOSE-WAIT seen: %v", c, s)
+			return c && s, check.Say("client FIN-WAIT-2 seen: %v, server CLOSE-WAIT seen: %v", "看到客户端处于 FIN-WAIT-2:%v,看到服务器处于 CLOSE-WAIT:%v", check.Bool(c), check.Bool(s))
 		}),
-		check.InAct(1, "act 1: the client's FIN-WAIT-2 has a kernel countdown (about 60 s); the server's CLOSE-WAIT has none", "第一幕:客户端的 FIN-WAIT-2 有内核倒计时(约 60 秒);服务器的 CLOSE-WAIT 没有", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the client's FIN-WAIT-2 has a kernel countdown (about 60 s); the server's CLOSE-WAIT has none", "第一幕:客户端的 FIN-WAIT-2 有内核倒计时(约 60 秒);服务器的 CLOSE-WAIT 没有", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(1)
 			fw := kernelEntry(a, "client", tcpstate.FinWait2)
 			cw := kernelEntry(a, "server", tcpstate.CloseWait)
 			if fw == nil || cw == nil {
-				return false, "FIN-WAIT-2 or CLOSE-WAIT not seen"
+				return false, check.Say("FIN-WAIT-2 or CLOSE-WAIT not seen", "没有看到 FIN-WAIT-2 或 CLOSE-WAIT")
 			}
 			ok := fw.Timer == "timewait" && fw.Expires > 50*time.Second && fw.Expires <= 61*time.Second && cw.Timer == ""
-			return ok, fmt.Sprintf("client FIN-WAIT-2 timer %q %.1f s; server CLOSE-WAIT timer %q", fw.Timer, fw.Expires.Seconds(), cw.Timer)
+			return ok, check.Say("client FIN-WAIT-2 timer %q %.1f s; server CLOSE-WAIT timer %q", "客户端 FIN-WAIT-2 的定时器 %q %.1f 秒;服务器 CLOSE-WAIT 的定时器 %q", fw.Timer, fw.Expires.Seconds(), cw.Timer)
 		}),
-		check.InAct(1, "act 1: the server stays in CLOSE-WAIT, sending no FIN, until its program closes a second later", "第一幕:服务器停在 CLOSE-WAIT,不发 FIN,直到一秒后程序关闭", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the server stays in CLOSE-WAIT, sending no FIN, until its program closes a second later", "第一幕:服务器停在 CLOSE-WAIT,不发 FIN,直到一秒后程序关闭", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(1)
 			var cwT, closeT, finT time.Time
 			sent := 0 // server FINs or data between CLOSE-WAIT and close() (its kernel's ACK of the client's FIN may come)
@@ -104,7 +103,7 @@ Act 2 — the fix: close the connection on every path out of the handler (in Go,
 				}
 			}
 			if cwT.IsZero() || closeT.IsZero() || finT.IsZero() {
-				return false, "CLOSE-WAIT, the server's close() or its FIN missing"
+				return false, check.Say("CLOSE-WAIT, the server's close() or its FIN missing", "缺少 CLOSE-WAIT、服务器的 close() 或它的 FIN")
 			}
 			// The kernel is polled every few ms and reports every change: the
 			// state shown until the next report is the kernel's. (A dump is
@@ -112,15 +111,15 @@ Act 2 — the fix: close the connection on every path out of the handler (in Go,
 			// time a few µs before the close() that caused it.)
 			left := leftStateAt(a, "server", tcpstate.CloseWait)
 			ok := sent == 0 && !left.IsZero() && left.Sub(cwT) >= leakTime-50*time.Millisecond && !finT.Before(closeT)
-			return ok, fmt.Sprintf("CLOSE-WAIT for %.0f ms with %d FIN or data segments from the server; its FIN %.2f ms after close()", ms(left.Sub(cwT)), sent, ms(finT.Sub(closeT)))
+			return ok, check.Say("CLOSE-WAIT for %.0f ms with %d FIN or data segments from the server; its FIN %.2f ms after close()", "CLOSE-WAIT 持续 %.0f 毫秒,期间服务器发出 %d 个 FIN 或数据报文段;它的 FIN 在 close() 之后 %.2f 毫秒", ms(left.Sub(cwT)), sent, ms(finT.Sub(closeT)))
 		}),
-		check.InAct(1, "act 1: after the close the server goes LAST-ACK → CLOSED and the client TIME-WAIT", "第一幕:关闭之后服务器经历 LAST-ACK → CLOSED,客户端进入 TIME-WAIT", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: after the close the server goes LAST-ACK → CLOSED and the client TIME-WAIT", "第一幕:关闭之后服务器经历 LAST-ACK → CLOSED,客户端进入 TIME-WAIT", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(1)
 			sp, cp := a.Path("server"), a.Path("client")
 			ok := check.Contains(sp, tcpstate.CloseWait, tcpstate.LastAck, tcpstate.Closed) && check.Contains(cp, tcpstate.FinWait2, tcpstate.TimeWait)
-			return ok, "server " + check.PathString(sp) + "; client " + check.PathString(cp)
+			return ok, check.Say("server %s; client %s", "服务器 %s;客户端 %s", check.PathString(sp), check.PathString(cp))
 		}),
-		check.InAct(2, "act 2: with the fix the server's FIN follows the client's within 100 ms", "第二幕:修复后服务器的 FIN 在 100 毫秒内紧跟客户端的 FIN", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: with the fix the server's FIN follows the client's within 100 ms", "第二幕:修复后服务器的 FIN 在 100 毫秒内紧跟客户端的 FIN", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(2)
 			var cf, sf time.Time
 			for _, e := range a.Events() {
@@ -134,10 +133,10 @@ Act 2 — the fix: close the connection on every path out of the handler (in Go,
 				}
 			}
 			if cf.IsZero() || sf.IsZero() {
-				return false, "a FIN is missing"
+				return false, check.Say("a FIN is missing", "缺少一个 FIN")
 			}
 			d := sf.Sub(cf)
-			return d >= 0 && d < 100*time.Millisecond, fmt.Sprintf("server FIN %.2f ms after the client's", ms(d))
+			return d >= 0 && d < 100*time.Millisecond, check.Say("server FIN %.2f ms after the client's", "服务器的 FIN 在客户端的 FIN 之后 %.2f 毫秒", ms(d))
 		}),
 	},
 }

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -95,7 +94,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		return closeBoth(cli, srv)
 	},
 	Checks: []check.Check{
-		check.New("the server's advertised window shrinks to 0 while nobody reads", "没有人读取时,服务器通告的窗口缩小到 0", func(v *check.View) (bool, string) {
+		check.New("the server's advertised window shrinks to 0 while nobody reads", "没有人读取时,服务器通告的窗口缩小到 0", func(v *check.View) (bool, i18n.Text) {
 			var wins []uint32
 			for _, p := range v.Packets(check.From("server"), check.TCP) {
 				if p.Flags.Has(decode.SYN) {
@@ -104,12 +103,12 @@ After three probes the server starts reading. As soon as its buffer has room aga
 				wins = append(wins, p.WinBytes)
 				if p.WinBytes == 0 {
 					ok := p.Expert&decode.ZeroWindow != 0 && shrinking(wins)
-					return ok, fmt.Sprintf("windows %v, the last marked zero-window: %v", wins, p.Expert&decode.ZeroWindow != 0)
+					return ok, check.Say("windows %v, the last marked zero-window: %v", "窗口 %v,最后一个标记为 zero-window:%v", wins, check.Bool(p.Expert&decode.ZeroWindow != 0))
 				}
 			}
-			return false, fmt.Sprintf("windows %v never reached 0", wins)
+			return false, check.Say("windows %v never reached 0", "窗口 %v 从未降到 0", wins)
 		}),
-		check.New("the sender never has more bytes in flight than the window allows, and fills it exactly", "发送方在途字节从不超过窗口,并恰好把窗口填满", func(v *check.View) (bool, string) {
+		check.New("the sender never has more bytes in flight than the window allows, and fills it exactly", "发送方在途字节从不超过窗口,并恰好把窗口填满", func(v *check.View) (bool, i18n.Text) {
 			var full bool
 			most := uint32(0)
 			for _, p := range v.Packets(check.From("client"), check.WithPayload) {
@@ -117,9 +116,9 @@ After three probes the server starts reading. As soon as its buffer has room aga
 				full = full || p.Expert&decode.WindowFull != 0
 			}
 			ok, detail := inFlightWithinWindow(v)
-			return ok && full, fmt.Sprintf("%s; at most %d bytes in flight; a segment filled the window (window-full): %v", detail, most, full)
+			return ok && full, check.Say("%s; at most %d bytes in flight; a segment filled the window (window-full): %v", "%s;在途字节最多 %d;有报文段恰好填满窗口(window-full):%v", detail, most, check.Bool(full))
 		}),
-		check.New("the client probes the zero window, backing off (second gap longer than the first, the first 150 ms or more)", "客户端探测零窗口并退避(第二个间隔比第一个长,第一个至少 150 毫秒)", func(v *check.View) (bool, string) {
+		check.New("the client probes the zero window, backing off (second gap longer than the first, the first 150 ms or more)", "客户端探测零窗口并退避(第二个间隔比第一个长,第一个至少 150 毫秒)", func(v *check.View) (bool, i18n.Text) {
 			var zeroT time.Time
 			var probes []time.Time
 			for _, e := range v.Events() {
@@ -135,23 +134,23 @@ After three probes the server starts reading. As soon as its buffer has room aga
 				}
 			}
 			if zeroT.IsZero() || len(probes) < 2 {
-				return false, fmt.Sprintf("zero window seen: %v, %d probes", !zeroT.IsZero(), len(probes))
+				return false, check.Say("zero window seen: %v, %d probes", "看到零窗口:%v,探测 %d 次", check.Bool(!zeroT.IsZero()), len(probes))
 			}
 			g1, g2 := probes[0].Sub(zeroT), probes[1].Sub(probes[0])
-			return g1 >= 150*time.Millisecond && g2 > g1, fmt.Sprintf("first probe %.0f ms after the zero window, second %.0f ms after the first", ms(g1), ms(g2))
+			return g1 >= 150*time.Millisecond && g2 > g1, check.Say("first probe %.0f ms after the zero window, second %.0f ms after the first", "第一次探测在零窗口之后 %.0f 毫秒,第二次在第一次之后 %.0f 毫秒", ms(g1), ms(g2))
 		}),
-		check.New("the server's kernel answers a probe with window 0, but at most once per 500 ms (the second probe goes unanswered)", "服务器内核以窗口 0 回复探测,但每 500 毫秒最多一次(第二次探测没有回复)", func(v *check.View) (bool, string) {
+		check.New("the server's kernel answers a probe with window 0, but at most once per 500 ms (the second probe goes unanswered)", "服务器内核以窗口 0 回复探测,但每 500 毫秒最多一次(第二次探测没有回复)", func(v *check.View) (bool, i18n.Text) {
 			return probeAnswers(v)
 		}),
-		check.New("the kernel shows the client's persist (zero-window probe) timer", "内核显示客户端的坚持定时器(零窗口探测)", func(v *check.View) (bool, string) {
+		check.New("the kernel shows the client's persist (zero-window probe) timer", "内核显示客户端的坚持定时器(零窗口探测)", func(v *check.View) (bool, i18n.Text) {
 			for _, st := range v.KernelStates("client") {
 				if st.Timer == "probe" {
-					return true, fmt.Sprintf("%s, timer probe %.0f ms", st.To, ms(st.Expires))
+					return true, check.Say("%s, timer probe %.0f ms", "%s,定时器 probe %.0f 毫秒", st.To, ms(st.Expires))
 				}
 			}
-			return false, "no kernel reading with a probe timer"
+			return false, check.Say("no kernel reading with a probe timer", "内核读数中没有 probe 定时器")
 		}),
-		check.New("when the server reads, a window update reopens the window and all 64 KB arrive", "服务器开始读取后,窗口更新重新打开窗口,64 KB 全部到达", func(v *check.View) (bool, string) {
+		check.New("when the server reads, a window update reopens the window and all 64 KB arrive", "服务器开始读取后,窗口更新重新打开窗口,64 KB 全部到达", func(v *check.View) (bool, i18n.Text) {
 			var update *decode.Packet
 			for _, p := range v.Packets(check.From("server")) {
 				if p.Expert&decode.WindowUpdate != 0 && p.WinBytes > 0 {
@@ -161,9 +160,9 @@ After three probes the server starts reading. As soon as its buffer has room aga
 			}
 			read := v.Bytes("server", "read")
 			if update == nil {
-				return false, fmt.Sprintf("no window update; server read %d bytes", read)
+				return false, check.Say("no window update; server read %d bytes", "没有窗口更新;服务器读到 %d 字节", read)
 			}
-			return read == flowBytes, fmt.Sprintf("window update to %d bytes (packet %d); server read %d of %d bytes", update.WinBytes, update.N, read, flowBytes)
+			return read == flowBytes, check.Say("window update to %d bytes (packet %d); server read %d of %d bytes", "窗口更新为 %d 字节(第 %d 个报文);服务器读到 %d 字节(共 %d 字节)", update.WinBytes, update.N, read, flowBytes)
 		}),
 	},
 }
@@ -180,7 +179,7 @@ func shrinking(wins []uint32) bool {
 
 // inFlightWithinWindow checks every client data segment against the window
 // the server last advertised: the segment must end within ack + window.
-func inFlightWithinWindow(v *check.View) (bool, string) {
+func inFlightWithinWindow(v *check.View) (bool, i18n.Text) {
 	var right uint32 // right edge of the window: ack + window
 	var seen bool
 	segs := 0
@@ -191,16 +190,16 @@ func inFlightWithinWindow(v *check.View) (bool, string) {
 		case p.From == "client" && p.PayloadLen > 0 && seen:
 			segs++
 			if end := p.Seq + uint32(p.PayloadLen); int32(end-right) > 0 {
-				return false, fmt.Sprintf("segment %d ends %d bytes past the window", p.N, end-right)
+				return false, check.Say("segment %d ends %d bytes past the window", "报文段 %d 的末尾超出窗口 %d 字节", p.N, end-right)
 			}
 		}
 	}
-	return segs > 0, fmt.Sprintf("%d data segments, each within the advertised window", segs)
+	return segs > 0, check.Say("%d data segments, each within the advertised window", "%d 个数据报文段,每个都在通告的窗口之内", segs)
 }
 
 // probeAnswers checks that a probe is answered (zero-window-probe-ack, window
 // 0) exactly when the last answer is at least oowRateLimit old.
-func probeAnswers(v *check.View) (bool, string) {
+func probeAnswers(v *check.View) (bool, i18n.Text) {
 	var probes, answers []time.Time
 	for _, e := range v.Events() {
 		p := e.Packet
@@ -213,11 +212,12 @@ func probeAnswers(v *check.View) (bool, string) {
 		}
 	}
 	if len(probes) < flowProbes {
-		return false, fmt.Sprintf("%d probes", len(probes))
+		return false, check.Say("%d probes", "探测 %d 次", len(probes))
 	}
 	ok := true
 	var last time.Time
-	var parts []string
+	var parts []i18n.Text
+	unanswered := 0
 	for i, pt := range probes {
 		answered := false
 		for _, at := range answers {
@@ -225,10 +225,10 @@ func probeAnswers(v *check.View) (bool, string) {
 				answered = true
 			}
 		}
-		since := "first"
+		since := i18n.T("first", "首次")
 		if !last.IsZero() {
 			gap := pt.Sub(last)
-			since = fmt.Sprintf("%.0f ms after the last answer", ms(gap))
+			since = check.Say("%.0f ms after the last answer", "距上次回应 %.0f 毫秒", ms(gap))
 			// Far from the limit either way, or the claim is not tested.
 			switch {
 			case gap < oowRateLimit-50*time.Millisecond:
@@ -239,21 +239,12 @@ func probeAnswers(v *check.View) (bool, string) {
 		} else {
 			ok = ok && answered
 		}
-		parts = append(parts, fmt.Sprintf("probe %d (%s): answered %v", i+1, since, answered))
+		parts = append(parts, check.Say("probe %d (%s): answered %v", "第 %d 次探测(%s):得到回应:%v", i+1, since, check.Bool(answered)))
 		if answered {
 			last = pt
+		} else {
+			unanswered++
 		}
 	}
-	unanswered := len(probes) - countAnswered(parts)
-	return ok && unanswered >= 1 && len(answers) >= 2, strings.Join(parts, "; ")
-}
-
-func countAnswered(parts []string) int {
-	n := 0
-	for _, p := range parts {
-		if strings.HasSuffix(p, "answered true") {
-			n++
-		}
-	}
-	return n
+	return ok && unanswered >= 1 && len(answers) >= 2, check.Join(parts, i18n.T("; ", ";"))
 }
