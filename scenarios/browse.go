@@ -92,41 +92,41 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 		return s.Sleep(50 * time.Millisecond)
 	},
 	Checks: []check.Check{
-		check.New("1. DNS first: the A query for shop.lab is answered (127.0.0.80) before any TCP packet", "1. 先 DNS:shop.lab 的 A 查询在任何 TCP 报文之前得到应答(127.0.0.80)", func(v *check.View) (bool, string) {
+		check.New("1. DNS first: the A query for shop.lab is answered (127.0.0.80) before any TCP packet", "1. 先 DNS:shop.lab 的 A 查询在任何 TCP 报文之前得到应答(127.0.0.80)", func(v *check.View) (bool, i18n.Text) {
 			j := journey(v)
 			return j.query >= 0 && j.answer > j.query && (j.syn < 0 || j.answer < j.syn) && j.answered.IsValid(),
-				fmt.Sprintf("query is packet %s, answer %s (%s), first SYN %s", j.n(j.query), j.n(j.answer), j.answered, j.n(j.syn))
+				check.Say("query is packet %s, answer %s (%s), first SYN %s", "查询是第 %s 个报文,应答是第 %s 个(%s),第一个 SYN 是第 %s 个", j.n(j.query), j.n(j.answer), j.answered, j.n(j.syn))
 		}),
-		check.New("2. TCP: the SYN goes to the address the answer gave, port 80, and the handshake completes", "2. TCP:SYN 发往应答给出的地址的 80 端口,握手完成", func(v *check.View) (bool, string) {
+		check.New("2. TCP: the SYN goes to the address the answer gave, port 80, and the handshake completes", "2. TCP:SYN 发往应答给出的地址的 80 端口,握手完成", func(v *check.View) (bool, i18n.Text) {
 			j := journey(v)
 			if j.syn < 0 || j.ack < 0 {
-				return false, "no complete handshake"
+				return false, check.Say("no complete handshake", "没有完整的握手")
 			}
 			dst := j.ps[j.syn].Dst
-			return dst.Addr() == j.answered && dst.Port() == 80 && j.ack > j.syn, fmt.Sprintf("SYN to %s (DNS said %s); handshake done at packet %s", dst, j.answered, j.n(j.ack))
+			return dst.Addr() == j.answered && dst.Port() == 80 && j.ack > j.syn, check.Say("SYN to %s (DNS said %s); handshake done at packet %s", "SYN 发往 %s(DNS 给出的是 %s);握手在第 %s 个报文完成", dst, j.answered, j.n(j.ack))
 		}),
-		check.New("3. HTTP: GET / with Host: shop.lab comes after the handshake", "3. HTTP:带 Host: shop.lab 的 GET / 在握手之后", func(v *check.View) (bool, string) {
+		check.New("3. HTTP: GET / with Host: shop.lab comes after the handshake", "3. HTTP:带 Host: shop.lab 的 GET / 在握手之后", func(v *check.View) (bool, i18n.Text) {
 			j := journey(v)
 			if j.get < 0 {
-				return false, "no GET on the wire"
+				return false, check.Say("no GET on the wire", "线路上没有 GET")
 			}
 			host := j.ps[j.get].App.Fields["header.host"]
-			return j.get > j.ack && j.ack >= 0 && host == siteName, fmt.Sprintf("GET at packet %s (handshake done at %s), Host: %s", j.n(j.get), j.n(j.ack), host)
+			return j.get > j.ack && j.ack >= 0 && host == siteName, check.Say("GET at packet %s (handshake done at %s), Host: %s", "GET 在第 %s 个报文(握手在第 %s 个完成),Host: %s", j.n(j.get), j.n(j.ack), host)
 		}),
-		check.New("4. the 200 OK response with the page comes after the GET", "4. 带着网页的 200 OK 响应在 GET 之后", func(v *check.View) (bool, string) {
+		check.New("4. the 200 OK response with the page comes after the GET", "4. 带着网页的 200 OK 响应在 GET 之后", func(v *check.View) (bool, i18n.Text) {
 			j := journey(v)
 			if j.resp < 0 {
-				return false, "no response on the wire"
+				return false, check.Say("no response on the wire", "线路上没有响应")
 			}
 			f := j.ps[j.resp].App.Fields
 			return j.resp > j.get && f["status"] == "200" && f["header.content-type"] != "" && f["body.bytes"] == f["header.content-length"],
-				fmt.Sprintf("%s at packet %s, %s body bytes of %s", f["status"], j.n(j.resp), f["body.bytes"], f["header.content-type"])
+				check.Say("%s at packet %s, %s body bytes of %s", "%s 在第 %s 个报文,响应体 %s 字节,类型 %s", f["status"], j.n(j.resp), f["body.bytes"], f["header.content-type"])
 		}),
-		check.New("5. the client's FIN comes after the response, and the server closes too", "5. 客户端的 FIN 在响应之后,服务器也关闭", func(v *check.View) (bool, string) {
+		check.New("5. the client's FIN comes after the response, and the server closes too", "5. 客户端的 FIN 在响应之后,服务器也关闭", func(v *check.View) (bool, i18n.Text) {
 			j := journey(v)
-			return j.fin > j.resp && j.resp >= 0 && j.srvFin > j.fin, fmt.Sprintf("client FIN at packet %s, server FIN at %s, response at %s", j.n(j.fin), j.n(j.srvFin), j.n(j.resp))
+			return j.fin > j.resp && j.resp >= 0 && j.srvFin > j.fin, check.Say("client FIN at packet %s, server FIN at %s, response at %s", "客户端 FIN 在第 %s 个报文,服务器 FIN 在第 %s 个,响应在第 %s 个", j.n(j.fin), j.n(j.srvFin), j.n(j.resp))
 		}),
-		check.New("DNS travels between client and resolver, the web traffic between client and server", "DNS 在客户端和解析服务器之间,Web 流量在客户端和服务器之间", func(v *check.View) (bool, string) {
+		check.New("DNS travels between client and resolver, the web traffic between client and server", "DNS 在客户端和解析服务器之间,Web 流量在客户端和服务器之间", func(v *check.View) (bool, i18n.Text) {
 			bad := 0
 			udp, tcp := 0, 0
 			for _, p := range v.Packets() {
@@ -146,9 +146,9 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 					bad++
 				}
 			}
-			return bad == 0 && udp > 0 && tcp > 0, fmt.Sprintf("%d UDP packets, %d TCP packets, %d between other lanes", udp, tcp, bad)
+			return bad == 0 && udp > 0 && tcp > 0, check.Say("%d UDP packets, %d TCP packets, %d between other lanes", "%d 个 UDP 报文,%d 个 TCP 报文,%d 个在其他泳道之间", udp, tcp, bad)
 		}),
-		check.New("no ARP: loopback needs no neighbour's address, and its Ethernet headers carry all-zero MACs", "没有 ARP:环回接口不需要邻居的地址,其以太网头里的 MAC 全是零", func(v *check.View) (bool, string) {
+		check.New("no ARP: loopback needs no neighbour's address, and its Ethernet headers carry all-zero MACs", "没有 ARP:环回接口不需要邻居的地址,其以太网头里的 MAC 全是零", func(v *check.View) (bool, i18n.Text) {
 			ps := v.Packets()
 			nonIP, nonZero := 0, 0
 			for _, p := range ps {
@@ -159,7 +159,7 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 					nonZero++
 				}
 			}
-			return len(ps) > 0 && nonIP == 0 && nonZero == 0, fmt.Sprintf("%d packets: %d not IP (ARP would be), %d with a non-zero MAC address", len(ps), nonIP, nonZero)
+			return len(ps) > 0 && nonIP == 0 && nonZero == 0, check.Say("%d packets: %d not IP (ARP would be), %d with a non-zero MAC address", "%d 个报文:%d 个不是 IP(ARP 报文就会这样),%d 个带非零 MAC 地址", len(ps), nonIP, nonZero)
 		}),
 	},
 }
@@ -172,11 +172,11 @@ type steps struct {
 	answered                                        netip.Addr
 }
 
-func (j steps) n(i int) string {
+func (j steps) n(i int) i18n.Text {
 	if i < 0 {
-		return "none"
+		return i18n.T("none", "无")
 	}
-	return strconv.Itoa(j.ps[i].N)
+	return check.Plain(strconv.Itoa(j.ps[i].N))
 }
 
 // journey finds the first packet of each step.

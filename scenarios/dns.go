@@ -97,41 +97,41 @@ The notebook's OSI table puts DNS in the session layer. The capture shows a DNS 
 		return lookupResult(s, name, ips, err, strings.Fields(line)[0])
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: the authoritative answer (aa) to \"A? shop.lab\" comes back to the asking port with the same id: 127.0.0.80, TTL 300", "第一幕:\"A? shop.lab\" 的权威应答(aa)回到发问的端口,id 相同:127.0.0.80,TTL 300", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the authoritative answer (aa) to \"A? shop.lab\" comes back to the asking port with the same id: 127.0.0.80, TTL 300", "第一幕:\"A? shop.lab\" 的权威应答(aa)回到发问的端口,id 相同:127.0.0.80,TTL 300", func(v *check.View) (bool, i18n.Text) {
 			q, a := dnsPair(v.Act(1), "shop.lab IN A")
 			if q.p == nil || a.p == nil {
-				return false, "no A query and answer for shop.lab"
+				return false, check.Say("no A query and answer for shop.lab", "没有 shop.lab 的 A 查询和应答")
 			}
 			ok := q.get("id") == a.get("id") && a.p.Dst == q.p.Src && a.p.Src == q.p.Dst && q.p.Dst.Port() == 53 &&
 				a.get("answers") == "shop.lab. 300 IN A 127.0.0.80" && a.get("ttl") == "300" && strings.Contains(a.get("flags"), "aa")
-			return ok, fmt.Sprintf("query id %s %s → %s; answer id %s %s → %s, flags %s: %s", q.get("id"), q.p.Src, q.p.Dst, a.get("id"), a.p.Src, a.p.Dst, a.get("flags"), a.get("answers"))
+			return ok, check.Say("query id %s %s → %s; answer id %s %s → %s, flags %s: %s", "查询 id %s %s → %s;应答 id %s %s → %s,标志 %s:%s", q.get("id"), q.p.Src, q.p.Dst, a.get("id"), a.p.Src, a.p.Dst, a.get("flags"), a.get("answers"))
 		}),
-		check.InAct(1, "act 1: the client also asks AAAA, from another port; shop.lab has none: NOERROR with no records", "第一幕:客户端还从另一个端口问了 AAAA;shop.lab 没有:NOERROR,零条记录", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: the client also asks AAAA, from another port; shop.lab has none: NOERROR with no records", "第一幕:客户端还从另一个端口问了 AAAA;shop.lab 没有:NOERROR,零条记录", func(v *check.View) (bool, i18n.Text) {
 			q4, _ := dnsPair(v.Act(1), "shop.lab IN A")
 			q, a := dnsPair(v.Act(1), "shop.lab IN AAAA")
 			if q.p == nil || a.p == nil || q4.p == nil {
-				return false, "no A and AAAA queries and AAAA answer for shop.lab"
+				return false, check.Say("no A and AAAA queries and AAAA answer for shop.lab", "没有 shop.lab 的 A 和 AAAA 查询以及 AAAA 应答")
 			}
 			ok := q.p.Src != q4.p.Src && a.get("rcode") == "NOERROR" && a.get("answers") == "" && strings.Contains(a.get("authority"), "SOA")
-			return ok, fmt.Sprintf("A asked from %s, AAAA from %s; AAAA answer: %s, %d answer records, authority %q", q4.p.Src, q.p.Src, a.get("rcode"), len(strings.Fields(a.get("answers"))), a.get("authority"))
+			return ok, check.Say("A asked from %s, AAAA from %s; AAAA answer: %s, %d answer records, authority %q", "A 从 %s 发问,AAAA 从 %s;AAAA 应答:%s,%d 条应答记录,授权部分 %q", q4.p.Src, q.p.Src, a.get("rcode"), len(strings.Fields(a.get("answers"))), a.get("authority"))
 		}),
-		check.InAct(2, "act 2: one answer holds the CNAME and the address it leads to", "第二幕:一个应答里同时有 CNAME 和它指向的地址", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: one answer holds the CNAME and the address it leads to", "第二幕:一个应答里同时有 CNAME 和它指向的地址", func(v *check.View) (bool, i18n.Text) {
 			_, a := dnsPair(v.Act(2), "www.shop.lab IN A")
 			if a.p == nil {
-				return false, "no A answer for www.shop.lab"
+				return false, check.Say("no A answer for www.shop.lab", "没有 www.shop.lab 的 A 应答")
 			}
 			want := "www.shop.lab. 300 IN CNAME shop.lab.\nshop.lab. 300 IN A 127.0.0.80"
-			return a.get("answers") == want, fmt.Sprintf("answer records: %q", a.get("answers"))
+			return a.get("answers") == want, check.Say("answer records: %q", "应答记录:%q", a.get("answers"))
 		}),
-		check.InAct(3, "act 3: nope.lab gets NXDOMAIN with the zone's SOA (negative TTL 60 s)", "第三幕:nope.lab 得到 NXDOMAIN,附带区域的 SOA(否定缓存 60 秒)", func(v *check.View) (bool, string) {
+		check.InAct(3, "act 3: nope.lab gets NXDOMAIN with the zone's SOA (negative TTL 60 s)", "第三幕:nope.lab 得到 NXDOMAIN,附带区域的 SOA(否定缓存 60 秒)", func(v *check.View) (bool, i18n.Text) {
 			_, a := dnsPair(v.Act(3), "nope.lab IN A")
 			if a.p == nil {
-				return false, "no A answer for nope.lab"
+				return false, check.Say("no A answer for nope.lab", "没有 nope.lab 的 A 应答")
 			}
 			ok := a.get("rcode") == "NXDOMAIN" && strings.HasPrefix(a.get("authority"), "lab. 300 IN SOA") && a.get("negative_ttl") == "60"
-			return ok, fmt.Sprintf("%s, authority %q, negative TTL %s s", a.get("rcode"), a.get("authority"), a.get("negative_ttl"))
+			return ok, check.Say("%s, authority %q, negative TTL %s s", "%s,授权部分 %q,否定缓存 TTL %s 秒", a.get("rcode"), a.get("authority"), a.get("negative_ttl"))
 		}),
-		check.New("every query is one UDP datagram to port 53 and every answer one datagram back: no TCP, no session", "每个查询都是发往 53 端口的一个 UDP 数据报,每个应答都是发回的一个数据报:没有 TCP,没有会话", func(v *check.View) (bool, string) {
+		check.New("every query is one UDP datagram to port 53 and every answer one datagram back: no TCP, no session", "每个查询都是发往 53 端口的一个 UDP 数据报,每个应答都是发回的一个数据报:没有 TCP,没有会话", func(v *check.View) (bool, i18n.Text) {
 			queries, answers, other := 0, 0, 0
 			for _, p := range v.Packets() {
 				switch {
@@ -143,9 +143,9 @@ The notebook's OSI table puts DNS in the session layer. The capture shows a DNS 
 					other++
 				}
 			}
-			return queries >= 6 && answers == queries && other == 0, fmt.Sprintf("%d queries, %d answers, %d other packets", queries, answers, other)
+			return queries >= 6 && answers == queries && other == 0, check.Say("%d queries, %d answers, %d other packets", "%d 个查询,%d 个应答,%d 个其他报文", queries, answers, other)
 		}),
-		check.InAct(4, "act 4: the hosts-file name is resolved without a single packet", "第四幕:hosts 文件里的名字解析时没有发出任何报文", func(v *check.View) (bool, string) {
+		check.InAct(4, "act 4: the hosts-file name is resolved without a single packet", "第四幕:hosts 文件里的名字解析时没有发出任何报文", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(4)
 			n := len(a.Packets())
 			notes := 0
@@ -154,7 +154,7 @@ The notebook's OSI table puts DNS in the session layer. The capture shows a DNS 
 					notes++
 				}
 			}
-			return n == 0 && notes == 1, fmt.Sprintf("%d packets captured during the lookup", n)
+			return n == 0 && notes == 1, check.Say("%d packets captured during the lookup", "解析期间抓到 %d 个报文", n)
 		}),
 	},
 }

@@ -120,13 +120,13 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 		return s.Sleep(50 * time.Millisecond)
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: one TCP connection (one SYN) carries every request: keep-alive", "第一幕:一个 TCP 连接(一个 SYN)承载了所有请求:长连接", func(v *check.View) (bool, string) {
+		check.InAct(1, "act 1: one TCP connection (one SYN) carries every request: keep-alive", "第一幕:一个 TCP 连接(一个 SYN)承载了所有请求:长连接", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(1)
 			n, reqs := len(syns(a)), len(httpKind(appMsgs(a, "http"), "request"))
 			want := len(httpAct1) + 2 // and the two redirects followed
-			return n == 1 && reqs == want, fmt.Sprintf("%d SYN, %d requests on the wire (want 1 and %d)", n, reqs, want)
+			return n == 1 && reqs == want, check.Say("%d SYN, %d requests on the wire (want 1 and %d)", "线路上 %d 个 SYN、%d 个请求(应为 1 个和 %d 个)", n, reqs, want)
 		}),
-		check.InAct(2, "act 2: with Connection: close every request opens its own connection", "第二幕:带 Connection: close 时,每个请求都新开一个连接", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: with Connection: close every request opens its own connection", "第二幕:带 Connection: close 时,每个请求都新开一个连接", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(2)
 			reqs := httpKind(appMsgs(a, "http"), "request")
 			closing := 0
@@ -136,9 +136,9 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 				}
 			}
 			n := len(syns(a))
-			return n == 3 && len(reqs) == 3 && closing == 3, fmt.Sprintf("%d SYNs, %d requests, %d with Connection: close", n, len(reqs), closing)
+			return n == 3 && len(reqs) == 3 && closing == 3, check.Say("%d SYNs, %d requests, %d with Connection: close", "%d 个 SYN,%d 个请求,其中 %d 个带 Connection: close", n, len(reqs), closing)
 		}),
-		check.New("GET, HEAD, POST, PUT, DELETE, OPTIONS and TRACE each appear in a request line", "GET、HEAD、POST、PUT、DELETE、OPTIONS、TRACE 都出现在请求行里", func(v *check.View) (bool, string) {
+		check.New("GET, HEAD, POST, PUT, DELETE, OPTIONS and TRACE each appear in a request line", "GET、HEAD、POST、PUT、DELETE、OPTIONS、TRACE 都出现在请求行里", func(v *check.View) (bool, i18n.Text) {
 			seen := map[string]bool{}
 			for _, r := range httpKind(appMsgs(v, "http"), "request") {
 				seen[r.get("method")] = true
@@ -147,9 +147,9 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 			for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE"} {
 				ok = ok && seen[m]
 			}
-			return ok, "methods on the wire: " + sortedKeys(seen)
+			return ok, check.Say("methods on the wire: %s", "线路上出现的方法:%s", sortedKeys(seen))
 		}),
-		check.New("status codes 100, 200, 201, 204, 301, 302, 304, 403, 404 and 500 each appear in a status line", "状态码 100、200、201、204、301、302、304、403、404、500 都出现在状态行里", func(v *check.View) (bool, string) {
+		check.New("status codes 100, 200, 201, 204, 301, 302, 304, 403, 404 and 500 each appear in a status line", "状态码 100、200、201、204、301、302、304、403、404、500 都出现在状态行里", func(v *check.View) (bool, i18n.Text) {
 			seen := map[string]bool{}
 			for _, r := range httpKind(appMsgs(v, "http"), "response") {
 				seen[r.get("status")] = true
@@ -158,9 +158,9 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 			for _, c := range []string{"100", "200", "201", "204", "301", "302", "304", "403", "404", "500"} {
 				ok = ok && seen[c]
 			}
-			return ok, "status codes on the wire: " + sortedKeys(seen)
+			return ok, check.Say("status codes on the wire: %s", "线路上出现的状态码:%s", sortedKeys(seen))
 		}),
-		check.New("every request names the site in Host and the program in User-Agent; bodies come with Content-Type and Content-Length", "每个请求都用 Host 指明站点、用 User-Agent 指明程序;带请求体的请求都有 Content-Type 和 Content-Length", func(v *check.View) (bool, string) {
+		check.New("every request names the site in Host and the program in User-Agent; bodies come with Content-Type and Content-Length", "每个请求都用 Host 指明站点、用 User-Agent 指明程序;带请求体的请求都有 Content-Type 和 Content-Length", func(v *check.View) (bool, i18n.Text) {
 			reqs := httpKind(appMsgs(v, "http"), "request")
 			bad := 0
 			bodies := 0
@@ -175,9 +175,9 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 					}
 				}
 			}
-			return len(reqs) > 0 && bad == 0 && bodies == 2, fmt.Sprintf("%d requests, %d with a body, %d missing a header", len(reqs), bodies, bad)
+			return len(reqs) > 0 && bad == 0 && bodies == 2, check.Say("%d requests, %d with a body, %d missing a header", "%d 个请求,其中 %d 个带请求体,%d 个缺少头部", len(reqs), bodies, bad)
 		}),
-		check.New("HEAD: the response announces a Content-Length but no body bytes follow", "HEAD:响应写着 Content-Length,但后面没有响应体字节", func(v *check.View) (bool, string) {
+		check.New("HEAD: the response announces a Content-Length but no body bytes follow", "HEAD:响应写着 Content-Length,但后面没有响应体字节", func(v *check.View) (bool, i18n.Text) {
 			ms := appMsgs(v.Act(1), "http")
 			for i, m := range ms {
 				if m.get("method") != "HEAD" {
@@ -186,19 +186,19 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 				for _, r := range ms[i+1:] {
 					if r.get("message") == "response" {
 						cl := r.get("header.content-length")
-						return cl != "" && cl != "0" && r.get("body.bytes") == "0", fmt.Sprintf("HEAD answered %s with Content-Length %s and %s body bytes", r.get("status"), cl, r.get("body.bytes"))
+						return cl != "" && cl != "0" && r.get("body.bytes") == "0", check.Say("HEAD answered %s with Content-Length %s and %s body bytes", "HEAD 的回答:%s,Content-Length %s,响应体 %s 字节", r.get("status"), cl, r.get("body.bytes"))
 					}
 				}
 			}
-			return false, "no HEAD request and response on the wire"
+			return false, check.Say("no HEAD request and response on the wire", "线路上没有 HEAD 请求和响应")
 		}),
-		check.New("Expect: 100-continue: the POST body leaves only after the server's 100 Continue", "Expect: 100-continue:服务器回 100 Continue 之后 POST 请求体才发出", func(v *check.View) (bool, string) {
+		check.New("Expect: 100-continue: the POST body leaves only after the server's 100 Continue", "Expect: 100-continue:服务器回 100 Continue 之后 POST 请求体才发出", func(v *check.View) (bool, i18n.Text) {
 			return expectContinue(v.Act(1))
 		}),
-		check.New("301 and 302 carry a Location, and the client's next request asks for it", "301 和 302 带着 Location,客户端的下一个请求正是它", func(v *check.View) (bool, string) {
+		check.New("301 and 302 carry a Location, and the client's next request asks for it", "301 和 302 带着 Location,客户端的下一个请求正是它", func(v *check.View) (bool, i18n.Text) {
 			ms := appMsgs(v.Act(1), "http")
 			followed := 0
-			var detail []string
+			var detail []i18n.Text
 			for i, m := range ms {
 				st := m.get("status")
 				if st != "301" && st != "302" {
@@ -210,14 +210,14 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 						if r.get("target") == loc && loc != "" {
 							followed++
 						}
-						detail = append(detail, fmt.Sprintf("%s Location %s → next %s %s", st, loc, r.get("method"), r.get("target")))
+						detail = append(detail, check.Say("%s Location %s → next %s %s", "%s Location %s → 下一个请求 %s %s", st, loc, r.get("method"), r.get("target")))
 						break
 					}
 				}
 			}
-			return followed == 2, strings.Join(detail, "; ")
+			return followed == 2, check.Join(detail, i18n.T("; ", ";"))
 		}),
-		check.New("304: a GET with If-None-Match naming the ETag gets 304 Not Modified and no body", "304:带 If-None-Match(写着 ETag)的 GET 得到 304 Not Modified,没有响应体", func(v *check.View) (bool, string) {
+		check.New("304: a GET with If-None-Match naming the ETag gets 304 Not Modified and no body", "304:带 If-None-Match(写着 ETag)的 GET 得到 304 Not Modified,没有响应体", func(v *check.View) (bool, i18n.Text) {
 			ms := appMsgs(v.Act(1), "http")
 			etag := ""
 			for i, m := range ms {
@@ -231,13 +231,13 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 				for _, r := range ms[i+1:] {
 					if r.get("message") == "response" {
 						ok := etag != "" && inm == etag && r.get("status") == "304" && r.get("body.bytes") == "0"
-						return ok, fmt.Sprintf("ETag %s, If-None-Match %s → %s with %s body bytes", etag, inm, r.get("status"), r.get("body.bytes"))
+						return ok, check.Say("ETag %s, If-None-Match %s → %s with %s body bytes", "ETag %s,If-None-Match %s → %s,响应体 %s 字节", etag, inm, r.get("status"), r.get("body.bytes"))
 					}
 				}
 			}
-			return false, "no request with If-None-Match on the wire"
+			return false, check.Say("no request with If-None-Match on the wire", "线路上没有带 If-None-Match 的请求")
 		}),
-		check.New("OPTIONS is answered with an Allow header; TRACE's response body is the request as the server received it", "OPTIONS 的回答带 Allow 头;TRACE 的响应体就是服务器收到的请求", func(v *check.View) (bool, string) {
+		check.New("OPTIONS is answered with an Allow header; TRACE's response body is the request as the server received it", "OPTIONS 的回答带 Allow 头;TRACE 的响应体就是服务器收到的请求", func(v *check.View) (bool, i18n.Text) {
 			allow := ""
 			for _, m := range httpKind(appMsgs(v, "http"), "response") {
 				if a := m.get("header.allow"); a != "" {
@@ -245,9 +245,9 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 				}
 			}
 			echoed := strings.Contains(string(stream(v.Act(1), "server")), "TRACE /echo HTTP/1.1\r\nHost: "+siteName)
-			return allow != "" && echoed, fmt.Sprintf("Allow: %q; TRACE request echoed in the server's bytes: %v", allow, echoed)
+			return allow != "" && echoed, check.Say("Allow: %q; TRACE request echoed in the server's bytes: %v", "Allow: %q;服务器发出的字节里回显了 TRACE 请求:%v", allow, check.Bool(echoed))
 		}),
-		check.New("chunked: /stream arrives as 3 chunks in 3 segments and a last chunk of size 0, with no Content-Length", "分块:/stream 以 3 个块、3 个报文段到达,最后是长度为 0 的块,没有 Content-Length", func(v *check.View) (bool, string) {
+		check.New("chunked: /stream arrives as 3 chunks in 3 segments and a last chunk of size 0, with no Content-Length", "分块:/stream 以 3 个块、3 个报文段到达,最后是长度为 0 的块,没有 Content-Length", func(v *check.View) (bool, i18n.Text) {
 			return chunked(v.Act(1))
 		}),
 	},
@@ -316,41 +316,44 @@ func shopHandler() http.Handler {
 
 // expectContinue checks the order: POST head (with Expect: 100-continue,
 // no body yet), 100 Continue, the POST body, the final status.
-func expectContinue(v *check.View) (bool, string) {
+func expectContinue(v *check.View) (bool, i18n.Text) {
 	ms := appMsgs(v, "http")
 	step := 0
-	var order []string
+	var order []i18n.Text
 	line := ""
 	for _, m := range ms {
 		switch {
 		case step == 0 && m.get("method") == "POST" && strings.EqualFold(m.get("header.expect"), "100-continue"):
 			if m.get("body.bytes") != "" {
-				return false, "the POST body travelled with its head"
+				return false, check.Say("the POST body travelled with its head", "POST 请求体和头部一起发出了")
 			}
 			step, line = 1, m.get("line")
-			order = append(order, "POST head")
+			order = append(order, i18n.T("POST head", "POST 头部"))
 		case step == 1 && m.get("message") == "request":
-			return false, strings.Join(append(order, "client sent "+m.p.App.Summary+" before 100 Continue"), " → ")
+			return false, check.Join(append(order, check.Say("client sent %s before 100 Continue", "客户端在 100 Continue 之前发出了 %s", m.p.App.Summary)), arrow)
 		case step == 1 && m.get("status") == "100":
 			step++
-			order = append(order, "100 Continue")
+			order = append(order, check.Plain("100 Continue"))
 		case step == 2 && m.get("message") == "request":
 			if m.get("of") != line || m.get("part") != "end" {
-				return false, strings.Join(append(order, "next client message: "+m.p.App.Summary), " → ")
+				return false, check.Join(append(order, check.Say("next client message: %s", "客户端的下一条消息:%s", m.p.App.Summary)), arrow)
 			}
 			step++
-			order = append(order, "POST body "+m.get("body.bytes")+" B")
+			order = append(order, check.Say("POST body %s B", "POST 请求体 %s 字节", m.get("body.bytes")))
 		case step == 3 && m.get("status") != "":
 			step++
-			order = append(order, m.get("status")+" "+m.get("reason"))
+			order = append(order, check.Plain(m.get("status")+" "+m.get("reason")))
 		}
 	}
-	return step == 4, strings.Join(order, " → ")
+	return step == 4, check.Join(order, arrow)
 }
+
+// arrow joins steps in order.
+var arrow = check.Plain(" → ")
 
 // chunked checks the /stream response: chunked, no Content-Length, three
 // chunks each completed in its own segment, then the zero-size chunk.
-func chunked(v *check.View) (bool, string) {
+func chunked(v *check.View) (bool, i18n.Text) {
 	ms := appMsgs(v, "http")
 	var of string
 	segs := 0
@@ -358,14 +361,14 @@ func chunked(v *check.View) (bool, string) {
 		switch {
 		case of == "" && m.get("status") != "" && m.get("header.transfer-encoding") == "chunked":
 			if m.get("header.content-length") != "" {
-				return false, "chunked response with a Content-Length"
+				return false, check.Say("chunked response with a Content-Length", "分块响应却带着 Content-Length")
 			}
 			of = m.get("line")
 		case of != "" && m.get("of") == of && m.get("part") == "chunks":
 			segs++
 		case of != "" && m.get("of") == of && m.get("part") == "end":
-			return m.get("chunks") == "3" && segs == 3, fmt.Sprintf("%s chunks, %s body bytes; segments that completed a chunk: %d; then the last chunk", m.get("chunks"), m.get("body.bytes"), segs)
+			return m.get("chunks") == "3" && segs == 3, check.Say("%s chunks, %s body bytes; segments that completed a chunk: %d; then the last chunk", "%s 个块,响应体 %s 字节;补全一个块的报文段:%d 个;然后是最后一个块", m.get("chunks"), m.get("body.bytes"), segs)
 		}
 	}
-	return false, "no complete chunked response on the wire"
+	return false, check.Say("no complete chunked response on the wire", "线路上没有完整的分块响应")
 }

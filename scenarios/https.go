@@ -113,17 +113,17 @@ HTTPS 仍然暴露的:地址和端口、SNI 里的服务器名、记录的大小
 		return nil
 	},
 	Checks: []check.Check{
-		check.New("act 1 (HTTP): the password is readable in the captured bytes", "第一幕(HTTP):抓到的字节里能读到密码", func(v *check.View) (bool, string) {
+		check.New("act 1 (HTTP): the password is readable in the captured bytes", "第一幕(HTTP):抓到的字节里能读到密码", func(v *check.View) (bool, i18n.Text) {
 			w := wire(v.Act(1))
 			ok := bytes.Contains(w, []byte("password="+loginPassword)) && bytes.Contains(w, []byte("POST "+loginPath))
-			return ok, fmt.Sprintf("%q and %q found in %d captured bytes: %v", "POST "+loginPath, "password="+loginPassword, len(w), ok)
+			return ok, check.Say("%q and %q found in %d captured bytes: %v", "在抓到的 %[3]d 字节里找到 %[1]q 和 %[2]q:%[4]v", "POST "+loginPath, "password="+loginPassword, len(w), check.Bool(ok))
 		}),
-		check.New("act 2 (HTTPS): neither the password nor the path appears in any captured byte", "第二幕(HTTPS):抓到的任何字节里都没有密码,也没有路径", func(v *check.View) (bool, string) {
+		check.New("act 2 (HTTPS): neither the password nor the path appears in any captured byte", "第二幕(HTTPS):抓到的任何字节里都没有密码,也没有路径", func(v *check.View) (bool, i18n.Text) {
 			w := wire(v.Act(2))
 			pw, path := bytes.Contains(w, []byte(loginPassword)), bytes.Contains(w, []byte(loginPath))
-			return len(w) > 0 && !pw && !path, fmt.Sprintf("%d captured bytes; password found: %v, path found: %v", len(w), pw, path)
+			return len(w) > 0 && !pw && !path, check.Say("%d captured bytes; password found: %v, path found: %v", "抓到 %d 字节;找到密码:%v,找到路径:%v", len(w), check.Bool(pw), check.Bool(path))
 		}),
-		check.InAct(2, "act 2: the server's name still travels in clear, in the ClientHello's SNI", "第二幕:服务器名仍以明文出现在 ClientHello 的 SNI 里", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the server's name still travels in clear, in the ClientHello's SNI", "第二幕:服务器名仍以明文出现在 ClientHello 的 SNI 里", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(2)
 			sni := ""
 			for _, m := range appMsgs(a, "tls") {
@@ -132,12 +132,12 @@ HTTPS 仍然暴露的:地址和端口、SNI 里的服务器名、记录的大小
 				}
 			}
 			inBytes := bytes.Contains(wire(a), []byte(siteName))
-			return sni == siteName && inBytes, fmt.Sprintf("ClientHello SNI %q; %q in the captured bytes: %v", sni, siteName, inBytes)
+			return sni == siteName && inBytes, check.Say("ClientHello SNI %q; %q in the captured bytes: %v", "ClientHello SNI %q;抓到的字节里有 %q:%v", sni, siteName, check.Bool(inBytes))
 		}),
-		check.InAct(2, "act 2: the handshake is ClientHello → ServerHello (TLS 1.3) → encrypted Certificate … Finished → client Finished", "第二幕:握手依次是 ClientHello → ServerHello(TLS 1.3)→ 加密的 Certificate … Finished → 客户端 Finished", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the handshake is ClientHello → ServerHello (TLS 1.3) → encrypted Certificate … Finished → client Finished", "第二幕:握手依次是 ClientHello → ServerHello(TLS 1.3)→ 加密的 Certificate … Finished → 客户端 Finished", func(v *check.View) (bool, i18n.Text) {
 			return tlsHandshake(v.Act(2))
 		}),
-		check.InAct(2, "act 2: the certificate travels encrypted: its organisation name is in no captured byte", "第二幕:证书是加密传输的:抓到的字节里没有它的组织名", func(v *check.View) (bool, string) {
+		check.InAct(2, "act 2: the certificate travels encrypted: its organisation name is in no captured byte", "第二幕:证书是加密传输的:抓到的字节里没有它的组织名", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(2)
 			subject := ""
 			for _, m := range appMsgs(a, "tls") {
@@ -146,14 +146,14 @@ HTTPS 仍然暴露的:地址和端口、SNI 里的服务器名、记录的大小
 				}
 			}
 			clear := bytes.Contains(wire(a), []byte(certOrg))
-			return strings.Contains(subject, certOrg) && !clear, fmt.Sprintf("certificate subject %q (opened with the key log); %q in the captured bytes: %v", subject, certOrg, clear)
+			return strings.Contains(subject, certOrg) && !clear, check.Say("certificate subject %q (opened with the key log); %q in the captured bytes: %v", "证书主体 %q(用密钥日志解密得到);抓到的字节里有 %q:%v", subject, certOrg, check.Bool(clear))
 		}),
-		check.New("the first byte of the answer comes after 2 round trips over HTTP and 3 over HTTPS", "拿到回答的第一个字节:HTTP 用了 2 个往返,HTTPS 用了 3 个", func(v *check.View) (bool, string) {
+		check.New("the first byte of the answer comes after 2 round trips over HTTP and 3 over HTTPS", "拿到回答的第一个字节:HTTP 用了 2 个往返,HTTPS 用了 3 个", func(v *check.View) (bool, i18n.Text) {
 			h, okH := roundTrips(v.Act(1), func(p *decode.Packet) bool { return p.App != nil && p.App.Fields["status"] != "" })
 			s, okS := roundTrips(v.Act(2), func(p *decode.Packet) bool {
 				return p.App != nil && strings.HasPrefix(p.App.Fields["decrypted"], `"HTTP/1.1 `)
 			})
-			return okH && okS && h == 2 && s == 3, fmt.Sprintf("HTTP: response in the server's turn %d; HTTPS: in its turn %d (found: %v, %v)", h, s, okH, okS)
+			return okH && okS && h == 2 && s == 3, check.Say("HTTP: response in the server's turn %d; HTTPS: in its turn %d (found: %v, %v)", "HTTP:响应在服务器的第 %d 轮;HTTPS:在第 %d 轮(找到:%v,%v)", h, s, check.Bool(okH), check.Bool(okS))
 		}),
 	},
 }
@@ -175,22 +175,22 @@ func loginHandler() http.Handler {
 }
 
 // tlsHandshake checks the order of the TLS 1.3 handshake messages.
-func tlsHandshake(v *check.View) (bool, string) {
+func tlsHandshake(v *check.View) (bool, i18n.Text) {
 	want := []struct{ from, text string }{
 		{"client", "ClientHello"}, {"server", "ServerHello TLS 1.3"}, {"server", "{EncryptedExtensions"},
 		{"server", "Certificate"}, {"server", "CertificateVerify"}, {"server", "Finished}"}, {"client", "{Finished}"},
 	}
 	i := 0
-	var seen []string
+	var seen []i18n.Text
 	for _, m := range appMsgs(v, "tls") {
 		s := m.p.App.Summary
-		seen = append(seen, m.p.From+": "+s)
+		seen = append(seen, check.Say("%s: %s", "%s:%s", lane(m.p.From), s))
 		for i < len(want) && m.p.From == want[i].from && strings.Contains(s, want[i].text) {
 			s = s[strings.Index(s, want[i].text)+len(want[i].text):]
 			i++
 		}
 	}
-	return i == len(want), strings.Join(seen, " | ")
+	return i == len(want), check.Join(seen, check.Plain(" | "))
 }
 
 // roundTrips counts the server's turns on the wire — runs of packets that

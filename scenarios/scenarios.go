@@ -67,7 +67,7 @@ func awaitKernel(s *session.Session, want ...inState) error {
 // lane names a lane in a detail: "client" in English, 客户端 in Chinese.
 func lane(name string) i18n.Text { return i18n.T(name, laneZh[name]) }
 
-var laneZh = map[string]string{"client": "客户端", "server": "服务器", "resolver": "解析器", "closed port": "关闭的端口",
+var laneZh = map[string]string{"client": "客户端", "server": "服务器", "resolver": "解析服务器", "closed port": "关闭的端口",
 	"client 1": "客户端 1", "client 2": "客户端 2", "client 3": "客户端 3"}
 
 // first returns the first packet or nil.

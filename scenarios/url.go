@@ -87,49 +87,49 @@ The notebook writes a URL as scheme://host[:port#]/path/…/[?query-string][#anc
 		return s.Sleep(50 * time.Millisecond)
 	},
 	Checks: []check.Check{
-		check.New("scheme: not sent — the request line carries only path and query, and no TLS is spoken", "协议:不发送——请求行只带路径和查询,也没有 TLS", func(v *check.View) (bool, string) {
+		check.New("scheme: not sent — the request line carries only path and query, and no TLS is spoken", "协议:不发送——请求行只带路径和查询,也没有 TLS", func(v *check.View) (bool, i18n.Text) {
 			r := firstRequest(v)
 			if r.p == nil {
-				return false, "no request on the wire"
+				return false, check.Say("no request on the wire", "线路上没有请求")
 			}
 			cli := stream(v, "client")
 			full := bytes.Contains(cli, []byte("http://"))
 			tls := len(appMsgs(v, "tls")) > 0
-			return r.get("line") == "GET "+urlTarget+" HTTP/1.1" && !full && !tls, fmt.Sprintf("request line %q; \"http://\" in the client's bytes: %v; TLS records: %v", r.get("line"), full, tls)
+			return r.get("line") == "GET "+urlTarget+" HTTP/1.1" && !full && !tls, check.Say("request line %q; \"http://\" in the client's bytes: %v; TLS records: %v", "请求行 %q;客户端的字节里有 \"http://\":%v;TLS 记录:%v", r.get("line"), check.Bool(full), check.Bool(tls))
 		}),
-		check.New("host: asked of DNS first, then sent in the Host header", "主机:先问 DNS,再写进 Host 头", func(v *check.View) (bool, string) {
+		check.New("host: asked of DNS first, then sent in the Host header", "主机:先问 DNS,再写进 Host 头", func(v *check.View) (bool, i18n.Text) {
 			q, a := dnsPair(v, siteName+" IN A")
 			r := firstRequest(v)
 			if q.p == nil || a.p == nil || r.p == nil {
-				return false, "no DNS exchange or no request"
+				return false, check.Say("no DNS exchange or no request", "没有 DNS 交互或没有请求")
 			}
-			return q.p.N < r.p.N && strings.HasPrefix(r.get("header.host"), siteName), fmt.Sprintf("DNS question %q at packet %d; Host: %s at packet %d", q.get("question"), q.p.N, r.get("header.host"), r.p.N)
+			return q.p.N < r.p.N && strings.HasPrefix(r.get("header.host"), siteName), check.Say("DNS question %q at packet %d; Host: %s at packet %d", "DNS 问题 %q 在第 %d 个报文;Host: %s 在第 %d 个报文", q.get("question"), q.p.N, r.get("header.host"), r.p.N)
 		}),
-		check.New("port: the SYN goes to port 8080, and the Host header names it (not the default)", "端口:SYN 发往 8080 端口,Host 头里也写明了(不是默认端口)", func(v *check.View) (bool, string) {
+		check.New("port: the SYN goes to port 8080, and the Host header names it (not the default)", "端口:SYN 发往 8080 端口,Host 头里也写明了(不是默认端口)", func(v *check.View) (bool, i18n.Text) {
 			ss := syns(v)
 			r := firstRequest(v)
 			if len(ss) != 1 || r.p == nil {
-				return false, fmt.Sprintf("%d SYNs, request found: %v", len(ss), r.p != nil)
+				return false, check.Say("%d SYNs, request found: %v", "%d 个 SYN,找到请求:%v", len(ss), check.Bool(r.p != nil))
 			}
-			return ss[0].Dst.Port() == 8080 && r.get("header.host") == siteName+":8080", fmt.Sprintf("SYN to %s; Host: %s", ss[0].Dst, r.get("header.host"))
+			return ss[0].Dst.Port() == 8080 && r.get("header.host") == siteName+":8080", check.Say("SYN to %s; Host: %s", "SYN 发往 %s;Host: %s", ss[0].Dst, r.get("header.host"))
 		}),
-		check.New("path and query: the request line is GET /search/results?q=tcp+handshake&lang=zh", "路径和查询:请求行是 GET /search/results?q=tcp+handshake&lang=zh", func(v *check.View) (bool, string) {
+		check.New("path and query: the request line is GET /search/results?q=tcp+handshake&lang=zh", "路径和查询:请求行是 GET /search/results?q=tcp+handshake&lang=zh", func(v *check.View) (bool, i18n.Text) {
 			r := firstRequest(v)
-			return r.p != nil && r.get("target") == urlTarget, fmt.Sprintf("request target %q", r.get("target"))
+			return r.p != nil && r.get("target") == urlTarget, check.Say("request target %q", "请求目标 %q", r.get("target"))
 		}),
-		check.New("user info: sent as Authorization: Basic, whose base64 anyone can decode back to alice:opensesame", "用户信息:以 Authorization: Basic 发送,谁都能把其中的 base64 解回 alice:opensesame", func(v *check.View) (bool, string) {
+		check.New("user info: sent as Authorization: Basic, whose base64 anyone can decode back to alice:opensesame", "用户信息:以 Authorization: Basic 发送,谁都能把其中的 base64 解回 alice:opensesame", func(v *check.View) (bool, i18n.Text) {
 			r := firstRequest(v)
 			auth := r.get("header.authorization")
 			enc, ok := strings.CutPrefix(auth, "Basic ")
 			dec, err := base64.StdEncoding.DecodeString(enc)
 			inWire := bytes.Contains(wire(v), []byte(auth))
-			return ok && err == nil && string(dec) == urlUserInfo && inWire, fmt.Sprintf("Authorization: %s → base64 decodes to %q; in the captured bytes: %v", auth, dec, inWire)
+			return ok && err == nil && string(dec) == urlUserInfo && inWire, check.Say("Authorization: %s → base64 decodes to %q; in the captured bytes: %v", "Authorization: %s → base64 解码为 %q;在抓到的字节里:%v", auth, dec, check.Bool(inWire))
 		}),
-		check.New("fragment: \"reviews\" appears in no captured byte", "片段:\"reviews\" 不在任何抓到的字节里", func(v *check.View) (bool, string) {
+		check.New("fragment: \"reviews\" appears in no captured byte", "片段:\"reviews\" 不在任何抓到的字节里", func(v *check.View) (bool, i18n.Text) {
 			w := wire(v)
 			n := bytes.Count(w, []byte(urlFragment))
 			reqs := len(httpKind(appMsgs(v, "http"), "request"))
-			return n == 0 && reqs == 1 && len(w) > 0, fmt.Sprintf("%q found %d times in %d captured bytes (%d request)", urlFragment, n, len(w), reqs)
+			return n == 0 && reqs == 1 && len(w) > 0, check.Say("%q found %d times in %d captured bytes (%d request)", "%[1]q 在抓到的 %[3]d 字节里出现 %[2]d 次(%[4]d 个请求)", urlFragment, n, len(w), reqs)
 		}),
 	},
 }
