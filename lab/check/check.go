@@ -31,31 +31,13 @@ type Check struct {
 }
 
 // New builds a check; en and zh name it.
-func New[D Detail](en, zh string, eval func(v *View) (bool, D)) Check {
-	return Check{Name: i18n.T(en, zh), Eval: bilingual(eval)}
+func New(en, zh string, eval func(v *View) (bool, i18n.Text)) Check {
+	return Check{Name: i18n.T(en, zh), Eval: eval}
 }
 
 // InAct builds a check about act n only (see Check.Act).
-func InAct[D Detail](n int, en, zh string, eval func(v *View) (bool, D)) Check {
-	return Check{Name: i18n.T(en, zh), Act: n, Eval: bilingual(eval)}
-}
-
-// Detail is what an Eval may return as its evidence while scenarios move
-// to bilingual details: i18n.Text, or a string in English only.
-// TODO: i18n.Text only, once every scenario says its details in Chinese.
-type Detail interface{ string | i18n.Text }
-
-func bilingual[D Detail](eval func(v *View) (bool, D)) func(v *View) (bool, i18n.Text) {
-	if eval == nil {
-		return nil
-	}
-	return func(v *View) (bool, i18n.Text) {
-		ok, d := eval(v)
-		if s, isString := any(d).(string); isString {
-			return ok, Plain(s)
-		}
-		return ok, any(d).(i18n.Text)
-	}
+func InAct(n int, en, zh string, eval func(v *View) (bool, i18n.Text)) Check {
+	return Check{Name: i18n.T(en, zh), Act: n, Eval: eval}
 }
 
 // Say builds a detail in English and Chinese from two format strings that

@@ -41,9 +41,9 @@ var fxScenario = &scenario.Scenario{
 		"课程第一段。\n\n第二段:[不是标签] 以及更多内容。"),
 	Lanes: []string{"client", "server"},
 	Checks: []check.Check{
-		check.New[i18n.Text]("first segment is SYN", "第一个报文段是 SYN", nil),
-		check.New[i18n.Text]("three writes, two segments", "三次写入,两个报文段", nil),
-		check.New[i18n.Text]("something that fails", "一个失败的检查", nil),
+		check.New("first segment is SYN", "第一个报文段是 SYN", nil),
+		check.New("three writes, two segments", "三次写入,两个报文段", nil),
+		check.New("something that fails", "一个失败的检查", nil),
 	},
 }
 
