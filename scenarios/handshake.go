@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
@@ -104,13 +105,13 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 				return false, check.Say("SYN or SYN,ACK missing", "缺少 SYN 或 SYN,ACK")
 			}
 			ok := true
-			detail := ""
+			var parts []string
 			for _, p := range ps[:2] {
 				o := p.Opts
 				ok = ok && o.MSS > 0 && o.WScale >= 0 && o.SACKPerm && o.TS
-				detail += fmt.Sprintf("%s: mss=%d wscale=%d sack_perm=%v ts=%v; ", p.Flags, o.MSS, o.WScale, o.SACKPerm, o.TS)
+				parts = append(parts, fmt.Sprintf("%s: mss=%d wscale=%d sack_perm=%v ts=%v", p.Flags, o.MSS, o.WScale, o.SACKPerm, o.TS))
 			}
-			return ok, check.Plain(detail)
+			return ok, check.Plain(strings.Join(parts, "; "))
 		}),
 		check.New("the kernel shows both sockets ESTABLISHED", "内核显示两个套接字都是 ESTABLISHED", func(v *check.View) (bool, i18n.Text) {
 			c, s := kernelSaw(v, "client", tcpstate.Established), kernelSaw(v, "server", tcpstate.Established)
