@@ -9,6 +9,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,41 @@ type Config struct {
 	// Stats, if set, receives the packets captured and the kernel's drop
 	// counter twice a second while the run goes.
 	Stats func(packets, drops uint64)
+	// Limits bound what the run keeps in memory (zero fields: defaults).
+	Limits Limits
+}
+
+// Limits bound what one run keeps, so that a scenario that floods the wire
+// cannot exhaust memory: every event travels to the front end and stays in
+// its timeline (and in the worker's, which the session waits on). A run
+// that reaches a limit says so on its timeline.
+type Limits struct {
+	// Bytes of packet data kept whole; after that each packet keeps its
+	// headers only, as with a capture snap length (the payload length
+	// stays known). Default DefaultLimitBytes.
+	Bytes int
+	// Events: packets and program calls recorded on the timeline; later
+	// ones are counted but not kept (kernel states, narration and checks
+	// still are). Default DefaultLimitEvents.
+	Events int
+}
+
+// Default limits: far above what a lesson needs (the largest scenario
+// records under a thousand events and under a megabyte of packets), and
+// low enough that a flood stays within a few hundred MB.
+const (
+	DefaultLimitBytes  = 32 << 20
+	DefaultLimitEvents = 100_000
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.Bytes <= 0 {
+		l.Bytes = DefaultLimitBytes
+	}
+	if l.Events <= 0 {
+		l.Events = DefaultLimitEvents
+	}
+	return l
 }
 
 // Result is how a run ended.
@@ -82,12 +118,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	sc := cfg.Scenario
 	lanes := session.NewLanes()
 	local := timeline.New(timeline.Meta{})
-	emit := func(ev timeline.Event) {
+	lim := cfg.Limits.withDefaults()
+	emit := capEvents(lim.Events, func(ev timeline.Event) {
 		local.Append(ev)
 		if cfg.Emit != nil {
 			cfg.Emit(ev)
 		}
-	}
+	})
 	clock := session.NewClock(50 * time.Millisecond)
 	m := newMerger(lanes, clock, emit, cfg.Mode == sandbox.Host)
 	meta := timeline.Meta{
@@ -122,7 +159,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		packets, capErr = capturePackets(stopCtx, src, dec, appdecode.New(keys), m)
+		packets, capErr = capturePackets(stopCtx, src, dec, appdecode.New(keys), m, lim)
 	}()
 	go func() {
 		defer wg.Done()
@@ -203,11 +240,12 @@ const captureSlack = 10 * time.Millisecond
 
 // capturePackets reads, decodes and follows packets (flows, then what they
 // carry at the application layer) until ctx is done and the ring is
-// drained. It returns the number of packets read.
-func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder, app *appdecode.Decoder, m *merger) (int, error) {
+// drained, keeping within lim. It returns the number of packets read.
+func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder, app *appdecode.Decoder, m *merger, lim Limits) (int, error) {
 	tr := flow.NewTracker()
 	var slab []decode.Packet
-	n := 0
+	n, kept := 0, 0 // packets read, bytes of packet data kept whole
+	trimming := false
 	for {
 		start := time.Now()
 		f, err := src.ReadFrame()
@@ -224,6 +262,7 @@ func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder
 			}
 			return n, fmt.Errorf("capture: %w", err)
 		}
+		n++
 		if len(slab) == 0 {
 			slab = make([]decode.Packet, 256)
 		}
@@ -232,9 +271,56 @@ func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder
 		dec.Decode(f.Data, f.Length, p) // undecodable frames are kept as they are
 		tr.Add(p)
 		app.Add(p, f.Time)
-		n++
+		if !trimming && kept+len(p.Data) > lim.Bytes {
+			trimming = true
+			m.Record(limitNote(f.Time, i18n.T(
+				fmt.Sprintf("capture limit: %d MiB of packet bytes kept; from packet %d on only headers are kept", lim.Bytes>>20, p.N),
+				fmt.Sprintf("抓包上限:已保留 %d MiB 报文字节;从第 %d 个报文起只保留头部", lim.Bytes>>20, p.N))))
+		}
+		if trimming {
+			p.Data = headersOnly(p)
+		} else {
+			kept += len(p.Data)
+		}
 		m.Record(timeline.Event{Time: f.Time, Kind: timeline.KindPacket, Packet: p})
 	}
+}
+
+// capEvents passes every event on to emit until max packets and program
+// calls have passed, then only the rest (kernel states, narration, checks:
+// a handful per connection), saying once that it stopped.
+func capEvents(max int, emit func(timeline.Event)) func(timeline.Event) {
+	n := 0
+	return func(ev timeline.Event) {
+		if ev.Kind == timeline.KindPacket || ev.Kind == timeline.KindApp {
+			n++
+			if n > max {
+				if n == max+1 {
+					emit(limitNote(ev.Time, i18n.T(
+						fmt.Sprintf("limit: %d packets and calls recorded; later ones are not kept", max),
+						fmt.Sprintf("上限:已记录 %d 个报文和调用;之后的不再保留", max))))
+				}
+				return
+			}
+		}
+		emit(ev)
+	}
+}
+
+// limitNote tells the timeline a limit was reached.
+func limitNote(t time.Time, text i18n.Text) timeline.Event {
+	return timeline.Event{Time: t, Kind: timeline.KindNote, Note: &timeline.Note{Text: text}}
+}
+
+// headersOnly is a copy of the packet's bytes up to its payload (at most
+// 128 bytes for a frame that was not decoded), so the large chunk the
+// capture copied it into can be freed.
+func headersOnly(p *decode.Packet) []byte {
+	n := p.PayloadOffset
+	if n <= 0 || n > len(p.Data) {
+		n = min(len(p.Data), 128)
+	}
+	return bytes.Clone(p.Data[:n])
 }
 
 // observer lets the session wait for events the merger has emitted.
