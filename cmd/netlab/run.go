@@ -115,11 +115,12 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 		render.Summary(a.stdout, sum, lang)
 	}
 	if f.pcap != "" {
-		if err := record.WritePcapng(f.pcap, tl, lang); err != nil {
+		n, err := record.WritePcapng(f.pcap, tl, lang)
+		if err != nil {
 			return &exitError{code: exitCheckFailed, err: err}
 		}
 		if !f.json {
-			fmt.Fprintf(a.stdout, "wrote %s (%d packets)\n", f.pcap, sum.Packets)
+			fmt.Fprintf(a.stdout, "wrote %s (%d packets)\n", f.pcap, n)
 		}
 	}
 	switch {

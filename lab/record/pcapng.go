@@ -38,22 +38,22 @@ func CheckWritable(path string) error {
 // (narration, the program's calls, kernel states) and its own explanation;
 // what happened after the last packet goes on the last one. Run as root
 // through sudo, the file is given to the invoking user.
-func WritePcapng(path string, tl *timeline.Timeline, lang i18n.Lang) error {
+func WritePcapng(path string, tl *timeline.Timeline, lang i18n.Lang) (packets int, err error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("write pcapng: %w", err)
+		return 0, fmt.Errorf("write pcapng: %w", err)
 	}
-	err = writePcapng(f, tl, lang)
+	packets, err = writePcapng(f, tl, lang)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write pcapng: %w", cerr)
 	}
 	if err != nil {
-		return err
+		return packets, err
 	}
-	return giveToSudoUser(path)
+	return packets, giveToSudoUser(path)
 }
 
-func writePcapng(f *os.File, tl *timeline.Timeline, lang i18n.Lang) error {
+func writePcapng(f *os.File, tl *timeline.Timeline, lang i18n.Lang) (int, error) {
 	meta := tl.Meta()
 	link := layers.LinkType(meta.Link)
 	if meta.Link == 0 {
@@ -67,16 +67,17 @@ func writePcapng(f *os.File, tl *timeline.Timeline, lang i18n.Lang) error {
 		Application: "netlab", Comment: "netlab " + meta.Scenario + ": " + meta.Title.In(lang),
 	}})
 	if err != nil {
-		return fmt.Errorf("write pcapng: %w", err)
+		return 0, fmt.Errorf("write pcapng: %w", err)
 	}
 	if sum, _ := tl.Closed(); len(sum.TLSKeyLog) > 0 {
 		// The run's own TLS secrets, so Wireshark and tshark decrypt its
 		// TLS traffic as netlab's decoder did (a Decryption Secrets Block,
 		// what SSLKEYLOGFILE would give them).
 		if err := w.WriteDecryptionSecretsBlock(pcapgo.DSB_SECRETS_TYPE_TLS, sum.TLSKeyLog); err != nil {
-			return fmt.Errorf("write pcapng TLS secrets: %w", err)
+			return 0, fmt.Errorf("write pcapng TLS secrets: %w", err)
 		}
 	}
+	n := 0 // packets written
 	var pending []string
 	var held *timeline.Event
 	var heldComments []string
@@ -90,6 +91,7 @@ func writePcapng(f *os.File, tl *timeline.Timeline, lang i18n.Lang) error {
 		if err := w.WritePacketWithOptions(ci, p.Data, opts); err != nil {
 			return fmt.Errorf("write pcapng packet %d: %w", p.N, err)
 		}
+		n++
 		held = nil
 		return nil
 	}
@@ -114,18 +116,18 @@ func writePcapng(f *os.File, tl *timeline.Timeline, lang i18n.Lang) error {
 		return true
 	})
 	if werr != nil {
-		return werr
+		return n, werr
 	}
 	if held != nil {
 		heldComments = append(heldComments, pending...)
 		if err := flush(); err != nil {
-			return err
+			return n, err
 		}
 	}
 	if err := w.Flush(); err != nil {
-		return fmt.Errorf("write pcapng: %w", err)
+		return n, fmt.Errorf("write pcapng: %w", err)
 	}
-	return bw.Flush()
+	return n, bw.Flush()
 }
 
 // comment renders a non-packet event for a packet comment.

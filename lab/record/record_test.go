@@ -81,7 +81,8 @@ func TestJSONLinesSchema(t *testing.T) {
 func TestPcapngRoundTrip(t *testing.T) {
 	tl := fixture(t)
 	path := filepath.Join(t.TempDir(), "out.pcapng")
-	if err := record.WritePcapng(path, tl, i18n.En); err != nil {
+	written, err := record.WritePcapng(path, tl, i18n.En)
+	if err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)
@@ -107,8 +108,8 @@ func TestPcapngRoundTrip(t *testing.T) {
 		comments = append(comments, strings.Join(opts.Comments, " | "))
 		n++
 	}
-	if n != 6 {
-		t.Fatalf("read %d packets, want 6", n)
+	if n != 6 || written != n {
+		t.Fatalf("read %d packets, WritePcapng said %d; want 6", n, written)
 	}
 	if !strings.Contains(comments[0], "narration: The client connects") || !strings.Contains(comments[0], "app client: connect") || !strings.Contains(comments[0], "SYN seq=0") {
 		t.Errorf("first packet's comments: %q", comments[0])

@@ -629,14 +629,7 @@ func (d *Dashboard) openSave() {
 		tl, lang := m.tl, d.lang
 		d.say(d.tr("saving ", "正在保存 ") + path + " …")
 		go func() {
-			err := record.WritePcapng(path, tl, lang)
-			n := 0
-			tl.All(func(e *timeline.Event) bool {
-				if e.Kind == timeline.KindPacket {
-					n++
-				}
-				return true
-			})
+			n, err := record.WritePcapng(path, tl, lang)
 			msg := fmt.Sprintf(d.tr("saved %s (%d packets)", "已保存 %s(%d 个报文)"), path, n)
 			if err != nil {
 				msg = d.tr("save failed: ", "保存失败:") + err.Error()
