@@ -83,7 +83,7 @@ Act 2 — the fix: close the connection on every path out of the handler (in Go,
 				return false, check.Say("FIN-WAIT-2 or CLOSE-WAIT not seen", "没有看到 FIN-WAIT-2 或 CLOSE-WAIT")
 			}
 			ok := fw.Timer == "timewait" && fw.Expires > 50*time.Second && fw.Expires <= 61*time.Second && cw.Timer == ""
-			return ok, check.Say("client FIN-WAIT-2 timer %q %.1f s; server CLOSE-WAIT timer %q", "客户端 FIN-WAIT-2 的定时器 %q %.1f 秒;服务器 CLOSE-WAIT 的定时器 %q", fw.Timer, fw.Expires.Seconds(), cw.Timer)
+			return ok, check.Say("client FIN-WAIT-2 timer %s %.1f s; server CLOSE-WAIT timer %s", "客户端 FIN-WAIT-2 的定时器 %s %.1f 秒;服务器 CLOSE-WAIT 的定时器 %s", timerName(fw.Timer), fw.Expires.Seconds(), timerName(cw.Timer))
 		}),
 		check.InAct(1, "act 1: the server stays in CLOSE-WAIT, sending no FIN, until its program closes a second later", "第一幕:服务器停在 CLOSE-WAIT,不发 FIN,直到一秒后程序关闭", func(v *check.View) (bool, i18n.Text) {
 			a := v.Act(1)
@@ -185,6 +185,14 @@ func kernelEntry(v *check.View, lane string, st tcpstate.State) *timeline.State 
 		}
 	}
 	return nil
+}
+
+// timerName names a kernel timer for a check's detail: "none" rather than "".
+func timerName(t string) i18n.Text {
+	if t == "" {
+		return i18n.T("none", "无")
+	}
+	return check.Plain(t)
 }
 
 // leftStateAt is when lane's socket was first shown leaving st. It follows
