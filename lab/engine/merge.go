@@ -394,7 +394,7 @@ func (m *merger) kernelState(c *sockstate.Change, at time.Time) {
 	m.reads.add(sock, kread{state: to, gone: c.Gone, readAt: c.Time})
 	m.shown[sock] = to
 	act := m.curAct
-	if a, ok := m.flowAct[flow.Key{Proto: decode.ProtoTCP, Lo: minAP(s.Local, s.Remote), Hi: maxAP(s.Local, s.Remote)}]; ok {
+	if a, ok := m.flowAct[flow.ConnKey(decode.ProtoTCP, s.Local, s.Remote)]; ok {
 		act = a
 	}
 	m.emit(timeline.Event{Time: at, Kind: timeline.KindState, Act: act, State: &timeline.State{
@@ -402,18 +402,4 @@ func (m *merger) kernelState(c *sockstate.Change, at time.Time) {
 		Timer: s.Timer.String(), Expires: s.Expires, Gone: c.Gone, RecvQ: s.RecvQ, SendQ: s.SendQ,
 		KernelFrom: c.From.Canonical(), KernelFromAt: c.PrevStart, ReadAt: c.Time,
 	}})
-}
-
-func minAP(a, b netip.AddrPort) netip.AddrPort {
-	if b.Compare(a) < 0 {
-		return b
-	}
-	return a
-}
-
-func maxAP(a, b netip.AddrPort) netip.AddrPort {
-	if b.Compare(a) < 0 {
-		return a
-	}
-	return b
 }
