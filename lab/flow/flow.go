@@ -292,15 +292,22 @@ func fillsWindow(p *decode.Packet, rcv *dirState) bool {
 		p.Seq+uint32(p.PayloadLen) == rcv.lastAck+rcv.win
 }
 
-// infer applies RFC 9293's state diagram to the sender and the receiver of p.
+// infer applies RFC 9293's state diagram to the sender of p and, if p
+// reached it, to its receiver: a packet the lab dropped on the way
+// (p.Drop) changed nothing there.
 func (c *Conv) infer(p *decode.Packet, s, r uint8) {
+	delivered := p.Drop == decode.Delivered
 	if p.Flags&decode.RST != 0 {
 		c.set(p, s, tcpstate.Closed)
-		c.set(p, r, tcpstate.Closed)
+		if delivered {
+			c.set(p, r, tcpstate.Closed)
+		}
 		return
 	}
 	c.sent(p, s, r)
-	c.received(p, r)
+	if delivered {
+		c.received(p, r)
+	}
 	// A segment whose ACK completes the handshake makes its sender's peer
 	// ESTABLISHED (see received); the sender of that ACK already was.
 	if c.State[s] == tcpstate.SynSent && p.Flags&decode.ACK != 0 && p.Flags&decode.SYN == 0 {
