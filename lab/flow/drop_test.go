@@ -46,3 +46,30 @@ func TestDroppedChangesOnlyTheSender(t *testing.T) {
 		}
 	}
 }
+
+// TestDroppedAckStaysInFlight: in_flight is what the sender has not seen
+// acknowledged; an ACK the firewall dropped never reached it.
+func TestDroppedAckStaysInFlight(t *testing.T) {
+	const A, S = 1000, 5000
+	ack, psh := decode.ACK, decode.PSH|decode.ACK
+	for _, tc := range []struct {
+		drop bool
+		want uint32
+	}{{false, 100}, {true, 200}} {
+		tr := NewTracker()
+		srvAck := seg(false, S+1, A+101, ack, 64000, 0)
+		if tc.drop {
+			srvAck.Drop = decode.DropFirewall
+		}
+		last := seg(true, A+101, S+1, psh, 64000, 100)
+		for _, p := range []*decode.Packet{
+			seg(true, A, 0, decode.SYN, 64000, 0), seg(false, S, A+1, decode.SYN|ack, 64000, 0), seg(true, A+1, S+1, ack, 64000, 0),
+			seg(true, A+1, S+1, psh, 64000, 100), srvAck, last,
+		} {
+			tr.Add(p)
+		}
+		if last.InFlight != tc.want {
+			t.Errorf("server's ACK dropped %v: in flight %d, want %d", tc.drop, last.InFlight, tc.want)
+		}
+	}
+}

@@ -69,6 +69,8 @@ type dirState struct {
 	nextSeq   uint32 // highest seq+seglen sent
 	lastAck   uint32
 	ackSeen   bool
+	ackGot    uint32 // lastAck as far as the peer received it (not dropped on the way)
+	ackGotSet bool
 	win       uint32 // last advertised window (bytes)
 	winSeen   bool
 	wscale    int8 // from the SYN; -1 absent
@@ -197,12 +199,17 @@ func (c *Conv) tcp(p *decode.Packet) {
 	if f&decode.ACK != 0 {
 		snd.lastAck = p.Ack
 		snd.ackSeen = true
+		if p.Drop == decode.Delivered {
+			snd.ackGot, snd.ackGotSet = p.Ack, true
+		}
 	}
 	if f&decode.RST == 0 {
 		snd.win = win
 		snd.winSeen = true
 	}
-	if d := snd.nextSeq - rcv.lastAck; rcv.ackSeen && int32(d) > 0 {
+	// In flight: what the sender has not seen acknowledged, so an ACK
+	// dropped on its way does not count.
+	if d := snd.nextSeq - rcv.ackGot; rcv.ackGotSet && int32(d) > 0 {
 		p.InFlight = d
 	}
 }
