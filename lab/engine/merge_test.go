@@ -202,3 +202,30 @@ func trace(out []timeline.Event) string {
 	}
 	return strings.Join(got, "|")
 }
+
+// TestMergeFirstListingJudges: a busy poller first lists the server's
+// socket after the connection has closed, in TIME-WAIT (the FINs crossed:
+// a simultaneous close, though the capture saw the client's FIN first).
+// The packets imply CLOSE-WAIT and LAST-ACK, from which TIME-WAIT cannot
+// follow: they are not shown; the client's CLOSING can lead there and is.
+func TestMergeFirstListingJudges(t *testing.T) {
+	m, out := newTestMerger()
+	m.add(packet(100, 7, cli, srv, decode.FIN|decode.ACK, 0,
+		decode.Transition{Side: 0, From: tcpstate.Established, To: tcpstate.FinWait1},
+		decode.Transition{Side: 1, From: tcpstate.Established, To: tcpstate.CloseWait}))
+	m.add(packet(100.013, 8, srv, cli, decode.FIN|decode.ACK, 1,
+		decode.Transition{Side: 1, From: tcpstate.CloseWait, To: tcpstate.LastAck},
+		decode.Transition{Side: 0, From: tcpstate.FinWait1, To: tcpstate.Closing}))
+	for _, s := range [][2]netip.AddrPort{{cli, srv}, {srv, cli}} {
+		ch := kernel(300.2, s[0], s[1], tcpstate.Closed, tcpstate.TimeWait)
+		ch.change.Start, ch.change.PrevStart = at(300), at(50)
+		m.add(ch)
+	}
+	m.add(item{isWM: true, src: srcCapture, wm: at(400)})
+	m.add(item{isWM: true, src: srcPoller, wm: at(400)})
+	m.release(at(500), false)
+	want := "inferred client FIN-WAIT-1|pkt FIN,ACK|pkt FIN,ACK|inferred client CLOSING|kernel client TIME-WAIT|kernel server TIME-WAIT"
+	if g := trace(*out); g != want {
+		t.Fatalf("got  %s\nwant %s", g, want)
+	}
+}

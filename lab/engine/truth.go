@@ -51,11 +51,13 @@ func (k kernelReads) before(sock timeline.Socket, t time.Time) (kread, bool) {
 // can follow x (RFC 9293's diagram). The merger holds every packet until
 // the poller's watermark has passed it, so that first dump's changes are
 // still held (next) or there were none (the last reading still holds). A
-// socket the kernel never listed is not contradicted. check.Contradictions
+// socket the kernel has not listed yet is judged by its first listing, one
+// it never listed is not contradicted. check.Contradictions
 // applies the same rule to a finished timeline.
 func (m *merger) contradicted(sock timeline.Socket, x tcpstate.State, t time.Time) bool {
 	last, seen := m.reads.last[sock]
-	if !seen {
+	next := m.nextKernel(sock)
+	if !seen && next == nil {
 		return false
 	}
 	if r, ok := m.reads.before(sock, t); ok {
@@ -68,7 +70,7 @@ func (m *merger) contradicted(sock timeline.Socket, x tcpstate.State, t time.Tim
 		}
 	}
 	after := last.state
-	if c := m.nextKernel(sock); c != nil {
+	if c := next; c != nil {
 		after = c.To.Canonical()
 		if !c.PrevStart.IsZero() && c.PrevStart.After(t) {
 			after = c.From.Canonical()

@@ -356,7 +356,15 @@ func (c *Conv) sent(p *decode.Packet, s, r uint8) {
 		case tcpstate.Established, tcpstate.SynReceived:
 			c.set(p, s, tcpstate.FinWait1)
 		case tcpstate.CloseWait:
-			c.set(p, s, tcpstate.LastAck)
+			if peer := &c.dir[r]; peer.finSeen && f&decode.ACK != 0 && seqLT(p.Ack, peer.finSeq+1) {
+				// The FINs crossed (a simultaneous close): this one left
+				// before the peer's arrived, as its ACK shows, so its
+				// sender was in FIN-WAIT-1 and, with the peer's FIN,
+				// is now CLOSING.
+				c.set(p, s, tcpstate.Closing)
+			} else {
+				c.set(p, s, tcpstate.LastAck)
+			}
 		}
 	}
 }
