@@ -8,7 +8,10 @@
 // Inferred states are what the packets imply; the kernel's own view comes from
 // lab/sockstate. On loopback a segment is seen by the capture a few
 // microseconds before the receiver processes it, so "inferred" means "must
-// be, once this segment is processed".
+// be, once this segment is processed" — if it is: a packet the lab's own
+// firewall dropped (decode.Packet.Drop, set by the engine) changes only its
+// sender, and the engine shows no inference that the kernel's reading of
+// the socket contradicts.
 package flow
 
 import (

@@ -88,7 +88,9 @@ const (
 	// Kernel: read from the kernel's socket table (sock_diag).
 	Kernel Source = iota + 1
 	// Inferred: implied by the captured packets; the kernel poller did not see
-	// it (it lasted less than the poll interval).
+	// it (it lasted less than the poll interval). The engine never shows one
+	// that the kernel's readings of the socket contradict (see
+	// check.Contradictions).
 	Inferred
 )
 
