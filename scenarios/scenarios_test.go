@@ -39,6 +39,9 @@ func TestScenarios(t *testing.T) {
 							i+1, sc.Checks[j].Name.En, sc.Checks[j].Act, d.Result.Detail.En)
 					}
 				}
+				if cs := check.Contradictions(check.NewView(tl).Events()); len(cs) > 0 {
+					t.Errorf("run %d: the kernel contradicts %d inferred states, first: %s\n%s", i+1, len(cs), cs[0], labtest.Indent(labtest.Ladder(tl)))
+				}
 				tl.All(func(e *timeline.Event) bool {
 					if e.Kind == timeline.KindCheck && (strings.Contains(e.Check.Detail.En, "%!") || strings.Contains(e.Check.Detail.Zh, "%!")) {
 						t.Errorf("check %q: a detail's format and args do not match: %q / %q", e.Check.Name.En, e.Check.Detail.En, e.Check.Detail.Zh)

@@ -20,8 +20,9 @@
 //
 // Cost and memory. A TCP packet of a connection that is not HTTP, TLS or DNS
 // costs one slice lookup: a connection is classified once, on its first
-// payload, by its first bytes (a request method or "HTTP/1.", a TLS
-// handshake record) or, for DNS, by port 53. Decoded connections are capped
+// payload, by evidence in its first bytes (a whole request line, a status
+// line, a TLS hello record; never a prefix such as "GET ") or, for DNS, by
+// port 53. Decoded connections are capped
 // (MaxStreams); each direction buffers at most one HTTP header block
 // (maxHeaderBytes), one TLS record (maxRecord) or handshake message
 // (maxHandshake), or one DNS message; the reassembler buffers at most
@@ -276,25 +277,41 @@ func isDNSPort(p uint16) bool { return p == 53 }
 
 func httpPort(p uint16) bool { return p == 80 || p == 8000 || p == 8080 }
 
-// classify decides from a connection's first payload what it carries. A
+// classify decides from a connection's first payload what it carries, on
+// evidence only, never on a prefix: a whole request line with a known
+// method and HTTP/1.x, a status line (HTTP/1.x and a three-digit code), or
+// a TLS handshake record header (version 3.x, a length a record can have)
+// carrying a ClientHello or ServerHello. On a well-known HTTP port a
+// request line may still be arriving ("GET " and no line end yet). A
 // connection caught mid-way may start anywhere in a message: then the
 // well-known ports decide.
 func classify(b []byte, sport, dport uint16, mid bool) kind {
+	web := httpPort(sport) || httpPort(dport)
 	switch {
 	case isDNSPort(sport) || isDNSPort(dport):
 		return kindDNS
-	case requestStart(b) || responseStart(b):
+	case requestLine(b) || statusLine(b) || web && requestStart(b):
 		return kindHTTP
-	case len(b) >= 3 && b[0] == recordHandshake && b[1] == 3 && b[2] <= 4:
+	case tlsHello(b):
 		return kindTLS
 	case !mid:
 		return kindNone
-	case httpPort(sport) || httpPort(dport):
+	case web:
 		return kindHTTP
 	case sport == 443 || dport == 443 || sport == 8443 || dport == 8443:
 		return kindTLS
 	}
 	return kindNone
+}
+
+// tlsHello reports whether b starts with a TLS handshake record that
+// carries a ClientHello or ServerHello.
+func tlsHello(b []byte) bool {
+	if len(b) < 6 || b[0] != recordHandshake || b[1] != 3 || b[2] > 4 {
+		return false
+	}
+	n := int(b[3])<<8 | int(b[4])
+	return n > 0 && n <= maxRecord && (b[5] == 1 || b[5] == 2)
 }
 
 // item is one thing a stream names on the current packet.

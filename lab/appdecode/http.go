@@ -2,6 +2,7 @@ package appdecode
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -583,6 +584,34 @@ func requestStart(b []byte) bool {
 func responseStart(b []byte) bool {
 	return len(b) >= 7 && string(b[:7]) == "HTTP/1."
 }
+
+// requestLine reports whether b starts with a whole request line: a known
+// method, a target, HTTP/1.0 or HTTP/1.1, and the line's end.
+func requestLine(b []byte) bool {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 || i > maxHeaderBytes || !requestStart(b) {
+		return false
+	}
+	f := parseRequestLine(strings.TrimSuffix(string(b[:i]), "\r"))
+	return f != nil && httpVersion(f[2]) && slices.Contains(methods, f[0])
+}
+
+// statusLine reports whether b starts with a status line's version and
+// code: "HTTP/1.1 200" and then a space or the line's end.
+func statusLine(b []byte) bool {
+	if len(b) < 13 || !httpVersion(string(b[:8])) || b[8] != ' ' {
+		return false
+	}
+	for _, c := range b[9:12] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return b[9] != '0' && (b[12] == ' ' || b[12] == '\r' || b[12] == '\n')
+}
+
+// httpVersion reports whether v is HTTP/1.0 or HTTP/1.1.
+func httpVersion(v string) bool { return v == "HTTP/1.0" || v == "HTTP/1.1" }
 
 // parseRequestLine splits "GET /x HTTP/1.1" into method, target, version.
 func parseRequestLine(l string) []string {

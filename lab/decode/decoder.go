@@ -89,12 +89,14 @@ func (d *Decoder) Decode(data []byte, length int, p *Packet) error {
 		switch lt {
 		case layers.LayerTypeIPv4:
 			p.IPVersion = 4
+			p.NetworkOffset = offsetOf(data, d.ip4.Contents)
 			p.TTL = d.ip4.TTL
 			p.IPID = d.ip4.Id
 			p.Src = netip.AddrPortFrom(addr4(d.ip4.SrcIP), 0)
 			p.Dst = netip.AddrPortFrom(addr4(d.ip4.DstIP), 0)
 		case layers.LayerTypeIPv6:
 			p.IPVersion = 6
+			p.NetworkOffset = offsetOf(data, d.ip6.Contents)
 			p.TTL = d.ip6.HopLimit
 			p.Src = netip.AddrPortFrom(addr6(d.ip6.SrcIP), 0)
 			p.Dst = netip.AddrPortFrom(addr6(d.ip6.DstIP), 0)

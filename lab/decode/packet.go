@@ -193,7 +193,8 @@ type Packet struct {
 	TTL       uint8
 	IPID      uint16
 
-	// Transport header and payload positions within Data.
+	// Network (IP) header, transport header and payload positions within Data.
+	NetworkOffset   int
 	TransportOffset int
 	PayloadOffset   int
 	PayloadLen      int
@@ -221,6 +222,9 @@ type Packet struct {
 
 	// Lanes (the engine fills them from the scenario's sockets).
 	From, To string
+	// Drop: the engine knows the lab dropped it before its receiver got
+	// it (set before the flow tracker sees the packet).
+	Drop Drop
 
 	// App is what the packet carries at the application layer, if decoded.
 	App *AppInfo
@@ -256,3 +260,12 @@ func (p *Packet) SegLen() uint32 {
 
 // Transitions returns the inferred state changes this packet caused.
 func (p *Packet) Transitions() []Transition { return p.Trans[:p.NTrans] }
+
+// Network returns the packet from its IP header on (nil for a frame that
+// is not IP).
+func (p *Packet) Network() []byte {
+	if p.IPVersion == 0 || p.NetworkOffset > len(p.Data) {
+		return nil
+	}
+	return p.Data[p.NetworkOffset:]
+}

@@ -47,9 +47,16 @@ func (p *Packet) Label() string {
 	return b.String()
 }
 
-// Summary is a one-line description: the label plus options and marks.
+// Summary is a one-line description: the label plus options and marks,
+// after what became of a packet that never reached its receiver
+// ("dropped by the firewall · RST,ACK seq=1 ...": first, so that a cut
+// summary keeps it).
 func (p *Packet) Summary() string {
 	var b strings.Builder
+	if p.Drop != Delivered {
+		b.WriteString(p.Drop.Text().En)
+		b.WriteString(" · ")
+	}
 	b.WriteString(p.Label())
 	if p.Proto == ProtoTCP {
 		if p.Opts.WScale >= 0 {

@@ -21,6 +21,7 @@ import (
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/flow"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/impair"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
@@ -156,10 +157,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	// TLS secrets the scenario's own TLS stack logs let the app decoder
 	// name the TLS 1.3 handshake messages that travel encrypted.
 	keys := appdecode.NewKeyLog()
+	// What the lab's own firewall drops (lab/impair logs it) never reached
+	// its receiver. Without the log (host mode, or a kernel without
+	// NFLOG) drops are not marked; the kernel's states still prevail.
+	drops := &dropMarker{}
+	if cfg.Mode != sandbox.Host {
+		drops.log, _ = impair.OpenDropLog(cfg.Mode)
+	}
+	defer drops.close()
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		packets, capErr = capturePackets(stopCtx, src, dec, appdecode.New(keys), m, lim)
+		packets, capErr = capturePackets(stopCtx, src, dec, appdecode.New(keys), m, lim, drops)
 	}()
 	go func() {
 		defer wg.Done()
@@ -241,7 +250,7 @@ const captureSlack = 10 * time.Millisecond
 // capturePackets reads, decodes and follows packets (flows, then what they
 // carry at the application layer) until ctx is done and the ring is
 // drained, keeping within lim. It returns the number of packets read.
-func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder, app *appdecode.Decoder, m *merger, lim Limits) (int, error) {
+func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder, app *appdecode.Decoder, m *merger, lim Limits, drops *dropMarker) (int, error) {
 	tr := flow.NewTracker()
 	var slab []decode.Packet
 	n, kept := 0, 0 // packets read, bytes of packet data kept whole
@@ -269,6 +278,9 @@ func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder
 		p := &slab[0]
 		slab = slab[1:]
 		dec.Decode(f.Data, f.Length, p) // undecodable frames are kept as they are
+		if err := drops.mark(p, f.Time); err != nil {
+			m.Record(limitNote(f.Time, dropLogFailed(err)))
+		}
 		tr.Add(p)
 		app.Add(p, f.Time)
 		if !trimming && kept+len(p.Data) > lim.Bytes {

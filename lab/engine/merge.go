@@ -77,22 +77,22 @@ type merger struct {
 	seq uint64
 	wm  [nSources]time.Time
 
-	curAct     int
-	flowAct    map[flow.Key]int
-	kernelLast map[timeline.Socket]tcpstate.State
-	shown      map[timeline.Socket]tcpstate.State
+	curAct  int
+	flowAct map[flow.Key]int
+	reads   kernelReads
+	shown   map[timeline.Socket]tcpstate.State
 }
 
 func newMerger(lanes *session.Lanes, clock *session.Clock, emit func(timeline.Event), host bool) *merger {
 	return &merger{
-		in:         make(chan item, 1<<14),
-		clock:      clock,
-		lanes:      lanes,
-		emit:       emit,
-		host:       host,
-		flowAct:    make(map[flow.Key]int),
-		kernelLast: make(map[timeline.Socket]tcpstate.State),
-		shown:      make(map[timeline.Socket]tcpstate.State),
+		in:      make(chan item, 1<<14),
+		clock:   clock,
+		lanes:   lanes,
+		emit:    emit,
+		host:    host,
+		flowAct: make(map[flow.Key]int),
+		reads:   newKernelReads(),
+		shown:   make(map[timeline.Socket]tcpstate.State),
 	}
 }
 
@@ -318,11 +318,17 @@ func (m *merger) inferred(ev *timeline.Event, p *decode.Packet, tr decode.Transi
 		local, remote = p.Dst, p.Src
 	}
 	sock := timeline.Socket{Local: local, Remote: remote}
-	if m.kernelLast[sock] == tr.To {
+	if tcpstate.Opens(tr.To) {
+		m.reads.opened[sock] = ev.Time
+	}
+	if r, ok := m.reads.last[sock]; ok && r.state == tr.To {
 		return
 	}
 	if next := m.nextKernel(sock); next != nil && next.To == tr.To {
 		return
+	}
+	if m.contradicted(sock, tr.To, ev.Time) {
+		return // the kernel is the truth: the packet never did this
 	}
 	from, ok := m.shown[sock]
 	if !ok {
@@ -385,28 +391,15 @@ func (m *merger) kernelState(c *sockstate.Change, at time.Time) {
 	if !ok {
 		from = c.From.Canonical()
 	}
-	m.kernelLast[sock] = to
+	m.reads.add(sock, kread{state: to, gone: c.Gone, readAt: c.Time})
 	m.shown[sock] = to
 	act := m.curAct
-	if a, ok := m.flowAct[flow.Key{Proto: decode.ProtoTCP, Lo: minAP(s.Local, s.Remote), Hi: maxAP(s.Local, s.Remote)}]; ok {
+	if a, ok := m.flowAct[flow.ConnKey(decode.ProtoTCP, s.Local, s.Remote)]; ok {
 		act = a
 	}
 	m.emit(timeline.Event{Time: at, Kind: timeline.KindState, Act: act, State: &timeline.State{
 		Lane: lane, Socket: sock, From: from, To: to, Source: timeline.Kernel,
 		Timer: s.Timer.String(), Expires: s.Expires, Gone: c.Gone, RecvQ: s.RecvQ, SendQ: s.SendQ,
+		KernelFrom: c.From.Canonical(), KernelFromAt: c.PrevStart, ReadAt: c.Time,
 	}})
-}
-
-func minAP(a, b netip.AddrPort) netip.AddrPort {
-	if b.Compare(a) < 0 {
-		return b
-	}
-	return a
-}
-
-func maxAP(a, b netip.AddrPort) netip.AddrPort {
-	if b.Compare(a) < 0 {
-		return a
-	}
-	return b
 }

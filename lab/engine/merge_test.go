@@ -121,6 +121,7 @@ func TestMergeInferredOnlyWhereKernelMissed(t *testing.T) {
 // TestMergePlacesSlowDumps: a dump that ran across the handshake saw the
 // client in SYN-SENT; it is placed right after the SYN, not at the dump's end
 // (after the SYN,ACK that ended SYN-SENT) nor at its start (before the SYN).
+// The next dump sees ESTABLISHED, which is then the kernel's to show.
 func TestMergePlacesSlowDumps(t *testing.T) {
 	m, out := newTestMerger()
 	m.add(item{isWM: true, src: srcCapture, wm: at(10)})
@@ -132,10 +133,66 @@ func TestMergePlacesSlowDumps(t *testing.T) {
 	ch := kernel(0.886, cli, srv, tcpstate.Closed, tcpstate.SynSent)
 	ch.change.Start = at(0.70)
 	m.add(ch)
+	ch = kernel(2.9, cli, srv, tcpstate.SynSent, tcpstate.Established)
+	ch.change.Start, ch.change.PrevStart = at(2.7), at(0.70)
+	m.add(ch)
 	m.release(at(100), false)
 
+	want := "pkt SYN|kernel client SYN-SENT|inferred server SYN-RECEIVED|pkt SYN,ACK|kernel client ESTABLISHED"
+	if g := trace(*out); g != want {
+		t.Fatalf("got  %s\nwant %s", g, want)
+	}
+}
+
+// TestMergeKernelDeniesInference: the firewall dropped the client's RST at
+// the server's input hook. The packets imply both sides CLOSED; the kernel
+// saw the client's socket go, and kept reading the server's as ESTABLISHED
+// in the dumps after the RST. The server's CLOSED is not shown.
+func TestMergeKernelDeniesInference(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// the first dump after the RST: whether it still listed the server
+		serverKept bool
+		want       string
+	}{
+		{"dropped", true, "kernel client ESTABLISHED|kernel server ESTABLISHED|pkt RST|kernel client CLOSED"},
+		{"delivered", false, "kernel client ESTABLISHED|kernel server ESTABLISHED|pkt RST|kernel client CLOSED|kernel server CLOSED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, out := newTestMerger()
+			first := func(ms float64, local, remote netip.AddrPort) item {
+				ch := kernel(ms, local, remote, tcpstate.Closed, tcpstate.Established)
+				ch.change.Start = at(ms - 0.2)
+				return ch
+			}
+			m.add(first(1, cli, srv))
+			m.add(first(1, srv, cli))
+			m.add(packet(100, 9, cli, srv, decode.RST, 0,
+				decode.Transition{Side: 0, From: tcpstate.Established, To: tcpstate.Closed},
+				decode.Transition{Side: 1, From: tcpstate.Established, To: tcpstate.Closed}))
+			gone := func(local, remote netip.AddrPort) item {
+				ch := kernel(100.6, local, remote, tcpstate.Established, tcpstate.Closed)
+				ch.change.Start, ch.change.PrevStart, ch.change.Gone = at(100.4), at(98.4), true
+				return ch
+			}
+			m.add(gone(cli, srv))
+			if !tc.serverKept {
+				m.add(gone(srv, cli))
+			}
+			m.add(item{isWM: true, src: srcCapture, wm: at(110)})
+			m.add(item{isWM: true, src: srcPoller, wm: at(110)})
+			m.release(at(200), false)
+			if g := trace(*out); g != tc.want {
+				t.Fatalf("got  %s\nwant %s", g, tc.want)
+			}
+		})
+	}
+}
+
+// trace renders packets and states: "pkt SYN|kernel client SYN-SENT|...".
+func trace(out []timeline.Event) string {
 	var got []string
-	for _, e := range *out {
+	for _, e := range out {
 		switch e.Kind {
 		case timeline.KindPacket:
 			got = append(got, "pkt "+e.Packet.Flags.String())
@@ -143,8 +200,32 @@ func TestMergePlacesSlowDumps(t *testing.T) {
 			got = append(got, e.State.Source.String()+" "+e.State.Lane+" "+e.State.To.String())
 		}
 	}
-	want := "pkt SYN|kernel client SYN-SENT|inferred server SYN-RECEIVED|pkt SYN,ACK|inferred client ESTABLISHED"
-	if g := strings.Join(got, "|"); g != want {
+	return strings.Join(got, "|")
+}
+
+// TestMergeFirstListingJudges: a busy poller first lists the server's
+// socket after the connection has closed, in TIME-WAIT (the FINs crossed:
+// a simultaneous close, though the capture saw the client's FIN first).
+// The packets imply CLOSE-WAIT and LAST-ACK, from which TIME-WAIT cannot
+// follow: they are not shown; the client's CLOSING can lead there and is.
+func TestMergeFirstListingJudges(t *testing.T) {
+	m, out := newTestMerger()
+	m.add(packet(100, 7, cli, srv, decode.FIN|decode.ACK, 0,
+		decode.Transition{Side: 0, From: tcpstate.Established, To: tcpstate.FinWait1},
+		decode.Transition{Side: 1, From: tcpstate.Established, To: tcpstate.CloseWait}))
+	m.add(packet(100.013, 8, srv, cli, decode.FIN|decode.ACK, 1,
+		decode.Transition{Side: 1, From: tcpstate.CloseWait, To: tcpstate.LastAck},
+		decode.Transition{Side: 0, From: tcpstate.FinWait1, To: tcpstate.Closing}))
+	for _, s := range [][2]netip.AddrPort{{cli, srv}, {srv, cli}} {
+		ch := kernel(300.2, s[0], s[1], tcpstate.Closed, tcpstate.TimeWait)
+		ch.change.Start, ch.change.PrevStart = at(300), at(50)
+		m.add(ch)
+	}
+	m.add(item{isWM: true, src: srcCapture, wm: at(400)})
+	m.add(item{isWM: true, src: srcPoller, wm: at(400)})
+	m.release(at(500), false)
+	want := "inferred client FIN-WAIT-1|pkt FIN,ACK|pkt FIN,ACK|inferred client CLOSING|kernel client TIME-WAIT|kernel server TIME-WAIT"
+	if g := trace(*out); g != want {
 		t.Fatalf("got  %s\nwant %s", g, want)
 	}
 }

@@ -8,7 +8,10 @@
 // Inferred states are what the packets imply; the kernel's own view comes from
 // lab/sockstate. On loopback a segment is seen by the capture a few
 // microseconds before the receiver processes it, so "inferred" means "must
-// be, once this segment is processed".
+// be, once this segment is processed" — if it is: a packet the lab's own
+// firewall dropped (decode.Packet.Drop, set by the engine) changes only its
+// sender, and the engine shows no inference that the kernel's reading of
+// the socket contradicts.
 package flow
 
 import (
@@ -24,14 +27,18 @@ type Key struct {
 	Lo, Hi netip.AddrPort
 }
 
-// KeyOf returns the direction-free key of a packet's conversation.
-func KeyOf(p *decode.Packet) Key {
-	a, b := p.Src, p.Dst
+// ConnKey returns the key of the conversation between a and b, whichever
+// sent: the one place netlab decides what "the same connection" is (the
+// flow tracker, the engine's merger and the dashboard use it).
+func ConnKey(proto decode.Proto, a, b netip.AddrPort) Key {
 	if b.Compare(a) < 0 {
 		a, b = b, a
 	}
-	return Key{Proto: p.Proto, Lo: a, Hi: b}
+	return Key{Proto: proto, Lo: a, Hi: b}
 }
+
+// KeyOf returns the direction-free key of a packet's conversation.
+func KeyOf(p *decode.Packet) Key { return ConnKey(p.Proto, p.Src, p.Dst) }
 
 // Conv is one conversation: a TCP connection or a UDP socket pair.
 type Conv struct {
@@ -65,6 +72,8 @@ type dirState struct {
 	nextSeq   uint32 // highest seq+seglen sent
 	lastAck   uint32
 	ackSeen   bool
+	ackGot    uint32 // lastAck as far as the peer received it (not dropped on the way)
+	ackGotSet bool
 	win       uint32 // last advertised window (bytes)
 	winSeen   bool
 	wscale    int8 // from the SYN; -1 absent
@@ -193,12 +202,17 @@ func (c *Conv) tcp(p *decode.Packet) {
 	if f&decode.ACK != 0 {
 		snd.lastAck = p.Ack
 		snd.ackSeen = true
+		if p.Drop == decode.Delivered {
+			snd.ackGot, snd.ackGotSet = p.Ack, true
+		}
 	}
 	if f&decode.RST == 0 {
 		snd.win = win
 		snd.winSeen = true
 	}
-	if d := snd.nextSeq - rcv.lastAck; rcv.ackSeen && int32(d) > 0 {
+	// In flight: what the sender has not seen acknowledged, so an ACK
+	// dropped on its way does not count.
+	if d := snd.nextSeq - rcv.ackGot; rcv.ackGotSet && int32(d) > 0 {
 		p.InFlight = d
 	}
 }
@@ -211,52 +225,18 @@ func (c *Conv) tcp(p *decode.Packet) {
 // zero-window probe when the peer's last advertised window is 0. first is set
 // for the first packet seen in this direction.
 func (c *Conv) expert(p *decode.Packet, snd, rcv *dirState, first bool) {
-	f := p.Flags
-	seglen := p.SegLen()
-	control := f&(decode.SYN|decode.FIN|decode.RST) != 0
 	var e decode.Expert
-	if f&decode.RST != 0 {
+	if p.Flags&decode.RST != 0 {
 		e |= decode.Reset
 	}
 	if !first {
-		// A probe: no new data at one below the acknowledged edge (Linux),
-		// or one byte at the next sequence number (RFC 9293, Wireshark).
-		behind := !control && p.PayloadLen <= 1 && (p.Seq == snd.nextSeq-1 || (rcv.ackSeen && p.Seq == rcv.lastAck-1 && p.PayloadLen == 0))
-		zeroWin := rcv.winSeen && rcv.win == 0
-		switch {
-		case zeroWin && (behind || (!control && p.PayloadLen == 1 && p.Seq == snd.nextSeq)):
-			e |= decode.ZeroWindowProbe
-		case behind:
-			e |= decode.KeepAlive
-		case seglen > 0 && seqLT(p.Seq, snd.nextSeq):
-			e |= decode.Retransmission
-		case seqGT(p.Seq, snd.nextSeq) && f&decode.SYN == 0:
-			// Also a pure ACK: its sequence number still says what the
-			// sender sent before it.
-			e |= decode.PrevNotCaptured
-		}
+		e |= sequenceMark(p, snd, rcv)
 	}
-	if p.Window == 0 && f&decode.ACK != 0 && !control {
+	if p.Window == 0 && p.Flags&decode.ACK != 0 && !control(p) {
 		e |= decode.ZeroWindow
 	}
-	pureAck := f&decode.ACK != 0 && !control && p.PayloadLen == 0 && e&(decode.KeepAlive|decode.ZeroWindowProbe) == 0
-	switch {
-	case pureAck && rcv.zwp && p.Window == 0:
-		e |= decode.ZeroWindowProbeAck
-	case pureAck && rcv.keepAlive && p.Ack == rcv.nextSeq:
-		e |= decode.KeepAliveAck
-		rcv.keepAlive = false // one answer per probe
-	case pureAck && snd.ackSeen && p.Ack == snd.lastAck && p.Seq == snd.nextSeq:
-		if p.WinBytes != snd.win {
-			e |= decode.WindowUpdate
-		} else if p.Window != 0 {
-			// Wireshark's rule: a repeated zero window is not a duplicate ACK.
-			e |= decode.DupAck
-		}
-	}
-	// The segment fills the receiver's advertised window to the last byte.
-	if p.PayloadLen > 0 && !control && rcv.winSeen && rcv.ackSeen && rcv.win > 0 &&
-		p.Seq+uint32(p.PayloadLen) == rcv.lastAck+rcv.win {
+	e |= ackMark(p, snd, rcv, e)
+	if fillsWindow(p, rcv) {
 		e |= decode.WindowFull
 	}
 	snd.keepAlive = e&decode.KeepAlive != 0
@@ -264,82 +244,167 @@ func (c *Conv) expert(p *decode.Packet, snd, rcv *dirState, first bool) {
 	p.Expert = e
 }
 
-// infer applies RFC 9293's state diagram to the sender and the receiver of p.
-func (c *Conv) infer(p *decode.Packet, s, r uint8) {
-	f := p.Flags
-	set := func(side uint8, to tcpstate.State) {
-		from := c.State[side]
-		if from == to {
-			return
+// control reports whether p carries SYN, FIN or RST.
+func control(p *decode.Packet) bool { return p.Flags&(decode.SYN|decode.FIN|decode.RST) != 0 }
+
+// sequenceMark says what p's sequence number means against what its sender
+// sent before: a probe (keep-alive or zero-window), a retransmission, or a
+// jump over bytes the capture missed.
+func sequenceMark(p *decode.Packet, snd, rcv *dirState) decode.Expert {
+	ctl := control(p)
+	// A probe: no new data at one below the acknowledged edge (Linux),
+	// or one byte at the next sequence number (RFC 9293, Wireshark).
+	behind := !ctl && p.PayloadLen <= 1 && (p.Seq == snd.nextSeq-1 || (rcv.ackSeen && p.Seq == rcv.lastAck-1 && p.PayloadLen == 0))
+	zeroWin := rcv.winSeen && rcv.win == 0
+	switch {
+	case zeroWin && (behind || (!ctl && p.PayloadLen == 1 && p.Seq == snd.nextSeq)):
+		return decode.ZeroWindowProbe
+	case behind:
+		return decode.KeepAlive
+	case p.SegLen() > 0 && seqLT(p.Seq, snd.nextSeq):
+		return decode.Retransmission
+	case seqGT(p.Seq, snd.nextSeq) && p.Flags&decode.SYN == 0:
+		// Also a pure ACK: its sequence number still says what the
+		// sender sent before it.
+		return decode.PrevNotCaptured
+	}
+	return 0
+}
+
+// ackMark says what a pure ACK answers: a zero-window probe, a keep-alive
+// (once per probe), or nothing new (a window update, else a duplicate
+// ACK). e is what p was marked with so far.
+func ackMark(p *decode.Packet, snd, rcv *dirState, e decode.Expert) decode.Expert {
+	pureAck := p.Flags&decode.ACK != 0 && !control(p) && p.PayloadLen == 0 && e&(decode.KeepAlive|decode.ZeroWindowProbe) == 0
+	switch {
+	case !pureAck:
+	case rcv.zwp && p.Window == 0:
+		return decode.ZeroWindowProbeAck
+	case rcv.keepAlive && p.Ack == rcv.nextSeq:
+		rcv.keepAlive = false // one answer per probe
+		return decode.KeepAliveAck
+	case snd.ackSeen && p.Ack == snd.lastAck && p.Seq == snd.nextSeq:
+		if p.WinBytes != snd.win {
+			return decode.WindowUpdate
 		}
-		c.State[side] = to
-		if p.NTrans < uint8(len(p.Trans)) {
-			p.Trans[p.NTrans] = decode.Transition{Side: side, From: from, To: to}
-			p.NTrans++
+		if p.Window != 0 {
+			// Wireshark's rule: a repeated zero window is not a duplicate ACK.
+			return decode.DupAck
 		}
 	}
-	if f&decode.RST != 0 {
-		set(s, tcpstate.Closed)
-		set(r, tcpstate.Closed)
+	return 0
+}
+
+// fillsWindow reports whether p's data fills the receiver's advertised
+// window to the last byte.
+func fillsWindow(p *decode.Packet, rcv *dirState) bool {
+	return p.PayloadLen > 0 && !control(p) && rcv.winSeen && rcv.ackSeen && rcv.win > 0 &&
+		p.Seq+uint32(p.PayloadLen) == rcv.lastAck+rcv.win
+}
+
+// infer applies RFC 9293's state diagram to the sender of p and, if p
+// reached it, to its receiver: a packet the lab dropped on the way
+// (p.Drop) changed nothing there.
+func (c *Conv) infer(p *decode.Packet, s, r uint8) {
+	delivered := p.Drop == decode.Delivered
+	if p.Flags&decode.RST != 0 {
+		c.set(p, s, tcpstate.Closed)
+		if delivered {
+			c.set(p, r, tcpstate.Closed)
+		}
 		return
 	}
-	ss, rs := c.State[s], c.State[r]
-	// The sender, for what it sends.
+	c.sent(p, s, r)
+	if delivered {
+		c.received(p, r)
+	}
+	// A segment whose ACK completes the handshake makes its sender's peer
+	// ESTABLISHED (see received); the sender of that ACK already was.
+	if c.State[s] == tcpstate.SynSent && p.Flags&decode.ACK != 0 && p.Flags&decode.SYN == 0 {
+		c.set(p, s, tcpstate.Established) // capture missed the SYN,ACK
+	}
+}
+
+// set moves side to state to, recording the transition on p.
+func (c *Conv) set(p *decode.Packet, side uint8, to tcpstate.State) {
+	from := c.State[side]
+	if from == to {
+		return
+	}
+	c.State[side] = to
+	if p.NTrans < uint8(len(p.Trans)) {
+		p.Trans[p.NTrans] = decode.Transition{Side: side, From: from, To: to}
+		p.NTrans++
+	}
+}
+
+// sent moves the sender s of p for what it sends.
+func (c *Conv) sent(p *decode.Packet, s, r uint8) {
+	f := p.Flags
+	ss := c.State[s]
 	switch {
 	case f&decode.SYN != 0 && f&decode.ACK == 0:
 		if ss == tcpstate.Closed {
-			set(s, tcpstate.SynSent)
+			c.set(p, s, tcpstate.SynSent)
 		}
-		if rs == tcpstate.Closed {
+		if c.State[r] == tcpstate.Closed {
 			c.State[r] = tcpstate.Listen // the peer must be listening to answer
 		}
 	case f&decode.SYN != 0 && f&decode.ACK != 0:
 		if ss == tcpstate.Closed || ss == tcpstate.Listen {
-			set(s, tcpstate.SynReceived)
+			c.set(p, s, tcpstate.SynReceived)
 		}
 	case f&decode.FIN != 0:
 		switch ss {
 		case tcpstate.Established, tcpstate.SynReceived:
-			set(s, tcpstate.FinWait1)
+			c.set(p, s, tcpstate.FinWait1)
 		case tcpstate.CloseWait:
-			set(s, tcpstate.LastAck)
+			if peer := &c.dir[r]; peer.finSeen && f&decode.ACK != 0 && seqLT(p.Ack, peer.finSeq+1) {
+				// The FINs crossed (a simultaneous close): this one left
+				// before the peer's arrived, as its ACK shows, so its
+				// sender was in FIN-WAIT-1 and, with the peer's FIN,
+				// is now CLOSING.
+				c.set(p, s, tcpstate.Closing)
+			} else {
+				c.set(p, s, tcpstate.LastAck)
+			}
 		}
 	}
-	// The receiver, for what it receives: first the ACK, then SYN or FIN.
+}
+
+// received moves the receiver r of p for what it receives: first the
+// ACK, then SYN or FIN.
+func (c *Conv) received(p *decode.Packet, r uint8) {
+	f := p.Flags
 	rcvDir := &c.dir[r]
-	rs = c.State[r]
+	rs := c.State[r]
 	if f&decode.ACK != 0 {
 		switch {
 		case rs == tcpstate.SynSent && f&decode.SYN != 0:
-			set(r, tcpstate.Established)
+			c.set(p, r, tcpstate.Established)
 			// The sender of SYN,ACK becomes ESTABLISHED on the ACK that follows.
 		case rs == tcpstate.SynReceived:
-			set(r, tcpstate.Established)
+			c.set(p, r, tcpstate.Established)
 		case rcvDir.finSeen && p.Ack == rcvDir.finSeq+1:
 			switch rs {
 			case tcpstate.FinWait1:
-				set(r, tcpstate.FinWait2)
+				c.set(p, r, tcpstate.FinWait2)
 			case tcpstate.Closing:
-				set(r, tcpstate.TimeWait)
+				c.set(p, r, tcpstate.TimeWait)
 			case tcpstate.LastAck:
-				set(r, tcpstate.Closed)
+				c.set(p, r, tcpstate.Closed)
 			}
 		}
 	}
 	if f&decode.FIN != 0 {
 		switch c.State[r] {
 		case tcpstate.Established, tcpstate.SynReceived:
-			set(r, tcpstate.CloseWait)
+			c.set(p, r, tcpstate.CloseWait)
 		case tcpstate.FinWait1:
-			set(r, tcpstate.Closing)
+			c.set(p, r, tcpstate.Closing)
 		case tcpstate.FinWait2:
-			set(r, tcpstate.TimeWait)
+			c.set(p, r, tcpstate.TimeWait)
 		}
-	}
-	// A segment whose ACK completes the handshake makes its sender's peer
-	// ESTABLISHED (handled above); the sender of that ACK already was.
-	if c.State[s] == tcpstate.SynSent && f&decode.ACK != 0 && f&decode.SYN == 0 {
-		set(s, tcpstate.Established) // capture missed the SYN,ACK
 	}
 }
 

@@ -86,7 +86,7 @@ func (f *Firewall) Drop(m Match) error {
 	if err != nil {
 		return err
 	}
-	return f.add(append(ex, &expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}))
+	return f.add(append(ex, logDrop(), &expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}))
 }
 
 // Loss drops percent % of the packets matching m, at random (nft's
@@ -102,7 +102,7 @@ func (f *Firewall) Loss(m Match, percent int) error {
 	ex = append(ex,
 		&expr.Numgen{Register: 1, Modulus: 100, Type: unix.NFT_NG_RANDOM},
 		&expr.Cmp{Op: expr.CmpOpLt, Register: 1, Data: nativeUint32(uint32(percent))},
-		&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})
+		logDrop(), &expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})
 	return f.add(ex)
 }
 

@@ -113,22 +113,8 @@ func TestLoss(t *testing.T) {
 	if !sandboxtest.InNetns(t) {
 		return
 	}
-	f, err := Open(sandbox.Netns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rx, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9999})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close()
+	f, rx, tx := firewallAndPair(t)
 	rx.SetReadBuffer(1 << 20)
-	tx, err := net.DialUDP("udp", nil, rx.LocalAddr().(*net.UDPAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
 	if err := f.Loss(Match{Proto: "udp", DstPort: 9999}, 50); err != nil {
 		t.Fatal(err)
 	}
@@ -154,4 +140,26 @@ func TestLoss(t *testing.T) {
 	if got < 130 || got > 270 || int(dropped)+got != n {
 		t.Fatalf("received %d of %d with 50%% loss, rule counted %d drops", got, n, dropped)
 	}
+}
+
+// firewallAndPair opens the run's firewall and a UDP receiver on
+// 127.0.0.1:9999 with a sender connected to it, all closed when t ends.
+func firewallAndPair(t *testing.T) (f *Firewall, rx, tx *net.UDPConn) {
+	t.Helper()
+	f, err := Open(sandbox.Netns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	rx, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rx.Close() })
+	tx, err = net.DialUDP("udp", nil, rx.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Close() })
+	return f, rx, tx
 }

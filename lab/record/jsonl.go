@@ -63,6 +63,8 @@ type Line struct {
 	Expert   []string        `json:"expert,omitempty"`
 	App      *decode.AppInfo `json:"app,omitempty"`
 	Act      int             `json:"act,omitempty"`
+	// Dropped: why the packet never reached its receiver ("firewall").
+	Dropped string `json:"dropped,omitempty"`
 
 	// packet (from, to: lanes) and state (from, to: states)
 	From string `json:"from,omitempty"`
@@ -124,6 +126,7 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 	case timeline.KindPacket:
 		p := e.Packet
 		l.N, l.Proto, l.From, l.To, l.Summary, l.Expert, l.App = p.N, p.Proto.String(), p.From, p.To, p.Summary(), p.Expert.Names(), p.App
+		l.Dropped = p.Drop.String()
 		if p.Src.IsValid() {
 			l.Src, l.Dst = p.Src.String(), p.Dst.String()
 			if p.Proto == decode.ProtoICMP {

@@ -198,6 +198,9 @@ func (l *Ladder) annotate(w io.Writer, t time.Time, lane, text string) {
 func (l *Ladder) packet(w io.Writer, e *timeline.Event) {
 	p := e.Packet
 	label := PacketLabel(p)
+	if p.Drop != decode.Delivered {
+		label = p.Drop.Text().In(l.Lang) + " · " + label // first: it survives truncation
+	}
 	from, to := l.lane(p.From), l.lane(p.To)
 	row := l.blank()
 	if from < 0 || to < 0 || from == to {

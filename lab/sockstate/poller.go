@@ -20,6 +20,9 @@ type Change struct {
 	To     tcpstate.State // tcpstate.Closed when the socket has disappeared
 	Socket Socket         // the row as last seen (for a disappearance: the last row seen)
 	Gone   bool           // the socket vanished from the table
+	// PrevStart is when the dump before this one started: the last dump
+	// that read From (or did not list a new socket). Zero on the first dump.
+	PrevStart time.Time
 }
 
 // String formats c for logs: "ESTABLISHED -> TIME-WAIT 127.0.0.1:40000 127.0.0.1:80".
@@ -108,7 +111,7 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 		interval = DefaultInterval
 	}
 	var t tracker
-	var refreshed time.Time
+	var refreshed, prevStart time.Time
 	poll := func() error {
 		// Wall clock only: compared with capture timestamps. A dump walks the
 		// table while connections change, so what it shows is stamped with
@@ -132,17 +135,18 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 			clear(t.next[n:]) // drop Info pointers
 			t.next = t.next[:n]
 		}
-		t.update(now, func(c Change) { c.Start = start; emit(c) })
+		t.update(now, func(c Change) { c.Start, c.PrevStart = start, prevStart; emit(c) })
 		if p.Refresh > 0 && now.Sub(refreshed) >= p.Refresh {
 			if !refreshed.IsZero() {
 				for i := range t.prev {
 					if s := &t.prev[i]; s.Timer == TimerTimeWait {
-						emit(Change{Start: start, Time: now, From: s.State, To: s.State, Socket: *s})
+						emit(Change{Start: start, Time: now, From: s.State, To: s.State, Socket: *s, PrevStart: prevStart})
 					}
 				}
 			}
 			refreshed = now
 		}
+		prevStart = start
 		if p.Tick != nil {
 			p.Tick(start)
 		}

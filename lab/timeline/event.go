@@ -88,7 +88,9 @@ const (
 	// Kernel: read from the kernel's socket table (sock_diag).
 	Kernel Source = iota + 1
 	// Inferred: implied by the captured packets; the kernel poller did not see
-	// it (it lasted less than the poll interval).
+	// it (it lasted less than the poll interval). The engine never shows one
+	// that the kernel's readings of the socket contradict (see
+	// check.Contradictions).
 	Inferred
 )
 
@@ -116,6 +118,15 @@ type State struct {
 	RecvQ, SendQ uint32
 	// Packet is the number of the packet that implied an inferred state.
 	Packet int
+	// Kernel states only: KernelFrom is the kernel's own previous reading
+	// of the socket (From is what the timeline showed, which may have been
+	// inferred; CLOSED: the socket was not in the kernel's table), and
+	// KernelFromAt the start of the last dump that read it (zero: this is
+	// the first dump). ReadAt is the end of the dump that read To: the
+	// kernel's table was in this state at some moment before ReadAt.
+	KernelFrom   tcpstate.State
+	KernelFromAt time.Time
+	ReadAt       time.Time
 }
 
 // App is a call the scenario's program made on a socket.
