@@ -196,10 +196,11 @@ type dirState struct {
 	index   uint64
 	bad     bool      // Gilbert–Elliott state
 	lastOut time.Time // FIFO floor for the next frame
-	// rate limiter (GCRA): tat is the theoretical arrival time; queue holds
+	// token bucket: credit left after the departure at last; queue holds
 	// the departure times of frames waiting, oldest first.
-	tat   time.Time
-	queue []time.Time
+	credit uint64
+	last   time.Time
+	queue  []time.Time
 }
 
 // NewModel returns the model of a wire that starts at start (the time base
@@ -333,7 +334,8 @@ func (d *dirState) lost() bool {
 }
 
 // shape runs the token bucket: the frame's departure time from the queue,
-// or false when the queue is full.
+// or false when the queue is full. Credit is counted in bit·ns per second
+// of rate (elapsed ns × bits/s), so that the arithmetic is exact.
 func (d *dirState) shape(now time.Time, n int) (time.Time, bool) {
 	for len(d.queue) > 0 && !d.queue[0].After(now) {
 		d.queue = d.queue[1:]
@@ -341,25 +343,27 @@ func (d *dirState) shape(now time.Time, n int) (time.Time, bool) {
 	if len(d.queue) >= d.im.Queue {
 		return time.Time{}, false
 	}
-	cost := bitTime(n, d.im.Rate)
-	tau := bitTime(d.im.RateBurst, d.im.Rate)
-	depart := now
-	if t := d.tat.Add(-tau); t.After(depart) {
-		depart = t
+	rate := d.im.Rate
+	need := uint64(n) * 8 * uint64(time.Second)
+	capacity := uint64(max(d.im.RateBurst, n)) * 8 * uint64(time.Second)
+	t := now
+	if d.last.After(t) {
+		t = d.last // first in, first out
 	}
-	if d.tat.Before(now) {
-		d.tat = now
+	credit := capacity
+	if el := t.Sub(d.last); !d.last.IsZero() && uint64(el) < capacity/rate {
+		credit = min(capacity, d.credit+uint64(el)*rate)
 	}
-	d.tat = d.tat.Add(cost)
-	if depart.After(now) {
-		d.queue = append(d.queue, depart)
+	if credit < need {
+		wait := (need - credit + rate - 1) / rate
+		t = t.Add(time.Duration(wait))
+		credit += wait * rate
 	}
-	return depart, true
-}
-
-// bitTime is how long n bytes take at rate bits per second.
-func bitTime(n int, rate uint64) time.Duration {
-	return time.Duration(uint64(n) * 8 * uint64(time.Second) / rate)
+	d.credit, d.last = credit-need, t
+	if t.After(now) {
+		d.queue = append(d.queue, t)
+	}
+	return t, true
 }
 
 const ethHeaderLen = 14
