@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -526,5 +527,107 @@ func TestHostname(t *testing.T) {
 	}
 	if after, _ := os.Hostname(); after != mine {
 		t.Errorf("the caller's host name changed from %q to %q", mine, after)
+	}
+}
+
+// TestVerdictKeys captures the client's datagrams on its eth0: the key of
+// each captured frame finds the wire's verdict on it.
+func TestVerdictKeys(t *testing.T) {
+	n, ok := build(t, Topology{Hosts: clientServer, Wire: &wire.Config{}, StaticNeighbors: true})
+	if !ok {
+		return
+	}
+	client, server := n.Host("client"), n.Host("server")
+	var live *capture.Live
+	if err := client.Do(func() (err error) { live, err = capture.OpenLive(Iface); return err }); err != nil {
+		t.Skipf("no capture here: %v", err)
+	}
+	defer live.Close()
+	_, pc := listen(t, server, "udp", 9999)
+	defer pc.Close()
+	c := dial(t, client, "udp", netip.AddrPortFrom(server.Addr.Addr(), 9999))
+	for i := range 5 {
+		c.Write([]byte{byte(i)})
+	}
+	keys := map[uint64]wire.Verdict{}
+	deadline := time.Now().Add(time.Second)
+	for len(keys) < 5 && time.Now().Before(deadline) {
+		select {
+		case v := <-n.Relay().Verdicts():
+			keys[v.Key] = v
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	found := 0
+	for found < 5 && time.Now().Before(deadline) {
+		f, err := live.ReadFrame()
+		if err != nil {
+			continue
+		}
+		v, ok := keys[wire.FrameKey(f.Data)]
+		if !ok {
+			t.Fatalf("captured frame %x has no verdict", f.Data)
+		}
+		if v.Dir != wire.AtoB || v.Len != len(f.Data) || v.Index != uint64(found) {
+			t.Errorf("frame %d matched verdict %v", found, v)
+		}
+		found++
+	}
+	if found != 5 {
+		t.Errorf("matched %d of 5 frames", found)
+	}
+}
+
+// TestVerdictOverflow: with nobody reading verdicts, the relay keeps
+// forwarding and counts the verdicts it could not deliver.
+func TestVerdictOverflow(t *testing.T) {
+	n, ok := build(t, Topology{Hosts: clientServer, Wire: &wire.Config{}, StaticNeighbors: true})
+	if !ok {
+		return
+	}
+	client, server := n.Host("client"), n.Host("server")
+	_, pc := listen(t, server, "udp", 9999)
+	defer pc.Close()
+	c := dial(t, client, "udp", netip.AddrPortFrom(server.Addr.Addr(), 9999))
+	const total = wire.VerdictBuffer + 1000
+	var received atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 8)
+		for received.Load() < total {
+			pc.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+			received.Add(1)
+		}
+	}()
+	for i := range total {
+		// At most 64 in flight: the server's socket buffer must not overflow.
+		for int64(i)-received.Load() >= 64 {
+			select {
+			case <-done:
+				t.Fatalf("the receiver stopped after %d datagrams", received.Load())
+			case <-time.After(20 * time.Microsecond):
+			}
+		}
+		c.Write([]byte{byte(i)})
+	}
+	<-done
+	if m := received.Load(); m != total {
+		t.Errorf("%d of %d datagrams arrived; relay %+v; server RcvbufErrors %d", m, total, n.Relay().Stats(), snmp(t, server, "Udp", "RcvbufErrors"))
+	}
+	// A verdict is reported just after its frame is sent: wait for the last.
+	st := n.Relay().Stats()
+	for deadline := time.Now().Add(time.Second); st.Overflow < total-wire.VerdictBuffer && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		st = n.Relay().Stats()
+	}
+	if st.Overflow != total-wire.VerdictBuffer || len(n.Relay().Verdicts()) != wire.VerdictBuffer {
+		t.Errorf("overflow %d, want %d", st.Overflow, total-wire.VerdictBuffer)
+	}
+	if err := n.Relay().Err(); err != nil {
+		t.Error(err)
 	}
 }

@@ -80,6 +80,10 @@ type Verdict struct {
 	// constants or a targeted Rule's Name. Empty for a frame passed on.
 	Rule string
 	Len  int // frame length in bytes (Ethernet header included)
+	// Key is FrameKey of the frame as it arrived (before any corruption):
+	// a capture on the sender's interface computes the same key for the
+	// same frame, and so finds the wire's verdict on each packet it saw.
+	Key uint64
 	// Bit is the index of the flipped bit (Corrupted only), counted from the
 	// first bit of the frame.
 	Bit int
@@ -236,7 +240,7 @@ func (m *Model) Decide(dir Direction, frame []byte, now time.Time, out []Verdict
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d := &m.dirs[dir]
-	v := Verdict{Dir: dir, Index: d.index, In: now, Len: len(frame), Bit: -1}
+	v := Verdict{Dir: dir, Index: d.index, In: now, Len: len(frame), Bit: -1, Key: FrameKey(frame)}
 	d.index++
 	im := &d.im
 
@@ -393,6 +397,28 @@ func l4Offset(f []byte) int {
 		return ethHeaderLen + 40
 	}
 	return len(f)
+}
+
+// keyBytes is how much of a frame FrameKey reads: every header up to TCP's
+// options (the IP ID, sequence numbers and checksums, which cover the
+// payload, tell frames apart).
+const keyBytes = 128
+
+// FrameKey identifies a frame: FNV-1a over its length and first keyBytes.
+// Two different frames of one conversation practically never share a key; a
+// retransmission usually differs in the IP ID or timestamps, and a duplicate
+// made by the wire shares its original's.
+func FrameKey(frame []byte) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	n := len(frame)
+	for _, b := range []byte{byte(n >> 8), byte(n)} {
+		h = (h ^ uint64(b)) * prime
+	}
+	for _, b := range frame[:min(n, keyBytes)] {
+		h = (h ^ uint64(b)) * prime
+	}
+	return h
 }
 
 // FlipBit flips bit i of frame (as a Corrupted verdict says).

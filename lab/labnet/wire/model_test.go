@@ -103,7 +103,7 @@ func TestModelPassesUntouched(t *testing.T) {
 	f := tcpFrame(t, seg{flags: "A", payload: 10})
 	vs := run(t, m, AtoB, f, 3, time.Millisecond)
 	for i, v := range vs {
-		want := Verdict{Dir: AtoB, Index: uint64(i), In: t0.Add(time.Duration(i) * time.Millisecond), Len: len(f), Bit: -1}
+		want := Verdict{Dir: AtoB, Index: uint64(i), In: t0.Add(time.Duration(i) * time.Millisecond), Len: len(f), Bit: -1, Key: FrameKey(f)}
 		want.Out = want.In
 		if v != want {
 			t.Errorf("verdict %d = %+v, want %+v", i, v, want)
@@ -440,6 +440,19 @@ func TestConfigValidate(t *testing.T) {
 	if err := (&Config{}).Validate(); err != nil {
 		t.Errorf("zero config: %v", err)
 	}
+}
+
+func TestFrameKey(t *testing.T) {
+	a := tcpFrame(t, seg{seq: 1, flags: "A", payload: 10})
+	b := tcpFrame(t, seg{seq: 2, flags: "A", payload: 10})
+	c := tcpFrame(t, seg{seq: 1, flags: "A", payload: 11})
+	if FrameKey(a) == FrameKey(b) || FrameKey(a) == FrameKey(c) {
+		t.Error("different frames share a key")
+	}
+	if FrameKey(a) != FrameKey(append([]byte(nil), a...)) {
+		t.Error("the same bytes give different keys")
+	}
+	FrameKey(nil) // no panic
 }
 
 func TestFlipBit(t *testing.T) {

@@ -99,6 +99,9 @@ type Relay struct {
 
 	frames, sent, dropped, sendErrors [2]atomic.Uint64
 	overflow                          atomic.Uint64
+
+	errMu sync.Mutex
+	err   error // why a direction stopped before Close
 }
 
 // VerdictBuffer is the capacity of a relay's verdict channel.
@@ -147,6 +150,13 @@ func (r *Relay) Stats() Stats {
 	return s
 }
 
+// Err reports why the relay stopped moving frames before Close, or nil.
+func (r *Relay) Err() error {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	return r.err
+}
+
 // Close stops the relay: frames still held for later are discarded, the
 // ports are closed and, once every goroutine has returned, the verdict
 // channel is closed. Calling it again is harmless.
@@ -188,7 +198,9 @@ func (r *Relay) forward(dir Direction) {
 			if errors.Is(err, unix.ENETDOWN) || errors.Is(err, unix.EINTR) {
 				continue
 			}
-			// A packet socket reports nothing else worth living on.
+			r.errMu.Lock()
+			r.err = errors.Join(r.err, fmt.Errorf("relay %s: read %s: %w", dir, in.name, err))
+			r.errMu.Unlock()
 			return
 		}
 		now := time.Now()
