@@ -182,15 +182,21 @@ func (r *Relay) report(v Verdict) {
 	}
 }
 
-// forward reads frames arriving in direction dir, decides them and sends
-// those due now; the rest go to the scheduler with a copy of their bytes.
+// forward reads frames arriving in direction dir a batch at a time,
+// decides them and sends those due now in one batch; the rest go to the
+// scheduler with a copy of their bytes.
 func (r *Relay) forward(dir Direction) {
 	defer r.wg.Done()
 	in, out := r.ports[dir], r.ports[dir.Reverse()]
-	buf := make([]byte, maxFrame)
-	var vs []Verdict
+	rb, wb := newBatch(maxFrame), newBatch(0)
+	var vs, now []Verdict
+	var frames [][]byte
+	flush := func() {
+		out.write(wb, frames, func(i int, err error) { r.sent1(dir, now[i], err) })
+		frames, now = frames[:0], now[:0]
+	}
 	for {
-		n, err := in.f.Read(buf)
+		n, err := in.read(rb)
 		if err != nil {
 			if r.closed.Load() || errors.Is(err, os.ErrClosed) {
 				return
@@ -203,34 +209,44 @@ func (r *Relay) forward(dir Direction) {
 			r.errMu.Unlock()
 			return
 		}
-		now := time.Now()
-		r.frames[dir].Add(1)
-		frame := buf[:n]
-		vs = r.model.Decide(dir, frame, now, vs[:0])
-		flipped := false
-		for _, v := range vs {
-			if v.Action&Dropped != 0 {
-				r.dropped[dir].Add(1)
-				r.report(v)
-				continue
+		t := time.Now()
+		for i := range n {
+			frame := rb.frame(i)
+			r.frames[dir].Add(1)
+			vs = r.model.Decide(dir, frame, t, vs[:0])
+			flipped := false
+			for _, v := range vs {
+				if v.Action&Dropped != 0 {
+					r.dropped[dir].Add(1)
+					r.report(v)
+					continue
+				}
+				if v.Bit >= 0 && !flipped {
+					FlipBit(frame, v.Bit)
+					flipped = true
+				}
+				// Behind a held frame, even a frame due now waits its turn;
+				// and a held frame goes after those already due.
+				if v.Out.After(t) || r.sched[dir].pending() {
+					flush()
+					r.sched[dir].push(v, frame)
+					continue
+				}
+				frames, now = append(frames, frame), append(now, v)
 			}
-			if v.Bit >= 0 && !flipped {
-				FlipBit(frame, v.Bit)
-				flipped = true
-			}
-			// Behind a held frame, even a frame due now waits its turn.
-			if v.Out.After(now) || r.sched[dir].pending() {
-				r.sched[dir].push(v, frame)
-				continue
-			}
-			r.transmit(out, dir, v, frame)
 		}
+		flush()
 	}
 }
 
 // transmit sends one copy and reports its verdict with the time it left.
 func (r *Relay) transmit(out *Port, dir Direction, v Verdict, frame []byte) {
 	_, err := out.f.Write(frame)
+	r.sent1(dir, v, err)
+}
+
+// sent1 counts and reports one copy sent (or refused with err).
+func (r *Relay) sent1(dir Direction, v Verdict, err error) {
 	v.Out = time.Now()
 	if err != nil {
 		if r.closed.Load() {
