@@ -84,6 +84,16 @@ func dial(t *testing.T, h *Host, network string, to netip.AddrPort) net.Conn {
 	return c
 }
 
+// udpAcross gives the client a UDP socket connected to the server's port
+// 9999, and the server's socket there; both close with the test.
+func udpAcross(t *testing.T, n *Net) (client net.Conn, server net.PacketConn) {
+	t.Helper()
+	srv := n.Host("server")
+	_, server = listen(t, srv, "udp", 9999)
+	t.Cleanup(func() { server.Close() })
+	return dial(t, n.Host("client"), "udp", netip.AddrPortFrom(srv.Addr.Addr(), 9999)), server
+}
+
 // snmp reads one counter of /proc/net/snmp in a host's namespace.
 func snmp(t *testing.T, h *Host, proto, field string) int {
 	t.Helper()
@@ -196,9 +206,7 @@ func TestWireUDPChecksum(t *testing.T) {
 		t.Skipf("no capture here: %v", err)
 	}
 	defer live.Close()
-	_, pc := listen(t, server, "udp", 9999)
-	defer pc.Close()
-	c := dial(t, client, "udp", netip.AddrPortFrom(server.Addr.Addr(), 9999))
+	c, pc := udpAcross(t, n)
 	if _, err := c.Write([]byte("checksum me")); err != nil {
 		t.Fatal(err)
 	}
@@ -275,10 +283,8 @@ func TestCorruptUDP(t *testing.T) {
 	if !ok {
 		return
 	}
-	client, server := n.Host("client"), n.Host("server")
-	_, pc := listen(t, server, "udp", 9999)
-	defer pc.Close()
-	c := dial(t, client, "udp", netip.AddrPortFrom(server.Addr.Addr(), 9999))
+	server := n.Host("server")
+	c, pc := udpAcross(t, n)
 	for range 3 {
 		if _, err := c.Write([]byte("flip one bit of me")); err != nil {
 			t.Fatal(err)
@@ -444,10 +450,9 @@ func TestWireSeedAndDelay(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer n.Close()
-		client, server := n.Host("client"), n.Host("server")
-		_, pc := listen(t, server, "udp", 9999)
-		defer pc.Close()
-		c := dial(t, client, "udp", netip.AddrPortFrom(server.Addr.Addr(), 9999))
+		c, pc := udpAcross(t, n)
+		defer c.Close()
+		defer pc.Close() // before n.Close, so that the namespace can go
 		const total = 60
 		for i := range total {
 			if _, err := c.Write([]byte{byte(i)}); err != nil {
@@ -537,15 +542,13 @@ func TestVerdictKeys(t *testing.T) {
 	if !ok {
 		return
 	}
-	client, server := n.Host("client"), n.Host("server")
+	client := n.Host("client")
 	var live *capture.Live
 	if err := client.Do(func() (err error) { live, err = capture.OpenLive(Iface); return err }); err != nil {
 		t.Skipf("no capture here: %v", err)
 	}
 	defer live.Close()
-	_, pc := listen(t, server, "udp", 9999)
-	defer pc.Close()
-	c := dial(t, client, "udp", netip.AddrPortFrom(server.Addr.Addr(), 9999))
+	c, _ := udpAcross(t, n)
 	for i := range 5 {
 		c.Write([]byte{byte(i)})
 	}
@@ -585,10 +588,8 @@ func TestVerdictOverflow(t *testing.T) {
 	if !ok {
 		return
 	}
-	client, server := n.Host("client"), n.Host("server")
-	_, pc := listen(t, server, "udp", 9999)
-	defer pc.Close()
-	c := dial(t, client, "udp", netip.AddrPortFrom(server.Addr.Addr(), 9999))
+	server := n.Host("server")
+	c, pc := udpAcross(t, n)
 	const total = wire.VerdictBuffer + 1000
 	var received atomic.Int64
 	done := make(chan struct{})

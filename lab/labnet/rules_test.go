@@ -95,9 +95,7 @@ func TestBlackout(t *testing.T) {
 		return
 	}
 	started := time.Now()
-	_, pc := listen(t, n.Host("server"), "udp", 9999)
-	defer pc.Close()
-	c := dial(t, n.Host("client"), "udp", netip.AddrPortFrom(n.Host("server").Addr.Addr(), 9999))
+	c, pc := udpAcross(t, n)
 	read := func() string {
 		buf := make([]byte, 16)
 		pc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
