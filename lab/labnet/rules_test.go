@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/netlab/netlab/lab/labnet/wire"
 	"github.com/netlab/netlab/lab/sandbox/sandboxtest"
+	"github.com/netlab/netlab/lab/sockstate"
 )
 
 // ruleVerdicts drains the verdicts made so far that name a rule.
@@ -227,4 +229,49 @@ func allRefs(ours map[string]bool) []string {
 		}
 	}
 	return refs
+}
+
+// TestSockDiagPerHost opens a sock_diag socket inside each host, as the
+// engine's poller will: the client's sees its connection and no listener,
+// the server's sees the listener and its end of the connection.
+func TestSockDiagPerHost(t *testing.T) {
+	n, ok := build(t, Topology{Hosts: clientServer, Wire: &wire.Config{}, StaticNeighbors: true})
+	if !ok {
+		return
+	}
+	client, server := n.Host("client"), n.Host("server")
+	ln, _ := listen(t, server, "tcp", 8888)
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			defer c.Close()
+			io.Copy(io.Discard, c)
+		}
+	}()
+	dial(t, client, "tcp", netip.AddrPortFrom(server.Addr.Addr(), 8888))
+	time.Sleep(20 * time.Millisecond) // let the accept happen
+	states := func(h *Host) string {
+		var conn *sockstate.Conn
+		if err := h.Do(func() (err error) { conn, err = sockstate.Open(); return err }); err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		socks, err := conn.DumpTCP(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []string
+		for _, s := range socks {
+			rows = append(rows, fmt.Sprintf("%v %v", s.Local, s.State))
+		}
+		slices.Sort(rows)
+		return strings.Join(rows, ", ")
+	}
+	t.Logf("client: %s; server: %s", states(client), states(server))
+	if got, want := states(client), "192.0.2.10:"; !strings.HasPrefix(got, want) || strings.Contains(got, "LISTEN") || strings.Count(got, ",") != 0 {
+		t.Errorf("client's sockets: %s", got)
+	}
+	if got := states(server); strings.Count(got, "192.0.2.20:8888") != 2 || !strings.Contains(got, "LISTEN") {
+		t.Errorf("server's sockets: %s", got)
+	}
 }
