@@ -18,6 +18,7 @@ import (
 	"github.com/netlab/netlab/lab/labnet/wire"
 	"github.com/netlab/netlab/lab/sandbox/sandboxtest"
 	"github.com/netlab/netlab/lab/sockstate"
+	"go.uber.org/goleak"
 )
 
 // ruleVerdicts drains the verdicts made so far that name a rule.
@@ -273,5 +274,110 @@ func TestSockDiagPerHost(t *testing.T) {
 	}
 	if got := states(server); strings.Count(got, "192.0.2.20:8888") != 2 || !strings.Contains(got, "LISTEN") {
 		t.Errorf("server's sockets: %s", got)
+	}
+}
+
+// TestWireImpairments sends numbered UDP datagrams from client to server
+// through a wire impaired one way at a time and checks what the server's
+// program reads.
+func TestWireImpairments(t *testing.T) {
+	if !sandboxtest.InNetns(t) {
+		return
+	}
+	defer goleak.VerifyNone(t)
+	type result struct {
+		order   []int // datagram numbers in the order read
+		elapsed time.Duration
+	}
+	for _, c := range []struct {
+		name  string
+		im    wire.Impairment
+		count int
+		size  int
+		check func(t *testing.T, r result)
+	}{
+		{"duplicate", wire.Impairment{Duplicate: 1}, 10, 10, func(t *testing.T, r result) {
+			if len(r.order) != 20 {
+				t.Errorf("read %v, want each of 10 twice", r.order)
+			}
+			for i := 0; i+1 < len(r.order); i += 2 {
+				if r.order[i] != r.order[i+1] {
+					t.Errorf("read %v: copies not side by side", r.order)
+					break
+				}
+			}
+		}},
+		{"mtu", wire.Impairment{MTU: 1000}, 5, 1200, func(t *testing.T, r result) {
+			if len(r.order) != 0 {
+				t.Errorf("read %v through an MTU of 1000", r.order)
+			}
+		}},
+		{"mtu fits", wire.Impairment{MTU: 1000}, 5, 900, func(t *testing.T, r result) {
+			if len(r.order) != 5 {
+				t.Errorf("read %v, want 5", r.order)
+			}
+		}},
+		{"rate", wire.Impairment{Rate: 1_000_000}, 10, 1208, func(t *testing.T, r result) {
+			// 1250-byte frames at 1 Mbit/s: 10 ms each after the first.
+			if len(r.order) != 10 || r.elapsed < 85*time.Millisecond {
+				t.Errorf("read %v in %v, want 10 in ≥ 90 ms", r.order, r.elapsed)
+			}
+		}},
+		{"queue", wire.Impairment{Rate: 1_000_000, Queue: 4}, 10, 1208, func(t *testing.T, r result) {
+			// Sent back to back: one leaves at once, four wait, the rest
+			// find the queue full (unless the sender was descheduled for
+			// 10 ms and the queue drained a little).
+			if len(r.order) < 5 || len(r.order) > 7 || !slices.Equal(r.order[:5], []int{0, 1, 2, 3, 4}) {
+				t.Errorf("read %v, want the first 5 (1 sent at once, 4 queued) and the rest tail-dropped", r.order)
+			}
+		}},
+		{"reorder", wire.Impairment{Reorder: 0.5, ReorderGap: 5 * time.Millisecond}, 40, 10, func(t *testing.T, r result) {
+			if len(r.order) != 40 || slices.IsSorted(r.order) {
+				t.Errorf("read %v, want all 40 out of order", r.order)
+			}
+		}},
+		{"delay keeps order", wire.Impairment{Delay: 5 * time.Millisecond, Jitter: 4 * time.Millisecond}, 40, 10, func(t *testing.T, r result) {
+			if len(r.order) != 40 || !slices.IsSorted(r.order) || r.elapsed < 5*time.Millisecond {
+				t.Errorf("read %v in %v, want all 40 in order after ≥ 5 ms", r.order, r.elapsed)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := &wire.Config{Seed: 3}
+			cfg.Impair[wire.AtoB] = c.im
+			n, err := New(Topology{Hosts: clientServer, Wire: cfg, StaticNeighbors: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
+			conn, pc := udpAcross(t, n)
+			defer conn.Close()
+			defer pc.Close()
+			start := time.Now()
+			msg := make([]byte, c.size)
+			for i := range c.count {
+				msg[0] = byte(i)
+				if _, err := conn.Write(msg); err != nil {
+					t.Fatal(err)
+				}
+				if c.im.Queue == 0 {
+					time.Sleep(100 * time.Microsecond)
+				}
+			}
+			var r result
+			buf := make([]byte, 2048)
+			for {
+				pc.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+				m, _, err := pc.ReadFrom(buf)
+				if err != nil {
+					break
+				}
+				if m == c.size {
+					r.order = append(r.order, int(buf[0]))
+					r.elapsed = time.Since(start)
+				}
+			}
+			c.check(t, r)
+		})
 	}
 }
