@@ -28,11 +28,13 @@ func Example() {
 	defer n.Close()
 	client, server := n.Host("client"), n.Host("server")
 
+	// Sockets made inside Do belong to the host for good.
+	addr := server.Addr.Addr().String() + ":8888"
 	var ln net.Listener
-	server.Do(func() (err error) {
-		ln, err = net.Listen("tcp", server.Addr.Addr().String()+":8888")
-		return err
-	})
+	if err := server.Do(func() (err error) { ln, err = net.Listen("tcp", addr); return err }); err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer ln.Close()
 	go func() {
 		if c, err := ln.Accept(); err == nil {
@@ -40,13 +42,11 @@ func Example() {
 		}
 	}()
 	var c net.Conn
-	client.Do(func() (err error) {
-		c, err = net.Dial("tcp", server.Addr.Addr().String()+":8888")
-		return err
-	})
-	if c != nil {
-		c.Close()
+	if err := client.Do(func() (err error) { c, err = net.Dial("tcp", addr); return err }); err != nil {
+		fmt.Println(err)
+		return
 	}
+	c.Close() // connected about a second late: the client resent its SYN
 	// What the wire did, e.g. "a>b #0 delay +20.04ms" (the SYN) and
 	// "b>a #0 drop (lose-syn-ack)".
 	for len(n.Relay().Verdicts()) > 0 {

@@ -243,14 +243,15 @@ func TestSockDiagPerHost(t *testing.T) {
 	client, server := n.Host("client"), n.Host("server")
 	ln, _ := listen(t, server, "tcp", 8888)
 	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
 	go func() {
-		if c, err := ln.Accept(); err == nil {
-			defer c.Close()
-			io.Copy(io.Discard, c)
-		}
+		c, _ := ln.Accept()
+		accepted <- c
 	}()
 	dial(t, client, "tcp", netip.AddrPortFrom(server.Addr.Addr(), 8888))
-	time.Sleep(20 * time.Millisecond) // let the accept happen
+	if c := <-accepted; c != nil {
+		defer c.Close()
+	}
 	states := func(h *Host) string {
 		var conn *sockstate.Conn
 		if err := h.Do(func() (err error) { conn, err = sockstate.Open(); return err }); err != nil {

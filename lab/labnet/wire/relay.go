@@ -132,9 +132,12 @@ func Start(c Config, a, b *Port) (*Relay, error) {
 	return r, nil
 }
 
-// Verdicts delivers the wire's verdict on every copy of every frame, in the
-// order they were made. The channel is closed by Close. A consumer that falls
-// behind loses verdicts (counted in Stats.Overflow), never frames.
+// Verdicts delivers the wire's verdict on every copy of every frame. The
+// channel is closed by Close. A consumer that falls behind loses verdicts
+// (counted in Stats.Overflow), never frames. Verdicts come from several
+// goroutines (each direction's reader and scheduler), so the channel's
+// order can differ from time order by a few microseconds: order them by
+// Out (by In for drops), which the relay takes just before each write.
 func (r *Relay) Verdicts() <-chan Verdict { return r.verdicts }
 
 // Stats returns the relay's counters.
@@ -192,7 +195,8 @@ func (r *Relay) forward(dir Direction) {
 	var vs, now []Verdict
 	var frames [][]byte
 	flush := func() {
-		out.write(wb, frames, func(i int, err error) { r.sent1(dir, now[i], err) })
+		at := time.Now()
+		out.write(wb, frames, func(i int, err error) { r.sent1(dir, now[i], at, err) })
 		frames, now = frames[:0], now[:0]
 	}
 	for {
@@ -241,13 +245,16 @@ func (r *Relay) forward(dir Direction) {
 
 // transmit sends one copy and reports its verdict with the time it left.
 func (r *Relay) transmit(out *Port, dir Direction, v Verdict, frame []byte) {
+	at := time.Now()
 	_, err := out.f.Write(frame)
-	r.sent1(dir, v, err)
+	r.sent1(dir, v, at, err)
 }
 
-// sent1 counts and reports one copy sent (or refused with err).
-func (r *Relay) sent1(dir Direction, v Verdict, err error) {
-	v.Out = time.Now()
+// sent1 counts and reports one copy handed to the kernel at at (or refused
+// with err). The time is taken before the write: the receiver may answer
+// within the write itself, and its answer must not seem to come first.
+func (r *Relay) sent1(dir Direction, v Verdict, at time.Time, err error) {
+	v.Out = at
 	if err != nil {
 		if r.closed.Load() {
 			return
