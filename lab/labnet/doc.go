@@ -35,6 +35,16 @@
 // the host's and setns back into it is refused) each host also has a UTS
 // namespace with its name as host name.
 //
+// # What a run reads from a lab network
+//
+// A capture on a host's interface (lab/capture.OpenLive called inside
+// Host.Do) sees each packet leave its sender and, unless the wire dropped
+// it, arrive at its receiver. A sock_diag connection opened inside Host.Do
+// reads that host's sockets only. The relay's verdicts carry
+// wire.FrameKey of the frame as it arrived, which the capture on the
+// sender's interface computes identically: that is how a packet on the
+// timeline finds what the wire did to it.
+//
 // # Real checksums
 //
 // A veth hands frames on with checksums left to "hardware" (CHECKSUM_PARTIAL)

@@ -41,7 +41,9 @@ func (p *Port) read(b *batch) (int, error) {
 	return p.mmsg(unix.SYS_RECVMMSG, b, len(b.hdrs), true)
 }
 
-func (b *batch) frame(i int) []byte { return b.bufs[i][:b.hdrs[i].Len] }
+// frame is the i-th frame received (cut to the buffer: a longer frame,
+// which no MTU here allows, arrives truncated).
+func (b *batch) frame(i int) []byte { return b.bufs[i][:min(int(b.hdrs[i].Len), len(b.bufs[i]))] }
 
 // write sends frames in order with as few sendmmsg calls as the kernel
 // allows; sent reports each frame's fate (nil: sent).
