@@ -35,7 +35,14 @@ func newNS(hostname string) (*NS, error) {
 			flags |= unix.CLONE_NEWUTS
 		}
 		if err := unix.Unshare(flags); err != nil {
-			return restore, fmt.Errorf("unshare network namespace: %w", err)
+			// Nothing changed: the thread is still where it was.
+			restore()
+			err = fmt.Errorf("unshare network namespace: %w", err)
+			if errors.Is(err, unix.EPERM) {
+				err = fmt.Errorf("%w (a lab network needs CAP_SYS_ADMIN and CAP_NET_ADMIN over the current "+
+					"network namespace: run it inside netlab's sandbox, as root or in a user namespace)", err)
+			}
+			return nil, err
 		}
 		if ns.net, err = openNS("net"); err != nil {
 			return restore, err
