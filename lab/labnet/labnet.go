@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
@@ -65,6 +67,34 @@ type Host struct {
 }
 
 func (h *Host) String() string { return h.Name }
+
+// Sysctl sets a network sysctl in the host's namespace only, such as
+// "net.ipv4.tcp_sack" to "0" (keys with dots or slashes).
+func (h *Host) Sysctl(key, value string) error {
+	if !strings.HasPrefix(key, "net.") && !strings.HasPrefix(key, "net/") {
+		return fmt.Errorf("host %s: sysctl %s: only net.* keys belong to a host", h.Name, key)
+	}
+	path := strings.ReplaceAll(key, ".", "/")
+	return h.Do(func() error {
+		if err := os.WriteFile("/proc/sys/"+path, []byte(value), 0); err != nil {
+			return fmt.Errorf("host %s: sysctl %s=%s: %w", h.Name, key, value, err)
+		}
+		return nil
+	})
+}
+
+// ReadSysctl reads a network sysctl in the host's namespace.
+func (h *Host) ReadSysctl(key string) (string, error) {
+	var v []byte
+	err := h.Do(func() (err error) {
+		v, err = os.ReadFile("/proc/sys/" + strings.ReplaceAll(key, ".", "/"))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("host %s: read sysctl %s: %w", h.Name, key, err)
+	}
+	return strings.TrimSpace(string(v)), nil
+}
 
 // Net is a built Topology. Close it to make it disappear.
 type Net struct {

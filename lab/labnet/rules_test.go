@@ -382,3 +382,23 @@ func TestWireImpairments(t *testing.T) {
 		})
 	}
 }
+
+// TestSysctl turns SACK off in the client alone.
+func TestSysctl(t *testing.T) {
+	n, ok := build(t, Topology{Hosts: clientServer})
+	if !ok {
+		return
+	}
+	client, server := n.Host("client"), n.Host("server")
+	if err := client.Sysctl("net.ipv4.tcp_sack", "0"); err != nil {
+		t.Fatal(err)
+	}
+	for h, want := range map[*Host]string{client: "0", server: "1"} {
+		if got, err := h.ReadSysctl("net.ipv4.tcp_sack"); err != nil || got != want {
+			t.Errorf("%s: tcp_sack %q, %v; want %q", h, got, err, want)
+		}
+	}
+	if err := client.Sysctl("kernel.hostname", "x"); err == nil {
+		t.Error("a kernel.* sysctl was accepted")
+	}
+}
