@@ -64,6 +64,7 @@ const (
 	RuleQueue   = "queue"   // the rate limiter's queue was full (tail drop)
 	RuleCorrupt = "corrupt" // random corruption
 	RuleSend    = "send"    // the relay failed to transmit (Verdict.Rule is "send: " + the error)
+	RuleLimit   = "limit"   // too many frames held already (Impairment.Limit)
 )
 
 // Verdict is the wire's decision about one copy of one frame.
@@ -126,7 +127,16 @@ type Impairment struct {
 	Queue     int
 	// MTU drops frames whose IP packet is longer than this (0: no limit).
 	MTU int
+	// Limit bounds the frames held at once for later (delay, jitter,
+	// reorder, rate), like netem's limit: a frame that would be held beyond
+	// it is dropped. 0 means DefaultLimit.
+	Limit int
 }
+
+// DefaultLimit is the hold limit of an Impairment that sets none: enough for
+// the bandwidth-delay product of any lesson (a megabyte a second held for
+// 10 s), small enough that a flood cannot fill the memory.
+const DefaultLimit = 10000
 
 // GilbertElliott is a two-state loss model: in the good state frames are
 // lost with probability LossGood, in the bad state with LossBad; after each
@@ -161,7 +171,7 @@ func (c *Config) Validate() error {
 		if im.Delay < 0 || im.Jitter < 0 || im.ReorderGap < 0 {
 			return fmt.Errorf("wire %s: negative delay, jitter or reorder gap", Direction(d))
 		}
-		if im.Queue < 0 || im.RateBurst < 0 || im.MTU < 0 {
+		if im.Queue < 0 || im.RateBurst < 0 || im.MTU < 0 || im.Limit < 0 {
 			return fmt.Errorf("wire %s: negative queue, burst or mtu", Direction(d))
 		}
 		if b := im.Burst; b != nil {
@@ -205,6 +215,9 @@ type dirState struct {
 	credit uint64
 	last   time.Time
 	queue  []time.Time
+	// held is a min-heap of the due times (UnixNano) of frames held for
+	// later, for Limit.
+	held []int64
 }
 
 // NewModel returns the model of a wire that starts at start (the time base
@@ -224,6 +237,9 @@ func NewModel(c Config, start time.Time) (*Model, error) {
 		}
 		if im.Queue == 0 {
 			im.Queue = 32
+		}
+		if im.Limit == 0 {
+			im.Limit = DefaultLimit
 		}
 		m.dirs[d] = dirState{im: im, rng: rand.New(rand.NewPCG(c.Seed, uint64(d)+0x9e3779b97f4a7c15))}
 	}
@@ -308,6 +324,10 @@ func (m *Model) Decide(dir Direction, frame []byte, now time.Time, out []Verdict
 		d.lastOut = o
 	}
 	if o.After(now) {
+		if !d.hold(now, o) {
+			v.Action, v.Rule, v.Bit = Dropped, RuleLimit, -1
+			return append(out, v)
+		}
 		v.Action |= Delayed
 	}
 	v.Out = o
@@ -317,6 +337,55 @@ func (m *Model) Decide(dir Direction, frame []byte, now time.Time, out []Verdict
 		out = append(out, v)
 	}
 	return out
+}
+
+// hold counts a frame held until out, or reports false when Limit frames
+// are held already at now.
+func (d *dirState) hold(now, out time.Time) bool {
+	t := now.UnixNano()
+	for len(d.held) > 0 && d.held[0] <= t {
+		heapPop(&d.held)
+	}
+	if len(d.held) >= d.im.Limit {
+		return false
+	}
+	heapPush(&d.held, out.UnixNano())
+	return true
+}
+
+func heapPush(h *[]int64, v int64) {
+	*h = append(*h, v)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if a[p] <= a[i] {
+			break
+		}
+		a[p], a[i] = a[i], a[p]
+		i = p
+	}
+}
+
+func heapPop(h *[]int64) {
+	a := *h
+	n := len(a) - 1
+	a[0] = a[n]
+	a = a[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && a[l] < a[m] {
+			m = l
+		}
+		if r := l + 1; r < n && a[r] < a[m] {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
 }
 
 // lost draws the loss decision (Bernoulli or Gilbert–Elliott).

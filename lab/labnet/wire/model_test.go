@@ -236,6 +236,21 @@ func TestModelRandomImpairments(t *testing.T) {
 				}
 			}
 		}},
+		{"limit", Impairment{Delay: 10 * time.Millisecond, Limit: 50}, func(t *testing.T, vs []Verdict) {
+			// One frame every 100 µs held for 10 ms: 100 would be held at
+			// once; 50 are, and every other frame finds the hold full.
+			for i, v := range vs[:50] {
+				if v.Action != Delayed {
+					t.Fatalf("frame %d: %v before the hold was full", i, v)
+				}
+			}
+			if v := vs[50]; v.Action != Dropped || v.Rule != RuleLimit {
+				t.Errorf("frame 50: %v, want dropped by the limit", v)
+			}
+			if d := count(vs, Dropped); d < n/2-100 || d > n/2+100 {
+				t.Errorf("%d dropped, want about %d", d, n/2)
+			}
+		}},
 		{"mtu", Impairment{MTU: 100}, func(t *testing.T, vs []Verdict) {
 			// 100 bytes of UDP payload + 28 of headers > 100.
 			if d := count(vs, Dropped); d != n || vs[0].Rule != RuleMTU {
