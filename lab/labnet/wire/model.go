@@ -474,9 +474,11 @@ func l4Offset(f []byte) int {
 const keyBytes = 128
 
 // FrameKey identifies a frame: FNV-1a over its length and first keyBytes.
-// Two different frames of one conversation practically never share a key; a
-// retransmission usually differs in the IP ID or timestamps, and a duplicate
-// made by the wire shares its original's.
+// Two different frames of one conversation practically never share a key: a
+// TCP retransmission differs in the IP ID (and timestamps); a duplicate made
+// by the wire shares its original's. Byte-identical frames do share one (the
+// same datagram sent twice from an unconnected socket, whose IP ID is 0):
+// match equal keys in order, first verdict to first capture.
 func FrameKey(frame []byte) uint64 {
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
