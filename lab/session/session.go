@@ -69,6 +69,7 @@ type Session struct {
 	mu      sync.Mutex
 	act     int
 	closers []io.Closer
+	closed  bool // the run's context ended: every socket is closed, new ones too
 	wg      sync.WaitGroup
 	errs    []error
 }
@@ -82,7 +83,25 @@ func New(ctx context.Context, cfg Config) *Session {
 		cfg.Clock = NewClock(50 * time.Millisecond)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	return &Session{ctx: ctx, cancel: cancel, cfg: cfg}
+	s := &Session{ctx: ctx, cancel: cancel, cfg: cfg}
+	// The session owns cancellation: when the run's context ends it closes
+	// every socket, so whatever call the scenario is blocked in (accept,
+	// read, a datagram) returns at once and its next call fails.
+	context.AfterFunc(ctx, s.closeAll)
+	return s
+}
+
+// closeAll closes every socket the scenario opened, newest first; sockets
+// opened later are closed as soon as they are tracked.
+func (s *Session) closeAll() {
+	s.mu.Lock()
+	cl := s.closers
+	s.closers = nil
+	s.closed = true
+	s.mu.Unlock()
+	for i := len(cl) - 1; i >= 0; i-- {
+		cl[i].Close()
+	}
 }
 
 // Context is cancelled when the run is interrupted or over.
@@ -196,13 +215,7 @@ var errSessionClosed = errors.New("session closed")
 // its own (FIN or RST as their state requires).
 func (s *Session) Close() error {
 	s.cancel()
-	s.mu.Lock()
-	cl := s.closers
-	s.closers = nil
-	s.mu.Unlock()
-	for i := len(cl) - 1; i >= 0; i-- {
-		cl[i].Close()
-	}
+	s.closeAll() // AfterFunc may still be starting it: closing twice is harmless
 	s.wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -218,8 +231,14 @@ func (s *Session) Err() error {
 
 func (s *Session) track(c io.Closer) {
 	s.mu.Lock()
-	s.closers = append(s.closers, c)
+	closed := s.closed
+	if !closed {
+		s.closers = append(s.closers, c)
+	}
 	s.mu.Unlock()
+	if closed {
+		c.Close()
+	}
 }
 
 func (s *Session) currentAct() int {

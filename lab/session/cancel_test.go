@@ -1,0 +1,83 @@
+package session
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+// blockingObserver never sees a match: Wait returns only when its context ends.
+type blockingObserver struct{}
+
+func (blockingObserver) Wait(ctx context.Context, _ func(*timeline.Event) bool) (*timeline.Event, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestCancelUnblocks cancels a session while a scenario blocks in Accept,
+// Read, a UDP read and Wait: each must return within 100 ms, because the
+// session, not the scenario, watches the run's context.
+func TestCancelUnblocks(t *testing.T) {
+	blockers := map[string]func(t *testing.T, s *Session) func() error{
+		"accept": func(t *testing.T, s *Session) func() error {
+			ln, err := s.Listen("server", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func() error { _, err := ln.Accept(); return err }
+		},
+		"read": func(t *testing.T, s *Session) func() error {
+			ln, err := s.Listen("server", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Dial("client", ln.Addr().String()); err != nil {
+				t.Fatal(err)
+			}
+			srv, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func() error { _, err := srv.Read(make([]byte, 10)); return err }
+		},
+		"recvfrom": func(t *testing.T, s *Session) func() error {
+			u, err := s.ListenUDP("server", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func() error { _, _, err := u.ReadFrom(make([]byte, 10)); return err }
+		},
+		"wait": func(t *testing.T, s *Session) func() error {
+			return func() error {
+				_, err := s.Wait(time.Minute, func(*timeline.Event) bool { return false })
+				return err
+			}
+		},
+	}
+	for name, setup := range blockers {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			s := New(ctx, Config{Recorder: &recorder{}, Observer: blockingObserver{}})
+			defer s.Close()
+			block := setup(t, s)
+			done := make(chan error, 1)
+			go func() { done <- block() }()
+			time.Sleep(20 * time.Millisecond) // let it block
+			cancel()
+			start := time.Now()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Errorf("%s returned no error after the session was cancelled", name)
+				}
+				if d := time.Since(start); d > 100*time.Millisecond {
+					t.Errorf("%s returned %v after cancel, want < 100 ms", name, d)
+				}
+			case <-time.After(time.Second):
+				t.Fatalf("%s still blocked 1 s after the session was cancelled", name)
+			}
+		})
+	}
+}
