@@ -45,9 +45,7 @@ This is what an overloaded server looks like from outside: connects that take ex
 		if err != nil {
 			return err
 		}
-		if err := s.Step("Clients 1 and 2 connect. Nobody calls accept().", "客户端 1 和 2 发起连接。没有人调用 accept()。"); err != nil {
-			return err
-		}
+		s.Step("Clients 1 and 2 connect. Nobody calls accept().", "客户端 1 和 2 发起连接。没有人调用 accept()。")
 		for _, lane := range []string{"client 1", "client 2"} {
 			if _, err := s.Dial(lane, ln.Addr().String()); err != nil {
 				return err
@@ -59,9 +57,7 @@ This is what an overloaded server looks like from outside: connects that take ex
 		}); err != nil {
 			return fmt.Errorf("accept queue 2/1: %w", err)
 		}
-		if err := s.Step("The accept queue is full. Client 3 connects: its SYN is dropped.", "accept 队列已满。客户端 3 发起连接:它的 SYN 被丢弃。"); err != nil {
-			return err
-		}
+		s.Step("The accept queue is full. Client 3 connects: its SYN is dropped.", "accept 队列已满。客户端 3 发起连接:它的 SYN 被丢弃。")
 		s.Go(func() error {
 			_, err := s.Dial("client 3", ln.Addr().String())
 			if err == nil {
@@ -75,9 +71,7 @@ This is what an overloaded server looks like from outside: connects that take ex
 		}); err != nil {
 			return fmt.Errorf("client 3's SYN retransmission: %w", err)
 		}
-		if err := s.Step("The server closes its listener: the connections still waiting in the queue are reset.", "服务器关闭监听套接字:仍在队列中等待的连接被复位。"); err != nil {
-			return err
-		}
+		s.Step("The server closes its listener: the connections still waiting in the queue are reset.", "服务器关闭监听套接字:仍在队列中等待的连接被复位。")
 		if err := ln.Close(); err != nil {
 			return err
 		}

@@ -51,22 +51,21 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 		if err := serveLabSite(s, webIP+":80", shopHandler()); err != nil {
 			return err
 		}
-		step := func(en, zh string) { s.Step(en, zh) } // an interrupted run ends at the next call
 		cl, tr := newClient(s, "client", clientOptions{
 			resolver: newResolver(s, "client", resolverAddr),
 			onLookup: func(host string) {
-				step("1. The browser needs "+host+"'s address: it asks the resolver.", "1. 浏览器需要 "+host+" 的地址:它去问解析服务器。")
+				s.Step("1. The browser needs "+host+"'s address: it asks the resolver.", "1. 浏览器需要 "+host+" 的地址:它去问解析服务器。")
 			},
 			onDial: func(ip netip.Addr) {
-				step("2. The answer is "+ip.String()+": TCP three-way handshake with port 80.", "2. 答案是 "+ip.String()+":与 80 端口三次握手。")
+				s.Step("2. The answer is "+ip.String()+": TCP three-way handshake with port 80.", "2. 答案是 "+ip.String()+":与 80 端口三次握手。")
 			},
 		})
 		trace := &httptrace.ClientTrace{
 			GotConn: func(httptrace.GotConnInfo) {
-				step("3. Connected: the browser sends GET / with Host: "+siteName+".", "3. 连接建立:浏览器发送 GET /,带 Host: "+siteName+"。")
+				s.Step("3. Connected: the browser sends GET / with Host: "+siteName+".", "3. 连接建立:浏览器发送 GET /,带 Host: "+siteName+"。")
 			},
 			GotFirstResponseByte: func() {
-				step("4. The server's response has arrived: status line, headers, the page.", "4. 服务器的响应已经到达:状态行、头部、网页。")
+				s.Step("4. The server's response has arrived: status line, headers, the page.", "4. 服务器的响应已经到达:状态行、头部、网页。")
 			},
 		}
 		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(s.Context(), trace), "GET", "http://"+siteName+"/", nil)
@@ -87,7 +86,7 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 		if resp.StatusCode != 200 || !strings.Contains(page.String(), "Welcome to shop.lab") {
 			return fmt.Errorf("GET /: %s %q", resp.Status, page.String())
 		}
-		step("5. The page is loaded: the browser closes the connection.", "5. 网页加载完毕:浏览器关闭连接。")
+		s.Step("5. The page is loaded: the browser closes the connection.", "5. 网页加载完毕:浏览器关闭连接。")
 		tr.CloseIdleConnections()
 		return s.Sleep(50 * time.Millisecond)
 	},

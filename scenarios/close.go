@@ -48,27 +48,21 @@ Who sends the first FIN is the "active closer": it is the side that ends in TIME
 			return err
 		}
 		// Act 1: server closes at EOF.
-		if err := s.Act("Act 1: the client closes; the server closes as soon as it reads EOF.", "第一幕:客户端关闭;服务器读到 EOF 立即关闭。"); err != nil {
-			return err
-		}
+		s.Act("Act 1: the client closes; the server closes as soon as it reads EOF.", "第一幕:客户端关闭;服务器读到 EOF 立即关闭。")
 		if err := closeAct(s, ln, 0); err != nil {
 			return err
 		}
 		if err := s.Sleep(100 * time.Millisecond); err != nil {
 			return err
 		}
-		if err := s.Act("Act 2: the server waits 150 ms before closing: all four segments appear.", "第二幕:服务器等待 150 毫秒再关闭:四个报文段都出现了。"); err != nil {
-			return err
-		}
+		s.Act("Act 2: the server waits 150 ms before closing: all four segments appear.", "第二幕:服务器等待 150 毫秒再关闭:四个报文段都出现了。")
 		if err := closeAct(s, ln, closeLateDelay); err != nil {
 			return err
 		}
 		if err := s.Sleep(100 * time.Millisecond); err != nil {
 			return err
 		}
-		if err := s.Act("Act 3: half-close: the client shuts down its sending side and keeps reading.", "第三幕:半关闭:客户端关闭发送方向,继续读取。"); err != nil {
-			return err
-		}
+		s.Act("Act 3: half-close: the client shuts down its sending side and keeps reading.", "第三幕:半关闭:客户端关闭发送方向,继续读取。")
 		return halfCloseAct(s, ln)
 	},
 	Checks: []check.Check{
@@ -190,9 +184,7 @@ func closeAct(s *session.Session, ln *session.Listener, delay time.Duration) err
 	if _, err := c.ReadFull(3); err != nil {
 		return err
 	}
-	if err := s.Step("The client calls close(): its kernel sends FIN.", "客户端调用 close():内核发出 FIN。"); err != nil {
-		return err
-	}
+	s.Step("The client calls close(): its kernel sends FIN.", "客户端调用 close():内核发出 FIN。")
 	if err := c.Close(); err != nil {
 		return err
 	}
@@ -227,9 +219,7 @@ func halfCloseAct(s *session.Session, ln *session.Listener) error {
 	if _, err := c.Write([]byte("GET everything")); err != nil {
 		return err
 	}
-	if err := s.Step("shutdown(SHUT_WR): FIN goes out, but the client keeps reading.", "shutdown(SHUT_WR):发出 FIN,但客户端继续读。"); err != nil {
-		return err
-	}
+	s.Step("shutdown(SHUT_WR): FIN goes out, but the client keeps reading.", "shutdown(SHUT_WR):发出 FIN,但客户端继续读。")
 	if err := c.CloseWrite(); err != nil {
 		return err
 	}

@@ -36,9 +36,7 @@ Act 2 — the fix: close the connection on every path out of the handler (in Go,
 		if err != nil {
 			return err
 		}
-		if err := s.Act("Act 1: the server reads EOF and forgets to close.", "第一幕:服务器读到 EOF 后忘了关闭。"); err != nil {
-			return err
-		}
+		s.Act("Act 1: the server reads EOF and forgets to close.", "第一幕:服务器读到 EOF 后忘了关闭。")
 		leaked := make(chan *session.Conn, 1)
 		if err := requestThenClose(s, ln, func(c *session.Conn) error {
 			leaked <- c // bug: returns without c.Close()
@@ -49,24 +47,18 @@ Act 2 — the fix: close the connection on every path out of the handler (in Go,
 		if err := awaitKernel(s, inState{"server", tcpstate.CloseWait}, inState{"client", tcpstate.FinWait2}); err != nil {
 			return err
 		}
-		if err := s.Step("Client in FIN-WAIT-2, server in CLOSE-WAIT. Wait one second: nothing changes.", "客户端 FIN-WAIT-2,服务器 CLOSE-WAIT。等一秒:什么都没变。"); err != nil {
-			return err
-		}
+		s.Step("Client in FIN-WAIT-2, server in CLOSE-WAIT. Wait one second: nothing changes.", "客户端 FIN-WAIT-2,服务器 CLOSE-WAIT。等一秒:什么都没变。")
 		if err := s.Sleep(leakTime); err != nil {
 			return err
 		}
-		if err := s.Step("The server program finally closes the socket it leaked.", "服务器程序终于关闭了它遗漏的套接字。"); err != nil {
-			return err
-		}
+		s.Step("The server program finally closes the socket it leaked.", "服务器程序终于关闭了它遗漏的套接字。")
 		if err := (<-leaked).Close(); err != nil {
 			return err
 		}
 		if err := awaitKernel(s, inState{"client", tcpstate.TimeWait}); err != nil {
 			return err
 		}
-		if err := s.Act("Act 2: the fix: the server closes as soon as it reads EOF.", "第二幕:修复:服务器读到 EOF 立即关闭。"); err != nil {
-			return err
-		}
+		s.Act("Act 2: the fix: the server closes as soon as it reads EOF.", "第二幕:修复:服务器读到 EOF 立即关闭。")
 		return requestThenClose(s, ln, func(c *session.Conn) error { return c.Close() })
 	},
 	Checks: []check.Check{

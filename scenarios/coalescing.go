@@ -69,33 +69,23 @@ Turning Nagle off does not fix sticky packets (act 3), and turning it on does no
 		if err != nil {
 			return err
 		}
-		if err := s.Act("Act 1: 20 writes of 5 bytes, Nagle on, the receiver delays its ACKs.", "第一幕:20 次 5 字节的写入,开启 Nagle,接收方延迟 ACK。"); err != nil {
-			return err
-		}
+		s.Act("Act 1: 20 writes of 5 bytes, Nagle on, the receiver delays its ACKs.", "第一幕:20 次 5 字节的写入,开启 Nagle,接收方延迟 ACK。")
 		if err := smallWritesAct(s, ln, false); err != nil {
 			return err
 		}
-		if err := s.Act("Act 2: the same writes with TCP_NODELAY (Nagle off).", "第二幕:同样的写入,设置 TCP_NODELAY(关闭 Nagle)。"); err != nil {
-			return err
-		}
+		s.Act("Act 2: the same writes with TCP_NODELAY (Nagle off).", "第二幕:同样的写入,设置 TCP_NODELAY(关闭 Nagle)。")
 		if err := smallWritesAct(s, ln, true); err != nil {
 			return err
 		}
-		if err := s.Act("Act 3: a slow reader: 10 writes arrive, then one read.", "第三幕:读得慢的接收方:10 次写入都到达后才读一次。"); err != nil {
-			return err
-		}
+		s.Act("Act 3: a slow reader: 10 writes arrive, then one read.", "第三幕:读得慢的接收方:10 次写入都到达后才读一次。")
 		if err := slowReaderAct(s, ln); err != nil {
 			return err
 		}
-		if err := s.Act("Act 4: one write of 10000 bytes with lo's MTU set to 1500.", "第四幕:lo 的 MTU 设为 1500,一次写入 10000 字节。"); err != nil {
-			return err
-		}
+		s.Act("Act 4: one write of 10000 bytes with lo's MTU set to 1500.", "第四幕:lo 的 MTU 设为 1500,一次写入 10000 字节。")
 		if err := bigWriteAct(s, ln); err != nil {
 			return err
 		}
-		if err := s.Act("Act 5: framing: length prefix, then newline delimiter.", "第五幕:分帧:先用长度前缀,再用换行分隔符。"); err != nil {
-			return err
-		}
+		s.Act("Act 5: framing: length prefix, then newline delimiter.", "第五幕:分帧:先用长度前缀,再用换行分隔符。")
 		return framingAct(s, ln)
 	},
 	Checks: []check.Check{
@@ -324,9 +314,7 @@ func slowReaderAct(s *session.Session, ln *session.Listener) error {
 			return err
 		}
 	}
-	if err := s.Step("Every message has arrived in the server's receive buffer; now the server reads.", "所有消息都已进入服务器的接收缓冲区;现在服务器才读。"); err != nil {
-		return err
-	}
+	s.Step("Every message has arrived in the server's receive buffer; now the server reads.", "所有消息都已进入服务器的接收缓冲区;现在服务器才读。")
 	if err := s.Sleep(30 * time.Millisecond); err != nil {
 		return err
 	}
@@ -385,9 +373,7 @@ func framingAct(s *session.Session, ln *session.Listener) error {
 		{"Length prefix: 2 bytes of length before each message.", "长度前缀:每条消息前有 2 字节的长度。", prefixed, readPrefixed},
 		{"Delimiter: a newline after each message.", "分隔符:每条消息后有一个换行符。", delimited, readDelimited},
 	} {
-		if err := s.Step(f.en, f.zh); err != nil {
-			return err
-		}
+		s.Step(f.en, f.zh)
 		cli, srv, err := connectPair(s, ln)
 		if err != nil {
 			return err

@@ -77,17 +77,13 @@ The notebook's OSI table puts DNS in the session layer. The capture shows a DNS 
 			{"www.shop.lab.", "Act 2: www.shop.lab is an alias (CNAME).", "第二幕:www.shop.lab 是别名(CNAME)。", "127.0.0.80"},
 			{"nope.lab.", "Act 3: a name that does not exist.", "第三幕:一个不存在的名字。", ""},
 		} {
-			if err := s.Act(q.en, q.zh); err != nil {
-				return err
-			}
+			s.Act(q.en, q.zh)
 			ips, err := res.LookupNetIP(s.Context(), "ip", q.name)
 			if err := lookupResult(s, q.name, ips, err, q.want); err != nil {
 				return err
 			}
 		}
-		if err := s.Act("Act 4: a name from the hosts file: no packet at all.", "第四幕:来自 hosts 文件的名字:一个报文也没有。"); err != nil {
-			return err
-		}
+		s.Act("Act 4: a name from the hosts file: no packet at all.", "第四幕:来自 hosts 文件的名字:一个报文也没有。")
 		name, line, err := hostsEntry()
 		if err != nil {
 			return err

@@ -56,16 +56,12 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 			c.Read(buf)
 			return c.Close()
 		})
-		if err := s.Step("The client connects to 127.0.0.1:8888.", "客户端连接 127.0.0.1:8888。"); err != nil {
-			return err
-		}
+		s.Step("The client connects to 127.0.0.1:8888.", "客户端连接 127.0.0.1:8888。")
 		c, err := s.Dial("client", "127.0.0.1:8888")
 		if err != nil {
 			return err
 		}
-		if err := s.Step("The client sends \"hello world\" and the server echoes it.", "客户端发送 \"hello world\",服务器原样发回。"); err != nil {
-			return err
-		}
+		s.Step("The client sends \"hello world\" and the server echoes it.", "客户端发送 \"hello world\",服务器原样发回。")
 		if _, err := c.Write([]byte("hello world")); err != nil {
 			return err
 		}
@@ -76,9 +72,7 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 		if !bytes.Equal(got, []byte("hello world")) {
 			return fmt.Errorf("echo: got %q", got)
 		}
-		if err := s.Step("The client closes; the server sees EOF and closes too.", "客户端关闭;服务器读到 EOF 后也关闭。"); err != nil {
-			return err
-		}
+		s.Step("The client closes; the server sees EOF and closes too.", "客户端关闭;服务器读到 EOF 后也关闭。")
 		return c.Close()
 	},
 	Checks: []check.Check{

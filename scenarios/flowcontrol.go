@@ -60,9 +60,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		if err != nil {
 			return err
 		}
-		if err := s.Step("The client writes 64 KB; the server does not read.", "客户端写入 64 KB;服务器不读。"); err != nil {
-			return err
-		}
+		s.Step("The client writes 64 KB; the server does not read.", "客户端写入 64 KB;服务器不读。")
 		wrote := make(chan error, 1)
 		s.Go(func() error {
 			_, err := cli.Write(make([]byte, flowBytes))
@@ -82,9 +80,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		if err := s.Sleep(20 * time.Millisecond); err != nil {
 			return err
 		}
-		if err := s.Step("After three zero-window probes the server starts reading.", "三次零窗口探测之后,服务器开始读取。"); err != nil {
-			return err
-		}
+		s.Step("After three zero-window probes the server starts reading.", "三次零窗口探测之后,服务器开始读取。")
 		if _, err := srv.ReadFull(flowBytes); err != nil {
 			return err
 		}

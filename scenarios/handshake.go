@@ -45,23 +45,17 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 		if err != nil {
 			return err
 		}
-		if err := s.Step("The client calls connect(): the kernel sends SYN.", "客户端调用 connect():内核发出 SYN。"); err != nil {
-			return err
-		}
+		s.Step("The client calls connect(): the kernel sends SYN.", "客户端调用 connect():内核发出 SYN。")
 		c, srv, err := connectPair(s, ln)
 		if err != nil {
 			return err
 		}
-		if err := s.Step("connect() and accept() have returned: both sockets are ESTABLISHED.", "connect() 和 accept() 都已返回:两个套接字都是 ESTABLISHED。"); err != nil {
-			return err
-		}
+		s.Step("connect() and accept() have returned: both sockets are ESTABLISHED.", "connect() 和 accept() 都已返回:两个套接字都是 ESTABLISHED。")
 		// Let the kernel poller see ESTABLISHED on both sides.
 		if err := awaitKernel(s, inState{"server", tcpstate.Established}, inState{"client", tcpstate.Established}); err != nil {
 			return err
 		}
-		if err := s.Step("Both close (the close scenario shows this part in detail).", "双方关闭(close 场景会详细展示这一部分)。"); err != nil {
-			return err
-		}
+		s.Step("Both close (the close scenario shows this part in detail).", "双方关闭(close 场景会详细展示这一部分)。")
 		if err := c.Close(); err != nil {
 			return err
 		}

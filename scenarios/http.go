@@ -82,14 +82,10 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 		}
 		serveHTTP(s, ln, shopHandler(), nil)
 		hosts := map[string]string{siteName: webIP}
-		if err := s.Act("Act 1: one kept-alive connection carries every request.", "第一幕:一个长连接承载所有请求。"); err != nil {
-			return err
-		}
+		s.Act("Act 1: one kept-alive connection carries every request.", "第一幕:一个长连接承载所有请求。")
 		cl, tr := newClient(s, "client", clientOptions{hosts: hosts})
 		for _, r := range httpAct1 {
-			if err := s.Step(r.method+" "+r.path, r.method+" "+r.path); err != nil {
-				return err
-			}
+			s.Step(r.method+" "+r.path, r.method+" "+r.path)
 			resp, _, err := get(cl, r.method, "http://"+siteName+r.path, r.body, r.hdr...)
 			if err != nil {
 				return err
@@ -98,21 +94,15 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 				return fmt.Errorf("POST: status %s", resp.Status)
 			}
 		}
-		if err := s.Step("The client closes its idle connection.", "客户端关闭空闲的连接。"); err != nil {
-			return err
-		}
+		s.Step("The client closes its idle connection.", "客户端关闭空闲的连接。")
 		tr.CloseIdleConnections()
 		if err := s.Sleep(50 * time.Millisecond); err != nil {
 			return err
 		}
-		if err := s.Act("Act 2: Connection: close — a new connection for every request.", "第二幕:Connection: close——每个请求一个新连接。"); err != nil {
-			return err
-		}
+		s.Act("Act 2: Connection: close — a new connection for every request.", "第二幕:Connection: close——每个请求一个新连接。")
 		cl2, _ := newClient(s, "client", clientOptions{hosts: hosts, close: true})
 		for _, path := range []string{"/index.html", "/logo.png", "/about.html"} {
-			if err := s.Step("GET "+path+" with Connection: close", "GET "+path+",带 Connection: close"); err != nil {
-				return err
-			}
+			s.Step("GET "+path+" with Connection: close", "GET "+path+",带 Connection: close")
 			if _, _, err := get(cl2, "GET", "http://"+siteName+path, ""); err != nil {
 				return err
 			}

@@ -50,9 +50,7 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 		if err != nil {
 			return err
 		}
-		if err := s.Act("Act 1: an idle connection with keep-alive (1 s idle, 1 s interval, 2 probes).", "第一幕:开启保活的空闲连接(空闲 1 秒、间隔 1 秒、2 次探测)。"); err != nil {
-			return err
-		}
+		s.Act("Act 1: an idle connection with keep-alive (1 s idle, 1 s interval, 2 probes).", "第一幕:开启保活的空闲连接(空闲 1 秒、间隔 1 秒、2 次探测)。")
 		cli, _, err := connectPair(s, ln)
 		if err != nil {
 			return err
@@ -75,9 +73,7 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 		}); err != nil {
 			return fmt.Errorf("keep-alive answered: %w", err)
 		}
-		if err := s.Act("Act 2: the server vanishes: a firewall drops everything sent to it.", "第二幕:服务器消失:防火墙丢弃发给它的一切。"); err != nil {
-			return err
-		}
+		s.Act("Act 2: the server vanishes: a firewall drops everything sent to it.", "第二幕:服务器消失:防火墙丢弃发给它的一切。")
 		fw, err := impair.Open(s.Mode())
 		if err != nil {
 			return err

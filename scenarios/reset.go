@@ -46,30 +46,22 @@ Act 4 — writing to a peer that has gone. The server closes; the client does no
 		if err != nil {
 			return err
 		}
-		if err := s.Act("Act 1: SO_LINGER 0, then close(): RST instead of FIN.", "第一幕:SO_LINGER 设为 0 后 close():发送 RST 而不是 FIN。"); err != nil {
-			return err
-		}
+		s.Act("Act 1: SO_LINGER 0, then close(): RST instead of FIN.", "第一幕:SO_LINGER 设为 0 后 close():发送 RST 而不是 FIN。")
 		if err := lingerZeroAct(s, ln); err != nil {
 			return err
 		}
-		if err := s.Act("Act 2: close() with unread data in the receive buffer.", "第二幕:接收缓冲区中有未读数据时 close()。"); err != nil {
-			return err
-		}
+		s.Act("Act 2: close() with unread data in the receive buffer.", "第二幕:接收缓冲区中有未读数据时 close()。")
 		if err := unreadCloseAct(s, ln); err != nil {
 			return err
 		}
-		if err := s.Act("Act 3: connect() to a port where nothing listens.", "第三幕:connect() 一个无人监听的端口。"); err != nil {
-			return err
-		}
+		s.Act("Act 3: connect() to a port where nothing listens.", "第三幕:connect() 一个无人监听的端口。")
 		if err := s.Name("closed port", closedTCPPort); err != nil {
 			return err
 		}
 		if _, err := s.Dial("client", closedTCPPort); !errors.Is(err, syscall.ECONNREFUSED) {
 			return fmt.Errorf("connect to a closed port: want connection refused, got %v", err)
 		}
-		if err := s.Act("Act 4: the server closes; the client writes anyway.", "第四幕:服务器已关闭;客户端照样写。"); err != nil {
-			return err
-		}
+		s.Act("Act 4: the server closes; the client writes anyway.", "第四幕:服务器已关闭;客户端照样写。")
 		return writeAfterCloseAct(s, ln)
 	},
 	Checks: []check.Check{
@@ -207,9 +199,7 @@ func writeAfterCloseAct(s *session.Session, ln *session.Listener) error {
 	if err := awaitKernel(s, inState{"client", tcpstate.CloseWait}); err != nil {
 		return err
 	}
-	if err := s.Step("The client, in CLOSE-WAIT, writes: the data reaches a closed socket.", "处于 CLOSE-WAIT 的客户端写数据:数据到达一个已关闭的套接字。"); err != nil {
-		return err
-	}
+	s.Step("The client, in CLOSE-WAIT, writes: the data reaches a closed socket.", "处于 CLOSE-WAIT 的客户端写数据:数据到达一个已关闭的套接字。")
 	if _, err := cli.Write([]byte("still there?")); err != nil {
 		return fmt.Errorf("first write after the peer closed: %w", err)
 	}

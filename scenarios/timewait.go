@@ -47,18 +47,14 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 		if err != nil {
 			return err
 		}
-		if err := s.Act("Act 1: the client closes first.", "第一幕:客户端先关闭。"); err != nil {
-			return err
-		}
+		s.Act("Act 1: the client closes first.", "第一幕:客户端先关闭。")
 		if err := closeFirst(s, ln, "client"); err != nil {
 			return err
 		}
 		if err := awaitKernel(s, inState{"client", tcpstate.TimeWait}); err != nil {
 			return err
 		}
-		if err := s.Step("The client is in TIME-WAIT: watch the kernel's countdown.", "客户端处于 TIME-WAIT:看内核的倒计时。"); err != nil {
-			return err
-		}
+		s.Step("The client is in TIME-WAIT: watch the kernel's countdown.", "客户端处于 TIME-WAIT:看内核的倒计时。")
 		// Let the poller read the countdown again a second later.
 		if _, err := s.Wait(3*time.Second, func(e *timeline.Event) bool {
 			st := e.State
@@ -66,9 +62,7 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 		}); err != nil {
 			return fmt.Errorf("TIME-WAIT countdown: %w", err)
 		}
-		if err := s.Act("Act 2: the server closes first.", "第二幕:服务器先关闭。"); err != nil {
-			return err
-		}
+		s.Act("Act 2: the server closes first.", "第二幕:服务器先关闭。")
 		if err := closeFirst(s, ln, "server"); err != nil {
 			return err
 		}
@@ -134,9 +128,7 @@ func closeFirst(s *session.Session, ln *session.Listener, closer string) error {
 	if _, err := passive.ReadAll(); err != nil { // EOF: the FIN arrived
 		return err
 	}
-	if err := s.Step("The passive closer has read EOF and sits in CLOSE-WAIT until its program closes.", "被动关闭方读到了 EOF,在程序关闭之前一直处于 CLOSE-WAIT。"); err != nil {
-		return err
-	}
+	s.Step("The passive closer has read EOF and sits in CLOSE-WAIT until its program closes.", "被动关闭方读到了 EOF,在程序关闭之前一直处于 CLOSE-WAIT。")
 	if err := s.Sleep(passiveCloseDelay); err != nil {
 		return err
 	}

@@ -53,9 +53,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 		if err != nil {
 			return err
 		}
-		if err := s.Act("Act 1: three messages over TCP.", "第一幕:三条消息走 TCP。"); err != nil {
-			return err
-		}
+		s.Act("Act 1: three messages over TCP.", "第一幕:三条消息走 TCP。")
 		cli, srv, err := connectPair(s, ln)
 		if err != nil {
 			return err
@@ -78,9 +76,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 			return err
 		}
 
-		if err := s.Act("Act 2: the same messages over UDP.", "第二幕:同样的消息走 UDP。"); err != nil {
-			return err
-		}
+		s.Act("Act 2: the same messages over UDP.", "第二幕:同样的消息走 UDP。")
 		us, err := s.ListenUDP("server", udpServer)
 		if err != nil {
 			return err
@@ -100,9 +96,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 		if err := s.Sleep(20 * time.Millisecond); err != nil {
 			return err
 		}
-		if err := s.Step("All three datagrams have arrived; the server receives three times.", "三个数据报都已到达;服务器接收三次。"); err != nil {
-			return err
-		}
+		s.Step("All three datagrams have arrived; the server receives three times.", "三个数据报都已到达;服务器接收三次。")
 		for range udpMessages {
 			if _, _, err := us.ReadFrom(make([]byte, 100)); err != nil {
 				return err
@@ -115,15 +109,11 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 			return err
 		}
 
-		if err := s.Act("Act 3: datagrams to a port where nothing listens.", "第三幕:发往无人监听端口的数据报。"); err != nil {
-			return err
-		}
+		s.Act("Act 3: datagrams to a port where nothing listens.", "第三幕:发往无人监听端口的数据报。")
 		if err := s.Name("closed port", closedPort); err != nil {
 			return err
 		}
-		if err := s.Step("An unconnected socket: sendto() succeeds, the ICMP error never reaches the program.", "未连接的套接字:sendto() 成功,ICMP 错误永远到不了程序。"); err != nil {
-			return err
-		}
+		s.Step("An unconnected socket: sendto() succeeds, the ICMP error never reaches the program.", "未连接的套接字:sendto() 成功,ICMP 错误永远到不了程序。")
 		un, err := s.ListenUDP("client", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -137,9 +127,7 @@ Act 3 — a datagram to a port where nothing listens. The receiving kernel answe
 		if err := un.Close(); err != nil {
 			return err
 		}
-		if err := s.Step("A connected socket: the ICMP error comes back as ECONNREFUSED on the next receive.", "已连接的套接字:ICMP 错误在下一次接收时以 ECONNREFUSED 返回。"); err != nil {
-			return err
-		}
+		s.Step("A connected socket: the ICMP error comes back as ECONNREFUSED on the next receive.", "已连接的套接字:ICMP 错误在下一次接收时以 ECONNREFUSED 返回。")
 		cc, err := s.DialUDP("client", closedPort)
 		if err != nil {
 			return err

@@ -66,12 +66,10 @@ The notebook writes a URL as scheme://host[:port#]/path/…/[?query-string][#anc
 			return err
 		}
 		pw, _ := u.User.Password()
-		if err := s.Step(fmt.Sprintf("The client parses the URL: scheme %q, user %q, password %q, host %q, port %q, path %q, query %q, fragment %q.",
+		s.Step(fmt.Sprintf("The client parses the URL: scheme %q, user %q, password %q, host %q, port %q, path %q, query %q, fragment %q.",
 			u.Scheme, u.User.Username(), pw, u.Hostname(), u.Port(), u.Path, u.RawQuery, u.Fragment),
 			fmt.Sprintf("客户端解析 URL:协议 %q,用户 %q,密码 %q,主机 %q,端口 %q,路径 %q,查询 %q,片段 %q。",
-				u.Scheme, u.User.Username(), pw, u.Hostname(), u.Port(), u.Path, u.RawQuery, u.Fragment)); err != nil {
-			return err
-		}
+				u.Scheme, u.User.Username(), pw, u.Hostname(), u.Port(), u.Path, u.RawQuery, u.Fragment))
 		cl, tr := newClient(s, "client", clientOptions{resolver: newResolver(s, "client", resolverAddr)})
 		resp, body, err := get(cl, "GET", lessonURL, "")
 		if err != nil {
@@ -80,9 +78,7 @@ The notebook writes a URL as scheme://host[:port#]/path/…/[?query-string][#anc
 		if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"tcp handshake"`)) {
 			return fmt.Errorf("GET %s: %s %q", lessonURL, resp.Status, body)
 		}
-		if err := s.Step("The page has arrived; the fragment is the client's alone. The client closes.", "页面已经到达;片段只属于客户端。客户端关闭连接。"); err != nil {
-			return err
-		}
+		s.Step("The page has arrived; the fragment is the client's alone. The client closes.", "页面已经到达;片段只属于客户端。客户端关闭连接。")
 		tr.CloseIdleConnections()
 		return s.Sleep(50 * time.Millisecond)
 	},

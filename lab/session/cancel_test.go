@@ -81,3 +81,39 @@ func TestCancelUnblocks(t *testing.T) {
 		})
 	}
 }
+
+// TestStepInterruptedNextCallFails interrupts a run while it pauses at a
+// step: Step returns nothing, and the scenario's next socket call fails.
+func TestStepInterruptedNextCallFails(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	paused := make(chan struct{})
+	s := New(ctx, Config{Recorder: &recorder{}, Pause: func(ctx context.Context) error {
+		close(paused)
+		<-ctx.Done()
+		return ctx.Err()
+	}})
+	defer s.Close()
+	ln, err := s.Listen("server", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Go(func() error { _, err := ln.Accept(); return err })
+	c, err := s.Dial("client", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { <-paused; cancel() }()
+	s.Step("The user stops the run here.", "用户在这里停止运行。")
+	if _, err := c.Write([]byte("x")); err == nil {
+		t.Error("write after an interrupted step succeeded")
+	}
+	if _, err := s.Dial("client", ln.Addr().String()); err == nil {
+		t.Error("dial after an interrupted step succeeded")
+	}
+	if _, err := s.Listen("server", "127.0.0.1:0"); err == nil {
+		t.Error("listen after an interrupted step succeeded")
+	}
+	if _, err := s.ListenUDP("server", "127.0.0.1:0"); err == nil {
+		t.Error("udp bind after an interrupted step succeeded")
+	}
+}

@@ -137,22 +137,23 @@ func (s *Session) Name(lane, addr string) error {
 
 // Act starts a new act of the scenario (a new connection, a variation) and
 // pauses there like Step.
-func (s *Session) Act(en, zh string) error {
+func (s *Session) Act(en, zh string) {
 	s.mu.Lock()
 	s.act++
 	act := s.act
 	s.mu.Unlock()
 	s.recordNow(timeline.Event{Kind: timeline.KindNote, Act: act,
 		Note: &timeline.Note{Text: i18n.T(en, zh), Step: true, ActStart: true}})
-	return s.pause()
+	s.pause()
 }
 
 // Step narrates what happens next and, in an interactive run, waits for the
-// user. It returns ctx's error if the run is interrupted meanwhile.
-func (s *Session) Step(en, zh string) error {
+// user. It returns nothing: if the run is interrupted meanwhile, the session
+// has closed its sockets, so the scenario's next call fails and ends Run.
+func (s *Session) Step(en, zh string) {
 	s.recordNow(timeline.Event{Kind: timeline.KindNote,
 		Note: &timeline.Note{Text: i18n.T(en, zh), Step: true}})
-	return s.pause()
+	s.pause()
 }
 
 // Note adds an explanation to the timeline without pausing.
@@ -160,11 +161,12 @@ func (s *Session) Note(en, zh string) {
 	s.recordNow(timeline.Event{Kind: timeline.KindNote, Note: &timeline.Note{Text: i18n.T(en, zh)}})
 }
 
-func (s *Session) pause() error {
-	if s.cfg.Pause == nil {
-		return s.ctx.Err()
+// pause waits for the user in an interactive run. Its only error is the
+// run's end, which the session answers by closing its sockets.
+func (s *Session) pause() {
+	if s.cfg.Pause != nil {
+		s.cfg.Pause(s.ctx) //nolint:errcheck // the run ended: the sockets are closed
 	}
-	return s.cfg.Pause(s.ctx)
 }
 
 // Sleep waits d or until the run is interrupted.
@@ -205,6 +207,15 @@ func (s *Session) Wait(timeout time.Duration, match func(*timeline.Event) bool) 
 		return nil, fmt.Errorf("wait %v: %w", timeout, err)
 	}
 	return ev, nil
+}
+
+// over fails once the run has ended: a socket opened now would be closed
+// at once.
+func (s *Session) over() error {
+	if s.ctx.Err() != nil {
+		return errSessionClosed
+	}
+	return nil
 }
 
 // errSessionClosed marks errors caused by Close shutting the sockets.

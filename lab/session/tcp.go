@@ -65,6 +65,9 @@ func (s *Session) Listen(lane, addr string, opts ...Option) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
+	if err := s.over(); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
 	o := options(opts)
 	a := timeline.App{Lane: lane, Call: "listen", Proto: "tcp", Socket: timeline.Socket{Local: ap},
 		Detail: joinDetails(append([]string{"backlog=" + strconv.Itoa(o.backlog)}, o.details...))}

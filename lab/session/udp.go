@@ -26,6 +26,9 @@ func (s *Session) ListenUDP(lane, addr string) (*UDPConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bind %s: %w", addr, err)
 	}
+	if err := s.over(); err != nil {
+		return nil, fmt.Errorf("bind %s: %w", addr, err)
+	}
 	a := timeline.App{Lane: lane, Call: "bind", Proto: "udp", Socket: timeline.Socket{Local: ap}}
 	call := s.begin(a)
 	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
@@ -48,6 +51,9 @@ func (s *Session) ListenUDP(lane, addr string) (*UDPConn, error) {
 func (s *Session) DialUDP(lane, addr string) (*UDPConn, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
+		return nil, fmt.Errorf("connect udp %s: %w", addr, err)
+	}
+	if err := s.over(); err != nil {
 		return nil, fmt.Errorf("connect udp %s: %w", addr, err)
 	}
 	a := timeline.App{Lane: lane, Call: "connect", Proto: "udp", Socket: timeline.Socket{Remote: ap}, Detail: "no packet: UDP has no handshake"}
