@@ -13,11 +13,11 @@ import (
 
 // Echo: the classic socket example, a client sends "hello world" and the
 // server sends it back.
-var Echo = &scenario.Scenario{
+var Echo = scenario.Define(scenario.Scenario{
 	Name:    "echo",
 	Title:   i18n.T("Echo client and server", "回显客户端与服务器"),
 	Summary: i18n.T("the classic socket example: connect, send \"hello world\", get it back, close", "经典套接字示例:连接、发送 \"hello world\"、收到回显、关闭"),
-	Lanes:   []string{"client", "server"},
+	Lanes:   []string{client, server},
 	Lesson: i18n.T(`The smallest useful TCP program: a server that listens on port 8888 and a client that connects, sends "hello world", reads the answer and closes.
 
 Server: socket() → bind(127.0.0.1:8888) → listen() → accept() → read() → write() → close().
@@ -35,7 +35,7 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 
 所有 ACK 都是内核发的,不是程序发的。read() 返回的是已经到达的数据,不一定正好是一次 write() 的内容:这里 11 个字节在环回接口上恰好是一次,另见 coalescing(粘包)场景。`),
 	Run: func(s *session.Session) error {
-		ln, err := s.Listen("server", "127.0.0.1:8888")
+		ln, err := s.Listen(server, 8888)
 		if err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 			return c.Close()
 		})
 		s.Step("The client connects to 127.0.0.1:8888.", "客户端连接 127.0.0.1:8888。")
-		c, err := s.Dial("client", "127.0.0.1:8888")
+		c, err := s.Dial(client, server, 8888)
 		if err != nil {
 			return err
 		}
@@ -85,36 +85,36 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 			return got == "SYN SYN,ACK ACK", check.Plain(got)
 		}),
 		check.New("\"hello world\" crosses the wire once in each direction, 11 bytes each", "\"hello world\" 在两个方向上各传输一次,各 11 字节", func(v *check.View) (bool, i18n.Text) {
-			up := v.Packets(check.From("client"), check.WithPayload)
-			down := v.Packets(check.From("server"), check.WithPayload)
+			up := v.Packets(check.From(client), check.WithPayload)
+			down := v.Packets(check.From(server), check.WithPayload)
 			ok := len(up) == 1 && len(down) == 1 &&
 				string(up[0].Payload()) == "hello world" && string(down[0].Payload()) == "hello world"
 			return ok, check.Say("client→server %d segment(s), server→client %d segment(s)", "客户端→服务器 %d 个报文段,服务器→客户端 %d 个报文段", len(up), len(down))
 		}),
 		check.New("the server's kernel acknowledges the data before the server program reads it", "服务器内核在程序读取之前就确认了数据", func(v *check.View) (bool, i18n.Text) {
-			data := first(v.Packets(check.From("client"), check.WithPayload))
+			data := first(v.Packets(check.From(client), check.WithPayload))
 			if data == nil {
 				return false, check.Say("no data segment", "没有数据报文段")
 			}
 			var ackAt, readAt int
 			for _, e := range v.Events() {
-				if ackAt == 0 && e.Packet != nil && e.Packet.From == "server" && e.Packet.Flags.Has(decode.ACK) && e.Packet.Ack == data.Seq+uint32(data.PayloadLen) {
+				if ackAt == 0 && e.Packet != nil && e.Packet.From == server && e.Packet.Flags.Has(decode.ACK) && e.Packet.Ack == data.Seq+uint32(data.PayloadLen) {
 					ackAt = e.ID
 				}
-				if readAt == 0 && e.App != nil && e.App.Lane == "server" && e.App.Call == "read" && e.App.Bytes > 0 {
+				if readAt == 0 && e.App != nil && e.App.Lane == server && e.App.Call == "read" && e.App.Bytes > 0 {
 					readAt = e.ID
 				}
 			}
 			return ackAt != 0 && readAt != 0 && ackAt < readAt, check.Say("ACK is event %d, read() returns at event %d", "ACK 是第 %d 个事件,read() 在第 %d 个事件返回", ackAt, readAt)
 		}),
 		check.New("both sides send FIN", "双方都发送了 FIN", func(v *check.View) (bool, i18n.Text) {
-			c := v.Packets(check.From("client"), check.HasFlags(decode.FIN))
-			s := v.Packets(check.From("server"), check.HasFlags(decode.FIN))
+			c := v.Packets(check.From(client), check.HasFlags(decode.FIN))
+			s := v.Packets(check.From(server), check.HasFlags(decode.FIN))
 			return len(c) == 1 && len(s) == 1, check.Say("client FIN %d, server FIN %d", "客户端 FIN %d 个,服务器 FIN %d 个", len(c), len(s))
 		}),
 		check.New("the program's reads return exactly what was sent", "程序读到的正是对方发送的内容", func(v *check.View) (bool, i18n.Text) {
-			sr, cr := v.Bytes("server", "read"), v.Bytes("client", "read")
+			sr, cr := v.Bytes(server, "read"), v.Bytes(client, "read")
 			return sr == 11 && cr == 11, check.Say("server read %d bytes, client read %d bytes", "服务器读到 %d 字节,客户端读到 %d 字节", sr, cr)
 		}),
 	},
-}
+})

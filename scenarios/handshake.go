@@ -13,11 +13,11 @@ import (
 )
 
 // Handshake: the TCP three-way handshake with its ISNs and options.
-var Handshake = &scenario.Scenario{
+var Handshake = scenario.Define(scenario.Scenario{
 	Name:    "handshake",
 	Title:   i18n.T("TCP three-way handshake", "TCP 三次握手"),
 	Summary: i18n.T("SYN, SYN-ACK, ACK: how two sockets agree on sequence numbers and options", "SYN、SYN-ACK、ACK:双方如何商定序列号和选项"),
-	Lanes:   []string{"client", "server"},
+	Lanes:   []string{client, server},
 	Lesson: i18n.T(`Before TCP carries a single byte, both ends must know where the other's byte numbering starts. Each side picks an initial sequence number (ISN) at random and the other acknowledges it:
 
 1. The client's connect() sends SYN carrying its ISN. Its socket is in SYN-SENT.
@@ -41,7 +41,7 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 
 梯形图中的序号是相对于各自 ISN 的相对序号(和 Wireshark 一样),真实 ISN 见详情和检查项。`),
 	Run: func(s *session.Session) error {
-		ln, err := s.Listen("server", "127.0.0.1:8888")
+		ln, err := s.Listen(server, 8888)
 		if err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 		}
 		s.Step("connect() and accept() have returned: both sockets are ESTABLISHED.", "connect() 和 accept() 都已返回:两个套接字都是 ESTABLISHED。")
 		// Let the kernel poller see ESTABLISHED on both sides.
-		if err := awaitKernel(s, inState{"server", tcpstate.Established}, inState{"client", tcpstate.Established}); err != nil {
+		if err := awaitKernel(s, inState{server, tcpstate.Established}, inState{client, tcpstate.Established}); err != nil {
 			return err
 		}
 		s.Step("Both close (the close scenario shows this part in detail).", "双方关闭(close 场景会详细展示这一部分)。")
@@ -63,7 +63,7 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 	},
 	Checks: []check.Check{
 		check.New("client's first segment is SYN (no ACK)", "客户端的第一个报文段是 SYN(不带 ACK)", func(v *check.View) (bool, i18n.Text) {
-			ps := v.Packets(check.TCP, check.From("client"))
+			ps := v.Packets(check.TCP, check.From(client))
 			if len(ps) == 0 {
 				return false, check.Say("no segment from the client", "客户端没有发出报文段")
 			}
@@ -75,19 +75,19 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 				return false, check.Say("only %d segments", "只有 %d 个报文段", len(ps))
 			}
 			got := check.Flags(ps[:3])
-			return got == "SYN SYN,ACK ACK" && ps[0].From == "client" && ps[1].From == "server" && ps[2].From == "client", check.Plain(got)
+			return got == "SYN SYN,ACK ACK" && ps[0].From == client && ps[1].From == server && ps[2].From == client, check.Plain(got)
 		}),
 		check.New("SYN,ACK acknowledges the client's ISN + 1", "SYN,ACK 确认号 = 客户端 ISN + 1", func(v *check.View) (bool, i18n.Text) {
-			syn := first(v.Packets(check.From("client"), check.HasFlags(decode.SYN)))
-			sa := first(v.Packets(check.From("server"), check.HasFlags(decode.SYN|decode.ACK)))
+			syn := first(v.Packets(check.From(client), check.HasFlags(decode.SYN)))
+			sa := first(v.Packets(check.From(server), check.HasFlags(decode.SYN|decode.ACK)))
 			if syn == nil || sa == nil {
 				return false, check.Say("SYN or SYN,ACK missing", "缺少 SYN 或 SYN,ACK")
 			}
 			return sa.Ack == syn.Seq+1, check.Say("client ISN %d, SYN,ACK ack %d", "客户端 ISN %d,SYN,ACK 的 ack %d", syn.Seq, sa.Ack)
 		}),
 		check.New("the client's ACK acknowledges the server's ISN + 1", "客户端的 ACK 确认号 = 服务器 ISN + 1", func(v *check.View) (bool, i18n.Text) {
-			sa := first(v.Packets(check.From("server"), check.HasFlags(decode.SYN|decode.ACK)))
-			ps := v.Packets(check.TCP, check.From("client"))
+			sa := first(v.Packets(check.From(server), check.HasFlags(decode.SYN|decode.ACK)))
+			ps := v.Packets(check.TCP, check.From(client))
 			if sa == nil || len(ps) < 2 {
 				return false, check.Say("SYN,ACK or the client's ACK missing", "缺少 SYN,ACK 或客户端的 ACK")
 			}
@@ -108,13 +108,13 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 			return ok, check.Plain(strings.Join(parts, "; "))
 		}),
 		check.New("the kernel shows both sockets ESTABLISHED", "内核显示两个套接字都是 ESTABLISHED", func(v *check.View) (bool, i18n.Text) {
-			c, s := kernelSaw(v, "client", tcpstate.Established), kernelSaw(v, "server", tcpstate.Established)
+			c, s := kernelSaw(v, client, tcpstate.Established), kernelSaw(v, server, tcpstate.Established)
 			return c && s, check.Say("client ESTABLISHED seen: %v, server ESTABLISHED seen: %v", "看到客户端处于 ESTABLISHED:%v,看到服务器处于 ESTABLISHED:%v", check.Bool(c), check.Bool(s))
 		}),
 		check.New("the client went SYN-SENT → ESTABLISHED, the server SYN-RECEIVED → ESTABLISHED", "客户端经历 SYN-SENT → ESTABLISHED,服务器经历 SYN-RECEIVED → ESTABLISHED", func(v *check.View) (bool, i18n.Text) {
-			cp, sp := v.Path("client"), v.Path("server")
+			cp, sp := v.Path(client), v.Path(server)
 			ok := check.Contains(cp, tcpstate.SynSent, tcpstate.Established) && check.Contains(sp, tcpstate.SynReceived, tcpstate.Established)
 			return ok, check.Say("client %s; server %s", "客户端 %s;服务器 %s", check.PathString(cp), check.PathString(sp))
 		}),
 	},
-}
+})

@@ -44,46 +44,24 @@ var httpAct1 = []struct {
 
 // HTTP: HTTP/1.1 on the wire: methods, status codes, headers, keep-alive,
 // chunked bodies.
-var HTTP = &scenario.Scenario{
+var HTTP = scenario.Define(scenario.Scenario{
 	Name:    "http",
 	Title:   i18n.T("HTTP/1.1 on the wire: methods, status codes, headers, keep-alive", "线路上的 HTTP/1.1:请求方法、状态码、头部、长连接"),
 	Summary: i18n.T("GET HEAD POST PUT DELETE OPTIONS TRACE; 100 200 204 301 302 304 403 404 500; chunked; keep-alive vs Connection: close", "GET HEAD POST PUT DELETE OPTIONS TRACE;100 200 204 301 302 304 403 404 500;分块传输;长连接与 Connection: close"),
-	Lanes:   []string{"client", "server"},
-	Lesson: i18n.T(`HTTP/1.1 is plain text written into a TCP connection. A request is a request line ("GET /index.html HTTP/1.1"), header lines ("Name: value"), an empty line, and sometimes a body. A response is a status line ("HTTP/1.1 200 OK"), headers, an empty line and usually a body. The ladder labels each segment that completes a request or response head with it; the details view shows every header as it was on the wire.
-
-Act 1: one connection, many requests. HTTP/1.1 keeps the connection open after a response (keep-alive), so the client sends its next request on the same connection without a new handshake. Methods:
-• GET fetches a resource; HEAD asks for the same headers without the body: its response announces a Content-Length, yet no body bytes follow.
-• POST sends data for the server to process. This client adds "Expect: 100-continue": it sends only the head and waits; the server answers "100 Continue" (an interim response) and only then does the body leave. The final answer here is 201 Created.
-• PUT replaces a resource, DELETE removes it (204 No Content: success with no body), OPTIONS asks what is allowed (the answer's Allow header), TRACE makes the server send back the request it received (for finding what proxies change; most public servers switch it off).
-Status codes come in classes by their first digit: 1xx interim, 2xx success, 3xx go elsewhere (301 Moved Permanently and 302 Found carry a Location that the client requests next; 304 Not Modified tells a client whose copy is still current — it sent the copy's ETag in If-None-Match — to keep using it, with no body), 4xx the client's fault (403 Forbidden: understood and refused; 404 Not Found), 5xx the server's fault (500 Internal Server Error).
-
-How does a client know where a response ends, if the connection stays open? From Content-Length; or from chunked transfer encoding — the server did not know the length in advance and sends the body as chunks, each preceded by its size in hex, ending with a chunk of size 0 (the /stream response: three chunks 20 ms apart, each in its own segment); or from the rule that responses to HEAD and 1xx, 204 and 304 responses never have a body.
-
-Act 2: "Connection: close". The client asks the server to close after each response, so each request costs its own three-way handshake and close. Compare the number of SYNs in the two acts.
-
-The notebook lists 304 and 307 together as "use the cache": only 304 is about the cache; 307 Temporary Redirect is a redirect like 302 that forbids the client to change the method.`,
-		`HTTP/1.1 就是写进 TCP 连接里的纯文本。请求由请求行("GET /index.html HTTP/1.1")、若干头部行("名字: 值")、一个空行,以及可能有的请求体组成。响应由状态行("HTTP/1.1 200 OK")、头部、空行和通常会有的响应体组成。梯形图上,凡是刚好凑齐一个请求头或响应头的报文段,都会标出它;详情视图里能看到线路上原样的每一个头部。
-
-第一幕:一个连接,多个请求。HTTP/1.1 在响应之后保持连接不断开(长连接,keep-alive),客户端在同一个连接上直接发下一个请求,不用再握手。请求方法:
-• GET 获取资源;HEAD 只要和 GET 一样的头部,不要响应体:它的响应里写着 Content-Length,后面却没有任何响应体字节。
-• POST 把数据交给服务器处理。这个客户端加了 "Expect: 100-continue":它只发请求头,然后等待;服务器回一个 "100 Continue"(临时响应),请求体这才发出去。这里最终的回答是 201 Created。
-• PUT 替换资源,DELETE 删除资源(204 No Content:成功,但没有响应体),OPTIONS 询问允许哪些操作(答案在 Allow 头里),TRACE 让服务器把收到的请求原样发回(用来查看代理改动了什么;大多数公网服务器都关掉了它)。
-状态码按第一位数字分类:1xx 临时响应,2xx 成功,3xx 去别处(301 永久移动和 302 找到 都带着 Location,客户端接着请求它;304 未修改:客户端在 If-None-Match 里带上自己副本的 ETag,服务器告诉它副本仍然有效、继续用,不带响应体),4xx 客户端的错(403 禁止:听懂了但拒绝;404 未找到),5xx 服务器的错(500 服务器内部错误)。
-
-连接一直不断,客户端怎么知道一个响应在哪里结束?看 Content-Length;或者看分块传输编码——服务器事先不知道长度,就把响应体分成若干块发送,每块前面写上十六进制的长度,最后发一个长度为 0 的块(/stream 响应:三个块,间隔 20 毫秒,各占一个报文段);再或者靠规则:对 HEAD 的响应,以及 1xx、204、304 响应,永远没有响应体。
-
-第二幕:"Connection: close"。客户端要求服务器每次响应后关闭连接,于是每个请求都要付出一次三次握手和一次关闭的代价。比较两幕里 SYN 的数量。
-
-笔记里把 304 和 307 放在一起说成"使用缓存":只有 304 和缓存有关;307 临时重定向和 302 一样是重定向,但不允许客户端改变请求方法。`),
+	Lanes:   []string{client, server},
+	Hosts:   labHosts,
+	Lesson: i18n.T(`HTTP/1.1 is plain text written into a TCP connection. A request is a request line ("GET /index.html HTTP/1.1"), header lines ("Name: value"), an empty line, and sometimes a body. A response is a status line ("HTTP/1.1 200 OK"), headers, an empty line and usually a body. The ladder labels each segment that completes a request or response head with it; the details view shows every header as it was on the wire.`,
+		`HTTP/1.1 就是写进 TCP 连接里的纯文本。请求由请求行("GET /index.html HTTP/1.1")、若干头部行("名字: 值")、一个空行,以及可能有的请求体组成。响应由状态行("HTTP/1.1 200 OK")、头部、空行和通常会有的响应体组成。梯形图上,凡是刚好凑齐一个请求头或响应头的报文段,都会标出它;详情视图里能看到线路上原样的每一个头部。`),
+	Acts: []*scenario.Act{httpKeepAlive, httpClose},
 	Run: func(s *session.Session) error {
-		ln, err := s.Listen("server", webIP+":80")
+		ln, err := s.Listen(server, 80)
 		if err != nil {
 			return err
 		}
 		serveHTTP(s, ln, shopHandler(), nil)
-		hosts := map[string]string{siteName: webIP}
-		s.Act("Act 1: one kept-alive connection carries every request.", "第一幕:一个长连接承载所有请求。")
-		cl, tr := newClient(s, "client", clientOptions{hosts: hosts})
+		hosts := map[string]string{siteName: s.Addr(server).String()}
+		s.Act(httpKeepAlive)
+		cl, tr := newClient(s, client, clientOptions{hosts: hosts})
 		for _, r := range httpAct1 {
 			s.Step(r.method+" "+r.path, r.method+" "+r.path)
 			resp, _, err := get(cl, r.method, "http://"+siteName+r.path, r.body, r.hdr...)
@@ -99,8 +77,8 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 		if err := s.Sleep(50 * time.Millisecond); err != nil {
 			return err
 		}
-		s.Act("Act 2: Connection: close — a new connection for every request.", "第二幕:Connection: close——每个请求一个新连接。")
-		cl2, _ := newClient(s, "client", clientOptions{hosts: hosts, close: true})
+		s.Act(httpClose)
+		cl2, _ := newClient(s, client, clientOptions{hosts: hosts, close: true})
 		for _, path := range []string{"/index.html", "/logo.png", "/about.html"} {
 			s.Step("GET "+path+" with Connection: close", "GET "+path+",带 Connection: close")
 			if _, _, err := get(cl2, "GET", "http://"+siteName+path, ""); err != nil {
@@ -110,24 +88,6 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 		return s.Sleep(50 * time.Millisecond)
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: one TCP connection (one SYN) carries every request: keep-alive", "第一幕:一个 TCP 连接(一个 SYN)承载了所有请求:长连接", func(v *check.View) (bool, i18n.Text) {
-			a := v.Act(1)
-			n, reqs := len(syns(a)), len(httpKind(appMsgs(a, "http"), "request"))
-			want := len(httpAct1) + 2 // and the two redirects followed
-			return n == 1 && reqs == want, check.Say("%d SYN, %d requests on the wire (want 1 and %d)", "线路上 %d 个 SYN、%d 个请求(应为 1 个和 %d 个)", n, reqs, want)
-		}),
-		check.InAct(2, "act 2: with Connection: close every request opens its own connection", "第二幕:带 Connection: close 时,每个请求都新开一个连接", func(v *check.View) (bool, i18n.Text) {
-			a := v.Act(2)
-			reqs := httpKind(appMsgs(a, "http"), "request")
-			closing := 0
-			for _, r := range reqs {
-				if strings.EqualFold(r.get("header.connection"), "close") {
-					closing++
-				}
-			}
-			n := len(syns(a))
-			return n == 3 && len(reqs) == 3 && closing == 3, check.Say("%d SYNs, %d requests, %d with Connection: close", "%d 个 SYN,%d 个请求,其中 %d 个带 Connection: close", n, len(reqs), closing)
-		}),
 		check.New("GET, HEAD, POST, PUT, DELETE, OPTIONS and TRACE each appear in a request line", "GET、HEAD、POST、PUT、DELETE、OPTIONS、TRACE 都出现在请求行里", func(v *check.View) (bool, i18n.Text) {
 			seen := map[string]bool{}
 			for _, r := range httpKind(appMsgs(v, "http"), "request") {
@@ -168,7 +128,7 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 			return len(reqs) > 0 && bad == 0 && bodies == 2, check.Say("%d requests, %d with a body, %d missing a header", "%d 个请求,其中 %d 个带请求体,%d 个缺少头部", len(reqs), bodies, bad)
 		}),
 		check.New("HEAD: the response announces a Content-Length but no body bytes follow", "HEAD:响应写着 Content-Length,但后面没有响应体字节", func(v *check.View) (bool, i18n.Text) {
-			ms := appMsgs(v.Act(1), "http")
+			ms := appMsgs(v.Act(httpKeepAlive.ActNumber()), "http")
 			for i, m := range ms {
 				if m.get("method") != "HEAD" {
 					continue
@@ -183,10 +143,10 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 			return false, check.Say("no HEAD request and response on the wire", "线路上没有 HEAD 请求和响应")
 		}),
 		check.New("Expect: 100-continue: the POST body leaves only after the server's 100 Continue", "Expect: 100-continue:服务器回 100 Continue 之后 POST 请求体才发出", func(v *check.View) (bool, i18n.Text) {
-			return expectContinue(v.Act(1))
+			return expectContinue(v.Act(httpKeepAlive.ActNumber()))
 		}),
 		check.New("301 and 302 carry a Location, and the client's next request asks for it", "301 和 302 带着 Location,客户端的下一个请求正是它", func(v *check.View) (bool, i18n.Text) {
-			ms := appMsgs(v.Act(1), "http")
+			ms := appMsgs(v.Act(httpKeepAlive.ActNumber()), "http")
 			followed := 0
 			var detail []i18n.Text
 			for i, m := range ms {
@@ -208,7 +168,7 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 			return followed == 2, check.Join(detail, i18n.T("; ", ";"))
 		}),
 		check.New("304: a GET with If-None-Match naming the ETag gets 304 Not Modified and no body", "304:带 If-None-Match(写着 ETag)的 GET 得到 304 Not Modified,没有响应体", func(v *check.View) (bool, i18n.Text) {
-			ms := appMsgs(v.Act(1), "http")
+			ms := appMsgs(v.Act(httpKeepAlive.ActNumber()), "http")
 			etag := ""
 			for i, m := range ms {
 				if e := m.get("header.etag"); e != "" && m.get("status") == "200" {
@@ -234,14 +194,14 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 					allow = a
 				}
 			}
-			echoed := strings.Contains(string(stream(v.Act(1), "server")), "TRACE /echo HTTP/1.1\r\nHost: "+siteName)
+			echoed := strings.Contains(string(stream(v.Act(httpKeepAlive.ActNumber()), server)), "TRACE /echo HTTP/1.1\r\nHost: "+siteName)
 			return allow != "" && echoed, check.Say("Allow: %q; TRACE request echoed in the server's bytes: %v", "Allow: %q;服务器发出的字节里回显了 TRACE 请求:%v", allow, check.Bool(echoed))
 		}),
 		check.New("chunked: /stream arrives as 3 chunks in 3 segments and a last chunk of size 0, with no Content-Length", "分块:/stream 以 3 个块、3 个报文段到达,最后是长度为 0 的块,没有 Content-Length", func(v *check.View) (bool, i18n.Text) {
-			return chunked(v.Act(1))
+			return chunked(v.Act(httpKeepAlive.ActNumber()))
 		}),
 	},
-}
+})
 
 // shopHandler is the web server of the application scenarios.
 func shopHandler() http.Handler {
@@ -361,4 +321,54 @@ func chunked(v *check.View) (bool, i18n.Text) {
 		}
 	}
 	return false, check.Say("no complete chunked response on the wire", "线路上没有完整的分块响应")
+}
+
+// httpKeepAlive: one kept-alive connection carries every request
+var httpKeepAlive = &scenario.Act{
+	Title: i18n.T("one kept-alive connection carries every request.", "一个长连接承载所有请求。"),
+	Lesson: i18n.T(`one connection, many requests. HTTP/1.1 keeps the connection open after a response (keep-alive), so the client sends its next request on the same connection without a new handshake. Methods:
+• GET fetches a resource; HEAD asks for the same headers without the body: its response announces a Content-Length, yet no body bytes follow.
+• POST sends data for the server to process. This client adds "Expect: 100-continue": it sends only the head and waits; the server answers "100 Continue" (an interim response) and only then does the body leave. The final answer here is 201 Created.
+• PUT replaces a resource, DELETE removes it (204 No Content: success with no body), OPTIONS asks what is allowed (the answer's Allow header), TRACE makes the server send back the request it received (for finding what proxies change; most public servers switch it off).
+Status codes come in classes by their first digit: 1xx interim, 2xx success, 3xx go elsewhere (301 Moved Permanently and 302 Found carry a Location that the client requests next; 304 Not Modified tells a client whose copy is still current — it sent the copy's ETag in If-None-Match — to keep using it, with no body), 4xx the client's fault (403 Forbidden: understood and refused; 404 Not Found), 5xx the server's fault (500 Internal Server Error).
+
+How does a client know where a response ends, if the connection stays open? From Content-Length; or from chunked transfer encoding — the server did not know the length in advance and sends the body as chunks, each preceded by its size in hex, ending with a chunk of size 0 (the /stream response: three chunks 20 ms apart, each in its own segment); or from the rule that responses to HEAD and 1xx, 204 and 304 responses never have a body.`,
+		`一个连接,多个请求。HTTP/1.1 在响应之后保持连接不断开(长连接,keep-alive),客户端在同一个连接上直接发下一个请求,不用再握手。请求方法:
+• GET 获取资源;HEAD 只要和 GET 一样的头部,不要响应体:它的响应里写着 Content-Length,后面却没有任何响应体字节。
+• POST 把数据交给服务器处理。这个客户端加了 "Expect: 100-continue":它只发请求头,然后等待;服务器回一个 "100 Continue"(临时响应),请求体这才发出去。这里最终的回答是 201 Created。
+• PUT 替换资源,DELETE 删除资源(204 No Content:成功,但没有响应体),OPTIONS 询问允许哪些操作(答案在 Allow 头里),TRACE 让服务器把收到的请求原样发回(用来查看代理改动了什么;大多数公网服务器都关掉了它)。
+状态码按第一位数字分类:1xx 临时响应,2xx 成功,3xx 去别处(301 永久移动和 302 找到 都带着 Location,客户端接着请求它;304 未修改:客户端在 If-None-Match 里带上自己副本的 ETag,服务器告诉它副本仍然有效、继续用,不带响应体),4xx 客户端的错(403 禁止:听懂了但拒绝;404 未找到),5xx 服务器的错(500 服务器内部错误)。
+
+连接一直不断,客户端怎么知道一个响应在哪里结束?看 Content-Length;或者看分块传输编码——服务器事先不知道长度,就把响应体分成若干块发送,每块前面写上十六进制的长度,最后发一个长度为 0 的块(/stream 响应:三个块,间隔 20 毫秒,各占一个报文段);再或者靠规则:对 HEAD 的响应,以及 1xx、204、304 响应,永远没有响应体。`),
+	Checks: []check.Check{
+		check.New("one TCP connection (one SYN) carries every request: keep-alive", "一个 TCP 连接(一个 SYN)承载了所有请求:长连接", func(v *check.View) (bool, i18n.Text) {
+			n, reqs := len(syns(v)), len(httpKind(appMsgs(v, "http"), "request"))
+			want := len(httpAct1) + 2 // and the two redirects followed
+			return n == 1 && reqs == want, check.Say("%d SYN, %d requests on the wire (want 1 and %d)", "线路上 %d 个 SYN、%d 个请求(应为 1 个和 %d 个)", n, reqs, want)
+		}),
+	},
+}
+
+// httpClose: Connection: close — a new connection for every request
+var httpClose = &scenario.Act{
+	Title: i18n.T("Connection: close — a new connection for every request.", "Connection: close——每个请求一个新连接。"),
+	Lesson: i18n.T(`"Connection: close". The client asks the server to close after each response, so each request costs its own three-way handshake and close. Compare the number of SYNs in the two acts.
+
+The notebook lists 304 and 307 together as "use the cache": only 304 is about the cache; 307 Temporary Redirect is a redirect like 302 that forbids the client to change the method.`,
+		`"Connection: close"。客户端要求服务器每次响应后关闭连接,于是每个请求都要付出一次三次握手和一次关闭的代价。比较两幕里 SYN 的数量。
+
+笔记里把 304 和 307 放在一起说成"使用缓存":只有 304 和缓存有关;307 临时重定向和 302 一样是重定向,但不允许客户端改变请求方法。`),
+	Checks: []check.Check{
+		check.New("with Connection: close every request opens its own connection", "带 Connection: close 时,每个请求都新开一个连接", func(v *check.View) (bool, i18n.Text) {
+			reqs := httpKind(appMsgs(v, "http"), "request")
+			closing := 0
+			for _, r := range reqs {
+				if strings.EqualFold(r.get("header.connection"), "close") {
+					closing++
+				}
+			}
+			n := len(syns(v))
+			return n == 3 && len(reqs) == 3 && closing == 3, check.Say("%d SYNs, %d requests, %d with Connection: close", "%d 个 SYN,%d 个请求,其中 %d 个带 Connection: close", n, len(reqs), closing)
+		}),
+	},
 }

@@ -24,11 +24,12 @@ const (
 )
 
 // URL: which part of a URL travels where.
-var URL = &scenario.Scenario{
+var URL = scenario.Define(scenario.Scenario{
 	Name:    "url",
 	Title:   i18n.T("Anatomy of a URL: which part travels where", "URL 的结构:每一部分去了哪里"),
 	Summary: i18n.T("scheme, user info, host, port, path, query and fragment of one fetched URL: DNS, TCP port, Host header, request line, Authorization — and the fragment nowhere", "一次请求的 URL 的协议、用户信息、主机、端口、路径、查询和片段:DNS、TCP 端口、Host 头、请求行、Authorization——片段哪里也不去"),
-	Lanes:   []string{"client", "resolver", "server"},
+	Lanes:   []string{client, resolver, server},
+	Hosts:   labHosts,
 	Lesson: i18n.T(`A URL says what to fetch and how:
 
   http://alice:opensesame@shop.lab:8080/search/results?q=tcp+handshake&lang=zh#reviews
@@ -58,7 +59,7 @@ The notebook writes a URL as scheme://host[:port#]/path/…/[?query-string][#anc
 
 笔记把 URL 写成 scheme://host[:port#]/path/…/[?query-string][#anchor]:这里漏掉了用户信息;笔记说查询是发给服务器的数据、锚点是页面里的位置,这都对——也正因为锚点只是页面里的位置,它才不需要被发送。`),
 	Run: func(s *session.Session) error {
-		if err := serveLabSite(s, webIP+":8080", searchHandler()); err != nil {
+		if err := serveLabSite(s, 8080, searchHandler()); err != nil {
 			return err
 		}
 		u, err := url.Parse(lessonURL)
@@ -70,7 +71,7 @@ The notebook writes a URL as scheme://host[:port#]/path/…/[?query-string][#anc
 			u.Scheme, u.User.Username(), pw, u.Hostname(), u.Port(), u.Path, u.RawQuery, u.Fragment),
 			fmt.Sprintf("客户端解析 URL:协议 %q,用户 %q,密码 %q,主机 %q,端口 %q,路径 %q,查询 %q,片段 %q。",
 				u.Scheme, u.User.Username(), pw, u.Hostname(), u.Port(), u.Path, u.RawQuery, u.Fragment))
-		cl, tr := newClient(s, "client", clientOptions{resolver: newResolver(s, "client", resolverAddr)})
+		cl, tr := newClient(s, client, clientOptions{resolver: newResolver(s, client, resolver)})
 		resp, body, err := get(cl, "GET", lessonURL, "")
 		if err != nil {
 			return err
@@ -88,7 +89,7 @@ The notebook writes a URL as scheme://host[:port#]/path/…/[?query-string][#anc
 			if r.p == nil {
 				return false, check.Say("no request on the wire", "线路上没有请求")
 			}
-			cli := stream(v, "client")
+			cli := stream(v, client)
 			full := bytes.Contains(cli, []byte("http://"))
 			tls := len(appMsgs(v, "tls")) > 0
 			return r.get("line") == "GET "+urlTarget+" HTTP/1.1" && !full && !tls, check.Say("request line %q; \"http://\" in the client's bytes: %v; TLS records: %v", "请求行 %q;客户端的字节里有 \"http://\":%v;TLS 记录:%v", r.get("line"), check.Bool(full), check.Bool(tls))
@@ -128,7 +129,7 @@ The notebook writes a URL as scheme://host[:port#]/path/…/[?query-string][#anc
 			return n == 0 && reqs == 1 && len(w) > 0, check.Say("%q found %d times in %d captured bytes (%d request)", "%[1]q 在抓到的 %[3]d 字节里出现 %[2]d 次(%[4]d 个请求)", urlFragment, n, len(w), reqs)
 		}),
 	},
-}
+})
 
 // searchHandler serves /search/results to alice.
 func searchHandler() http.Handler {

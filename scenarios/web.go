@@ -35,14 +35,16 @@ import (
 	"github.com/netlab/netlab/lab/session"
 )
 
-// Addresses of the application scenarios. Each role gets its own loopback
-// address so the ladder shows who talks to whom: 127.0.0.53 is also where
-// systemd-resolved listens on many Linux machines.
-const (
-	resolverAddr = "127.0.0.53:53"
-	webIP        = "127.0.0.80"
-	siteName     = "shop.lab"
-)
+// labHosts puts the application scenarios' lanes on loopback addresses of
+// their own, so the ladder shows who talks to whom: 127.0.0.53 is also where
+// systemd-resolved listens on many Linux machines. The zone below gives the
+// same addresses.
+var labHosts = map[session.Lane]netip.Addr{
+	resolver: netip.MustParseAddr("127.0.0.53"),
+	server:   netip.MustParseAddr("127.0.0.80"),
+}
+
+const siteName = "shop.lab"
 
 // serveHTTP serves h on ln with net/http until the session ends.
 func serveHTTP(s *session.Session, ln *session.Listener, h http.Handler, cfg *tls.Config) *http.Server {
@@ -73,7 +75,7 @@ type clientOptions struct {
 // newClient returns an HTTP/1.1 client whose connections are the session's
 // recorded sockets from lane. Go's TCP keep-alive stays off (the session's
 // sockets); HTTP keep-alive (reusing a connection) is on unless o.close.
-func newClient(s *session.Session, lane string, o clientOptions) (*http.Client, *http.Transport) {
+func newClient(s *session.Session, lane session.Lane, o clientOptions) (*http.Client, *http.Transport) {
 	tr := &http.Transport{
 		DisableKeepAlives:     o.close,
 		MaxConnsPerHost:       1,
@@ -94,7 +96,7 @@ func newClient(s *session.Session, lane string, o clientOptions) (*http.Client, 
 			if o.onDial != nil {
 				o.onDial(ip)
 			}
-			c, err := s.Dial(lane, net.JoinHostPort(ip.String(), port))
+			c, err := s.DialAddr(lane, net.JoinHostPort(ip.String(), port))
 			if err != nil {
 				return nil, err
 			}
@@ -236,9 +238,10 @@ func (z *zone) answer(q *dns.Msg) *dns.Msg {
 	return r
 }
 
-// serveDNS answers queries for z over UDP at addr until the session ends.
-func serveDNS(s *session.Session, lane, addr string, z *zone) error {
-	u, err := s.ListenUDP(lane, addr)
+// serveDNS answers queries for z over UDP on lane's port 53 until the
+// session ends.
+func serveDNS(s *session.Session, lane session.Lane, z *zone) error {
+	u, err := s.ListenUDP(lane, 53)
 	if err != nil {
 		return err
 	}
@@ -266,19 +269,21 @@ func serveDNS(s *session.Session, lane, addr string, z *zone) error {
 }
 
 // newResolver is Go's own stub resolver (the one a Go program uses with
-// CGO_ENABLED=0) sending its queries to server from lane's sockets. It still
-// reads /etc/hosts first, as /etc/nsswitch.conf says ("hosts: files dns").
-func newResolver(s *session.Session, lane, server string) *net.Resolver {
+// CGO_ENABLED=0) sending its queries to port 53 of lane to from lane's
+// sockets. It still reads /etc/hosts first, as /etc/nsswitch.conf says
+// ("hosts: files dns").
+func newResolver(s *session.Session, lane, to session.Lane) *net.Resolver {
+	server := s.AddrPort(to, 53).String()
 	return &net.Resolver{PreferGo: true, StrictErrors: true,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			if strings.HasPrefix(network, "tcp") {
-				c, err := s.Dial(lane, server)
+				c, err := s.DialAddr(lane, server)
 				if err != nil {
 					return nil, err
 				}
 				return c, nil
 			}
-			u, err := s.DialUDP(lane, server)
+			u, err := s.DialUDPAddr(lane, server)
 			if err != nil {
 				return nil, err
 			}
@@ -406,15 +411,16 @@ func serveLabZone(s *session.Session) error {
 	if err != nil {
 		return err
 	}
-	return serveDNS(s, "resolver", resolverAddr, z)
+	return serveDNS(s, resolver, z)
 }
 
-// serveLabSite starts the lab zone's resolver and a web server lane on addr.
-func serveLabSite(s *session.Session, addr string, h http.Handler) error {
+// serveLabSite starts the lab zone's resolver and the server lane's web
+// server on port.
+func serveLabSite(s *session.Session, port uint16, h http.Handler) error {
 	if err := serveLabZone(s); err != nil {
 		return err
 	}
-	ln, err := s.Listen("server", addr)
+	ln, err := s.Listen(server, port)
 	if err != nil {
 		return err
 	}

@@ -188,7 +188,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	runCtx, cancel := context.WithTimeout(ctx, sc.RunTimeout())
 	sess := session.New(runCtx, session.Config{
 		Recorder: m, Observer: observer{local}, Lanes: lanes, Clock: clock, Mode: cfg.Mode, Lang: cfg.Lang, Pause: cfg.Pause,
-		KeyLog: keys,
+		KeyLog: keys, Hosts: sc.Hosts,
 	})
 	runErr := runScenario(sc, sess)
 	closeErr := sess.Close()

@@ -55,6 +55,10 @@ type Config struct {
 	// Pause, if set, is called at every Step and Act; it returns when the
 	// user lets the scenario go on (the dashboard's space key).
 	Pause func(ctx context.Context) error
+	// Hosts says where this run puts each lane: the address its sockets
+	// listen on and others dial. A lane not listed lives on 127.0.0.1.
+	// Today every lane shares the namespace's loopback.
+	Hosts map[Lane]netip.Addr
 	// KeyLog receives the TLS secrets of the scenario's TLS connections
 	// (NSS key log format), so the capture can show what they encrypt.
 	KeyLog io.Writer
@@ -124,26 +128,52 @@ func (s *Session) TLSKeyLog() io.Writer {
 // Lanes is the address-to-lane map the session fills.
 func (s *Session) Lanes() *Lanes { return s.cfg.Lanes }
 
-// Name gives an address a lane name without opening a socket (for example
-// the closed port a datagram is sent to).
-func (s *Session) Name(lane, addr string) error {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return fmt.Errorf("name %s: %w", lane, err)
+// Lane names a part a program plays in the scenario ("client", "server",
+// "resolver"): a column of the ladder. A scenario addresses lanes, never
+// addresses: the run decides where a lane lives (Addr).
+type Lane string
+
+// Addr is where the run put lane.
+func (s *Session) Addr(lane Lane) netip.Addr {
+	if a, ok := s.cfg.Hosts[lane]; ok {
+		return a
 	}
-	s.cfg.Lanes.Set(ap, lane)
-	return nil
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
 }
 
-// Act starts a new act of the scenario (a new connection, a variation) and
-// pauses there like Step.
-func (s *Session) Act(en, zh string) {
+// AddrPort is port on lane's address.
+func (s *Session) AddrPort(lane Lane, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(s.Addr(lane), port)
+}
+
+// Name gives port on lane's address the lane's name without opening a
+// socket (for example the closed port a datagram is sent to).
+func (s *Session) Name(lane Lane, port uint16) {
+	s.cfg.Lanes.Set(s.AddrPort(lane, port), string(lane))
+}
+
+// Act is one act of a scenario, as the scenario declares it
+// (scenario.Act): its number in the scenario's list and its title.
+type Act interface {
+	ActNumber() int
+	ActTitle() i18n.Text
+}
+
+// Act starts act a (a new connection, a variation) and pauses there like
+// Step. The narration reads "Act 2: " and the act's title. Acts must start
+// in the order they are declared: the checks of act n read the events the
+// session recorded while act n ran.
+func (s *Session) Act(a Act) {
+	n, title := a.ActNumber(), a.ActTitle()
 	s.mu.Lock()
-	s.act++
-	act := s.act
+	if n != s.act+1 {
+		s.errs = append(s.errs, fmt.Errorf("act %d (%q) started after act %d: start acts in the order the scenario declares them", n, title.En, s.act))
+	}
+	s.act = n
 	s.mu.Unlock()
-	s.recordNow(timeline.Event{Kind: timeline.KindNote, Act: act,
-		Note: &timeline.Note{Text: i18n.T(en, zh), Step: true, ActStart: true}})
+	text := i18n.T(fmt.Sprintf("Act %d: %s", n, title.En), "第"+i18n.Numeral(n)+"幕:"+title.Zh)
+	s.recordNow(timeline.Event{Kind: timeline.KindNote, Act: n,
+		Note: &timeline.Note{Text: text, Step: true, ActStart: true}})
 	s.pause()
 }
 
