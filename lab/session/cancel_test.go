@@ -2,9 +2,11 @@ package session
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -115,5 +117,35 @@ func TestStepInterruptedNextCallFails(t *testing.T) {
 	}
 	if _, err := s.ListenUDP("server", 0); err == nil {
 		t.Error("udp bind after an interrupted step succeeded")
+	}
+}
+
+type act struct {
+	n     int
+	title string
+}
+
+func (a act) ActNumber() int      { return a.n }
+func (a act) ActTitle() i18n.Text { return i18n.T(a.title, a.title) }
+
+// TestActNarratesItsNumber: the session writes the act's number, and an act
+// started out of its declared order fails the run.
+func TestActNarratesItsNumber(t *testing.T) {
+	rec := &recorder{}
+	s := New(context.Background(), Config{Recorder: rec})
+	s.Act(act{1, "first."})
+	s.Act(act{3, "third."})
+	err := s.Close()
+	var texts []string
+	for _, e := range rec.evs {
+		if e.Note != nil {
+			texts = append(texts, e.Note.Text.En+"|"+e.Note.Text.Zh)
+		}
+	}
+	if got := strings.Join(texts, " "); got != "Act 1: first.|第一幕:first. Act 3: third.|第三幕:third." {
+		t.Errorf("narration %q", got)
+	}
+	if err == nil || !strings.Contains(err.Error(), "act 3") {
+		t.Errorf("act 3 after act 1: error %v, want one naming act 3", err)
 	}
 }
