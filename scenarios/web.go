@@ -39,7 +39,7 @@ import (
 // their own, so the ladder shows who talks to whom: 127.0.0.53 is also where
 // systemd-resolved listens on many Linux machines. The zone below gives the
 // same addresses.
-var labHosts = map[session.Lane]netip.Addr{
+var labHosts = map[string]netip.Addr{
 	resolver: netip.MustParseAddr("127.0.0.53"),
 	server:   netip.MustParseAddr("127.0.0.80"),
 }

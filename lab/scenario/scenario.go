@@ -32,8 +32,10 @@ type Scenario struct {
 	// Lanes orders the ladder's lanes, left to right.
 	Lanes []string
 	// Hosts puts lanes on their own loopback addresses (127.0.0.53 for a
-	// resolver); the others live on 127.0.0.1. See session.Config.Hosts.
-	Hosts map[session.Lane]netip.Addr
+	// resolver), by lane name; the others live on 127.0.0.1. The run
+	// decides where lanes live: this is where today's run, one namespace
+	// sharing its loopback, puts them.
+	Hosts map[string]netip.Addr
 	// Run acts the scenario out. It returns when the scenario is done; the
 	// session closes whatever is left open.
 	Run func(s *session.Session) error

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/net/nettest"
 
+	"github.com/netlab/netlab/lab/internal/sessionrun"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -42,7 +43,7 @@ func (r *recorder) calls(lane, call string) int {
 func newTestSession(t *testing.T) (*Session, *recorder) {
 	t.Helper()
 	rec := &recorder{}
-	s := New(context.Background(), Config{Recorder: rec})
+	s := New(context.Background(), sessionrun.Config{Recorder: rec})
 	t.Cleanup(func() { s.Close() })
 	return s, rec
 }

@@ -28,47 +28,16 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/internal/sessionrun"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/timeline"
 )
-
-// Recorder receives the events a session records. The engine implements it.
-type Recorder interface {
-	Record(ev timeline.Event)
-}
-
-// Observer lets a scenario wait for what the capture and the kernel show.
-type Observer interface {
-	// Wait returns the first event (already recorded or still to come) for
-	// which match is true, or ctx's error.
-	Wait(ctx context.Context, match func(*timeline.Event) bool) (*timeline.Event, error)
-}
-
-// Config is how the engine sets up a session.
-type Config struct {
-	Recorder Recorder
-	Observer Observer // may be nil: Wait then fails
-	Lanes    *Lanes
-	Clock    *Clock // stamps events; nil: a private one
-	Mode     sandbox.Mode
-	Lang     i18n.Lang
-	// Pause, if set, is called at every Step and Act; it returns when the
-	// user lets the scenario go on (the dashboard's space key).
-	Pause func(ctx context.Context) error
-	// Hosts says where this run puts each lane: the address its sockets
-	// listen on and others dial. A lane not listed lives on 127.0.0.1.
-	// Today every lane shares the namespace's loopback.
-	Hosts map[Lane]netip.Addr
-	// KeyLog receives the TLS secrets of the scenario's TLS connections
-	// (NSS key log format), so the capture can show what they encrypt.
-	KeyLog io.Writer
-}
 
 // Session is a scenario's handle on the run.
 type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
-	cfg    Config
+	cfg    sessionrun.Config
 
 	mu      sync.Mutex
 	act     int
@@ -78,13 +47,14 @@ type Session struct {
 	errs    []error
 }
 
-// New starts a session; Close ends it.
-func New(ctx context.Context, cfg Config) *Session {
+// New starts a session; Close ends it. The engine calls it: a scenario is
+// given its session.
+func New(ctx context.Context, cfg sessionrun.Config) *Session {
 	if cfg.Lanes == nil {
-		cfg.Lanes = NewLanes()
+		cfg.Lanes = sessionrun.NewLanes()
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = NewClock(50 * time.Millisecond)
+		cfg.Clock = sessionrun.NewClock(50 * time.Millisecond)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Session{ctx: ctx, cancel: cancel, cfg: cfg}
@@ -125,9 +95,6 @@ func (s *Session) TLSKeyLog() io.Writer {
 	return s.cfg.KeyLog
 }
 
-// Lanes is the address-to-lane map the session fills.
-func (s *Session) Lanes() *Lanes { return s.cfg.Lanes }
-
 // Lane names a part a program plays in the scenario ("client", "server",
 // "resolver"): a column of the ladder. A scenario addresses lanes, never
 // addresses: the run decides where a lane lives (Addr).
@@ -135,7 +102,7 @@ type Lane string
 
 // Addr is where the run put lane.
 func (s *Session) Addr(lane Lane) netip.Addr {
-	if a, ok := s.cfg.Hosts[lane]; ok {
+	if a, ok := s.cfg.Hosts[string(lane)]; ok {
 		return a
 	}
 	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
@@ -300,10 +267,10 @@ func (s *Session) record(ev timeline.Event) {
 // recordNow stamps ev now and hands it over: for calls recorded when they
 // return (accept, read) and for narration.
 func (s *Session) recordNow(ev timeline.Event) {
-	id, t := s.cfg.Clock.begin(nil)
+	id, t := s.cfg.Clock.Begin(nil)
 	ev.Time = t
 	s.record(ev)
-	s.cfg.Clock.end(id)
+	s.cfg.Clock.End(id)
 }
 
 // returned records a call when it returns (accept, read, recv).
@@ -322,19 +289,19 @@ type call struct {
 // begin starts a call; a describes it with what is known before it runs.
 func (s *Session) begin(a timeline.App) *call {
 	early := &timeline.Event{Kind: timeline.KindApp, Act: s.currentAct(), App: &a}
-	id, start := s.cfg.Clock.begin(early)
+	id, start := s.cfg.Clock.Begin(early)
 	return &call{s: s, id: id, start: start}
 }
 
 // done records the finished call.
 func (c *call) done(a timeline.App) {
-	t, blocked := c.s.cfg.Clock.finish(c.id)
+	t, blocked := c.s.cfg.Clock.Finish(c.id)
 	a.Dur = now().Sub(c.start)
 	if blocked {
 		a.Detail = strings.TrimSpace(a.Detail + fmt.Sprintf(" (returned after %.1f ms)", float64(a.Dur.Microseconds())/1000))
 	}
 	c.s.record(timeline.Event{Time: t, Kind: timeline.KindApp, App: &a})
-	c.s.cfg.Clock.end(c.id)
+	c.s.cfg.Clock.End(c.id)
 }
 
 // now is the wall clock without Go's monotonic reading, the clock capture

@@ -153,7 +153,7 @@ func (l *Listener) Close() error {
 	c := l.s.begin(a)
 	err := l.l.Close()
 	if errors.Is(err, net.ErrClosed) {
-		c.s.cfg.Clock.end(c.id)
+		c.s.cfg.Clock.End(c.id)
 		return nil // already closed
 	}
 	a.Err = errText(err)
@@ -206,7 +206,7 @@ func (s *Session) DialAddr(lane Lane, addr string, opts ...Option) (*Conn, error
 			return errors.Join(err, cerr)
 		}
 	}
-	s.cfg.Lanes.dialing(ap, string(lane))
+	s.cfg.Lanes.Dialing(ap, string(lane))
 	a := timeline.App{Lane: string(lane), Call: "connect", Proto: "tcp", Socket: timeline.Socket{Remote: ap},
 		Detail: joinDetails(append([]string{"to " + ap.String()}, o.details...))}
 	call := s.begin(a)
@@ -215,13 +215,13 @@ func (s *Session) DialAddr(lane Lane, addr string, opts ...Option) (*Conn, error
 		// The failed connect's local port is unknown and its SYN and the RST
 		// that refused it reach the merger a little after connect returns:
 		// keep naming them after the dialer for a moment.
-		time.AfterFunc(failedDialGrace, func() { s.cfg.Lanes.dialed(ap, netip.AddrPort{}, string(lane)) })
+		time.AfterFunc(failedDialGrace, func() { s.cfg.Lanes.Dialed(ap, netip.AddrPort{}, string(lane)) })
 		a.Err = errText(err)
 		call.done(a)
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
 	conn := s.newConn(c.(*net.TCPConn), string(lane))
-	s.cfg.Lanes.dialed(ap, conn.sock.Local, string(lane))
+	s.cfg.Lanes.Dialed(ap, conn.sock.Local, string(lane))
 	a.Socket = conn.sock
 	call.done(a)
 	return conn, nil
@@ -343,7 +343,7 @@ func (c *Conn) Close() error {
 	call := c.s.begin(a)
 	err := c.c.Close()
 	if errors.Is(err, net.ErrClosed) {
-		c.s.cfg.Clock.end(call.id)
+		c.s.cfg.Clock.End(call.id)
 		return nil // already closed by the scenario
 	}
 	a.Err = errText(err)

@@ -140,7 +140,7 @@ func (u *UDPConn) Close() error {
 	call := u.s.begin(a)
 	err := u.c.Close()
 	if errors.Is(err, net.ErrClosed) {
-		u.s.cfg.Clock.end(call.id)
+		u.s.cfg.Clock.End(call.id)
 		return nil
 	}
 	a.Err = errText(err)
