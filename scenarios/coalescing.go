@@ -84,6 +84,35 @@ func sizes(st *check.Stream) i18n.Text {
 		len(st.Writes), st.Writes, len(st.Segments), st.Segments, len(st.Reads), st.Reads)
 }
 
+// wholeSegments reports whether every read ends where a segment ends (the
+// reads are runs of whole segments) and how many reads took more than one.
+func wholeSegments(reads, segments []int) (whole bool, merged int) {
+	ends := map[int]bool{}
+	at := 0
+	for _, n := range segments {
+		at += n
+		ends[at] = true
+	}
+	got, total := 0, at
+	for _, n := range reads {
+		before := got
+		got += n
+		if !ends[got] {
+			return false, merged
+		}
+		taken := 0
+		for end := range ends {
+			if end > before && end <= got {
+				taken++
+			}
+		}
+		if taken > 1 {
+			merged++
+		}
+	}
+	return got == total, merged
+}
+
 // nagleWaited checks that the client's second data segment left after the
 // server's ACK of the first, and at least nagleStallMin after the first.
 func nagleWaited(v *check.View) (bool, i18n.Text) {
@@ -418,8 +447,8 @@ var coalesceNagle = &scenario.Act{
 // coalesceNoDelay: the same writes with TCP_NODELAY (Nagle off)
 var coalesceNoDelay = &scenario.Act{
 	Title: i18n.T("the same writes with TCP_NODELAY (Nagle off).", "同样的写入,设置 TCP_NODELAY(关闭 Nagle)。"),
-	Lesson: i18n.T(`the same writes with TCP_NODELAY: each write is its own segment. Boundaries survive the wire, but only because the writes were spaced out and the reader kept up.`,
-		"同样的写入,但设置 TCP_NODELAY:每次写入都是单独的报文段。边界在线路上保留了下来,但这只是因为写入之间有间隔、读取方也跟得上。"),
+	Lesson: i18n.T(`the same writes with TCP_NODELAY: each write is its own segment on the wire. The reader reads as data comes, and each read() returns whatever whole segments have arrived by then: usually one, but when the reader wakes a moment late, two (a read of 10 bytes). The writes' boundaries survive on the wire, not in the reads: when two segments arrive before a read, nothing in the byte stream tells them apart.`,
+		"同样的写入,但设置 TCP_NODELAY:每次写入在线路上都是单独的报文段。接收方数据一来就读,每次 read() 返回此刻已经到达的若干个完整报文段:通常是一个,但接收方醒得稍晚时就是两个(一次读到 10 字节)。写入的边界保留在线路上,却不在读取里:两个报文段在一次读取之前到达时,字节流里没有任何东西能把它们分开。"),
 	Checks: []check.Check{
 		check.New("with TCP_NODELAY every write is its own segment", "设置 TCP_NODELAY 后每次写入各成一个报文段", func(v *check.View) (bool, i18n.Text) {
 			st := v.StreamFrom(client)
@@ -427,6 +456,15 @@ var coalesceNoDelay = &scenario.Act{
 				return false, check.Say("no data from the client", "客户端没有发出数据")
 			}
 			return len(st.Writes) == smallWrites && slices.Equal(st.Segments, st.Writes), sizes(st)
+		}),
+		check.New("each read returns one or more whole segments: the reads' sizes are not the writes' but the segments that had arrived", "每次读取返回一个或多个完整的报文段:读取的大小不是写入的大小,而是当时已到达的报文段", func(v *check.View) (bool, i18n.Text) {
+			st := v.StreamFrom(client)
+			if st == nil {
+				return false, check.Say("no data from the client", "客户端没有发出数据")
+			}
+			whole, merged := wholeSegments(st.Reads, st.Segments)
+			return whole, check.Say("%d segments, %d reads; reads that took two or more segments: %d; every read ends on a segment boundary: %v", "%d 个报文段,%d 次读取;一次拿到两个及以上报文段的读取:%d 次;每次读取都在报文段边界结束:%v",
+				len(st.Segments), len(st.Reads), merged, check.Bool(whole))
 		}),
 	},
 }

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/netlab/netlab/lab/check"
@@ -26,7 +27,7 @@ var Handshake = scenario.Define(scenario.Scenario{
 
 Why three and not two? The server must learn that the client received its ISN, or a delayed old SYN could open a connection nobody asked for.
 
-The SYN and SYN,ACK also carry options that hold for the whole connection: MSS (largest segment the sender will accept; 65495 on loopback, whose MTU is 65536), window scale (the window field is multiplied by 2^scale), SACK-permitted (selective acknowledgement may be used) and timestamps (RTT measurement and protection against wrapped sequence numbers).
+The SYN and SYN,ACK also carry options that hold for the whole connection: MSS (the largest segment the sender will accept: here 65495, which is 65535 − 20 − 20, the most an IPv4 packet's 16-bit total-length field allows minus the IP and TCP headers; lo's MTU, 65536 here as the run reads it from the kernel, would allow one byte more, so the IP length limit, not the MTU, sets it), window scale (the window field is multiplied by 2^scale), SACK-permitted (selective acknowledgement may be used) and timestamps (RTT measurement and protection against wrapped sequence numbers).
 
 The ladder shows sequence numbers relative to each side's ISN, as Wireshark does: the real ISNs are in the details and the checks.`,
 		`TCP 传输任何数据之前,双方必须知道对方的字节编号从哪里开始。每一方随机选择一个初始序列号(ISN),由对方确认:
@@ -37,12 +38,15 @@ The ladder shows sequence numbers relative to each side's ISN, as Wireshark does
 
 为什么是三次而不是两次?服务器必须知道客户端确实收到了它的 ISN,否则一个迟到的旧 SYN 就可能建立一个没人要的连接。
 
-SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接收的最大报文段;环回接口 MTU 为 65536,所以是 65495)、窗口扩大因子(窗口字段要乘以 2^scale)、SACK-permitted(允许选择性确认)和时间戳(测量 RTT,防止序号回绕)。
+SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接收的最大报文段:这里是 65495,即 65535 − 20 − 20,IPv4 报文 16 位总长度字段允许的最大值减去 IP 头和 TCP 头;lo 的 MTU 在这里是 65536(本次运行从内核读出),本可以多容纳一个字节,所以限制 MSS 的是 IP 长度上限,而不是 MTU)、窗口扩大因子(窗口字段要乘以 2^scale)、SACK-permitted(允许选择性确认)和时间戳(测量 RTT,防止序号回绕)。
 
 梯形图中的序号是相对于各自 ISN 的相对序号(和 Wireshark 一样),真实 ISN 见详情和检查项。`),
 	Run: func(s *session.Session) error {
 		ln, err := s.Listen(server, 8888)
 		if err != nil {
+			return err
+		}
+		if err := noteMTU(s); err != nil {
 			return err
 		}
 		s.Step("The client calls connect(): the kernel sends SYN.", "客户端调用 connect():内核发出 SYN。")
@@ -107,6 +111,16 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 			}
 			return ok, check.Plain(strings.Join(parts, "; "))
 		}),
+		check.New("the SYN's MSS is 65535 − 40 = 65495, the IPv4 length limit minus the IP and TCP headers, below lo's MTU − 40", "SYN 的 MSS 是 65535 − 40 = 65495:IPv4 长度上限减去 IP 头和 TCP 头,小于 lo 的 MTU − 40", func(v *check.View) (bool, i18n.Text) {
+			syn := first(v.Packets(check.From(client), check.HasFlags(decode.SYN)))
+			mtu, ok := loMTU(v)
+			if syn == nil || !ok {
+				return false, check.Say("SYN or lo's MTU missing", "缺少 SYN 或 lo 的 MTU")
+			}
+			const ipv4Max, headers = 65535, 20 + 20
+			mss := int(syn.Opts.MSS)
+			return mss == ipv4Max-headers && mtu-headers > mss, check.Say("SYN mss=%d; 65535 − 40 = %d; lo MTU %d (from the kernel) − 40 = %d", "SYN mss=%d;65535 − 40 = %d;lo 的 MTU %d(内核读数)− 40 = %d", mss, ipv4Max-headers, mtu, mtu-headers)
+		}),
 		check.New("the kernel shows both sockets ESTABLISHED", "内核显示两个套接字都是 ESTABLISHED", func(v *check.View) (bool, i18n.Text) {
 			c, s := kernelSaw(v, client, tcpstate.Established), kernelSaw(v, server, tcpstate.Established)
 			return c && s, check.Say("client ESTABLISHED seen: %v, server ESTABLISHED seen: %v", "看到客户端处于 ESTABLISHED:%v,看到服务器处于 ESTABLISHED:%v", check.Bool(c), check.Bool(s))
@@ -118,3 +132,29 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 		}),
 	},
 })
+
+// mtuNote starts the note in which a scenario records lo's MTU as the
+// kernel reports it, for the checks (loMTU).
+const mtuNote = "lo's MTU, as the kernel reports it: "
+
+// noteMTU records lo's MTU in this run's namespace.
+func noteMTU(s *session.Session) error {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		return fmt.Errorf("lo's MTU: %w", err)
+	}
+	s.Note(fmt.Sprintf("%s%d bytes", mtuNote, lo.MTU), fmt.Sprintf("内核报告的 lo MTU:%d 字节", lo.MTU))
+	return nil
+}
+
+// loMTU reads the MTU noteMTU recorded.
+func loMTU(v *check.View) (int, bool) {
+	for _, e := range v.Events() {
+		if e.Note != nil && strings.HasPrefix(e.Note.Text.En, mtuNote) {
+			var mtu int
+			_, err := fmt.Sscanf(strings.TrimPrefix(e.Note.Text.En, mtuNote), "%d bytes", &mtu)
+			return mtu, err == nil
+		}
+	}
+	return 0, false
+}

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/lab/check"
+	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/tcpstate"
 )
 
 // chunkDelay separates the chunks of the chunked response, so each leaves
@@ -346,16 +348,20 @@ How does a client know where a response ends, if the connection stays open? From
 			want := len(httpAct1) + 2 // and the two redirects followed
 			return n == 1 && reqs == want, check.Say("%d SYN, %d requests on the wire (want 1 and %d)", "线路上 %d 个 SYN、%d 个请求(应为 1 个和 %d 个)", n, reqs, want)
 		}),
+		check.New("the client closes the kept-alive connection first, and the client, not the server, sits in TIME-WAIT", "客户端先关闭长连接,停在 TIME-WAIT 的是客户端而不是服务器", func(v *check.View) (bool, i18n.Text) {
+			c := activeClosers(v)
+			return c.conns == 1 && c.first[client] == 1 && c.crossed == 0 && c.waitsRight, c.detail()
+		}),
 	},
 }
 
 // httpClose: Connection: close — a new connection for every request
 var httpClose = &scenario.Act{
 	Title: i18n.T("Connection: close — a new connection for every request.", "Connection: close——每个请求一个新连接。"),
-	Lesson: i18n.T(`"Connection: close". The client asks the server to close after each response, so each request costs its own three-way handshake and close. Compare the number of SYNs in the two acts.
+	Lesson: i18n.T(`"Connection: close". The client asks the server to close after each response, so each request costs its own three-way handshake and close. Compare the number of SYNs in the two acts. Both ends close as soon as the response is complete: the server after writing it, the client after reading it. Whichever FIN leaves first makes that end the active closer, the one that sits in TIME-WAIT: usually the server, but on loopback the client sometimes wins the race, and the check counts who did on each connection.
 
 The notebook lists 304 and 307 together as "use the cache": only 304 is about the cache; 307 Temporary Redirect is a redirect like 302 that forbids the client to change the method.`,
-		`"Connection: close"。客户端要求服务器每次响应后关闭连接,于是每个请求都要付出一次三次握手和一次关闭的代价。比较两幕里 SYN 的数量。
+		`"Connection: close"。客户端要求服务器每次响应后关闭连接,于是每个请求都要付出一次三次握手和一次关闭的代价。比较两幕里 SYN 的数量。响应一完整,两端都会关闭:服务器写完就关,客户端读完就关。谁的 FIN 先发出,谁就是主动关闭方,停在 TIME-WAIT:通常是服务器,但在环回接口上客户端有时会抢先,检查会逐个连接数出是谁。
 
 笔记里把 304 和 307 放在一起说成"使用缓存":只有 304 和缓存有关;307 临时重定向和 302 一样是重定向,但不允许客户端改变请求方法。`),
 	Checks: []check.Check{
@@ -370,5 +376,82 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 			n := len(syns(v))
 			return n == 3 && len(reqs) == 3 && closing == 3, check.Say("%d SYNs, %d requests, %d with Connection: close", "%d 个 SYN,%d 个请求,其中 %d 个带 Connection: close", n, len(reqs), closing)
 		}),
+		check.New("with Connection: close both ends close after each response; on every connection the end whose FIN left first sits in TIME-WAIT (both, if the FINs crossed)", "带 Connection: close 时,每个响应之后两端都关闭;每个连接上 FIN 先发出的一端停在 TIME-WAIT(FIN 交错时两端都是)", func(v *check.View) (bool, i18n.Text) {
+			c := activeClosers(v)
+			return c.conns == 3 && c.waitsRight, c.detail()
+		}),
 	},
+}
+
+// closers is who closed the connections of a view first (activeClosers).
+type closers struct {
+	conns, crossed int
+	first          map[string]int // lane -> connections it closed first
+	waitsRight     bool           // TIME-WAIT on exactly the expected ends
+}
+
+// activeClosers looks at every connection of the view: which end's FIN
+// left first (the active closer), whether the FINs crossed (the other end
+// sent its FIN before it had received the first: a simultaneous close), and
+// whether the kernel put exactly the ends it should in TIME-WAIT — the
+// active closer, and the other end too when the FINs crossed.
+func activeClosers(v *check.View) closers {
+	type conn struct{ fins []*decode.Packet }
+	conns := map[uint16]*conn{} // by the client's port
+	clientPort := func(from string, src, dst uint16) uint16 {
+		if from == client {
+			return src
+		}
+		return dst
+	}
+	for _, p := range v.Packets(check.HasFlags(decode.FIN)) {
+		k := clientPort(p.From, p.Src.Port(), p.Dst.Port())
+		if conns[k] == nil {
+			conns[k] = &conn{}
+		}
+		conns[k].fins = append(conns[k].fins, p)
+	}
+	waits := map[uint16]map[string]bool{}
+	for _, l := range []string{client, server} {
+		for _, st := range v.KernelStates(l) {
+			if st.To == tcpstate.TimeWait {
+				k := clientPort(l, st.Socket.Local.Port(), st.Socket.Remote.Port())
+				if waits[k] == nil {
+					waits[k] = map[string]bool{}
+				}
+				waits[k][l] = true
+			}
+		}
+	}
+	out := closers{first: map[string]int{}, waitsRight: true}
+	for k, c := range conns {
+		out.conns++
+		first := c.fins[0]
+		out.first[first.From]++
+		crossed := false
+		for _, f := range c.fins[1:] {
+			if f.From != first.From {
+				crossed = f.Ack != first.Seq+uint32(first.PayloadLen)+1
+				break
+			}
+		}
+		if crossed {
+			out.crossed++
+		}
+		other := server
+		if first.From == server {
+			other = client
+		}
+		if !waits[k][first.From] || waits[k][other] != crossed {
+			out.waitsRight = false
+		}
+	}
+	return out
+}
+
+// detail says who closed first and whether TIME-WAIT followed.
+func (c closers) detail() i18n.Text {
+	return check.Say("%d connection(s): the client's FIN first on %d, the server's on %d, FINs crossed on %d; TIME-WAIT on exactly the active closers: %v",
+		"%d 个连接:客户端的 FIN 先发出的 %d 个,服务器的 %d 个,FIN 交错的 %d 个;TIME-WAIT 恰好落在主动关闭方:%v",
+		c.conns, c.first[client], c.first[server], c.crossed, check.Bool(c.waitsRight))
 }

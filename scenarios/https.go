@@ -179,7 +179,9 @@ var httpsTLS = &scenario.Act{
 • Then, encrypted: EncryptedExtensions; Certificate (the server's identity — made for this run, ECDSA P-256, and trusted by this client only because it was told to: a browser would refuse it); CertificateVerify (a signature proving the server holds the certificate's private key); Finished (a check over the whole handshake). The client answers with its own Finished and sends the request right behind it.
 On the wire all of these are records labelled "Application Data". netlab can name them because the run's own TLS stack writes its session keys to a key log — what browsers do with SSLKEYLOGFILE for Wireshark — and the decoder opens the records; the ladder shows what was inside in braces {…}. The capture's bytes stay encrypted: the certificate's organisation name "netlab lesson" appears nowhere in them.
 
-Round trips before the first byte of the answer: HTTP needs two (TCP handshake, then request → response); TLS 1.3 adds one (ClientHello → ServerHello…Finished). TLS 1.2 added two, and sent the certificate in clear.`,
+Round trips before the first byte of the answer: HTTP needs two (TCP handshake, then request → response); TLS 1.3 adds one (ClientHello → ServerHello…Finished). TLS 1.2 added two, and sent the certificate in clear.
+
+How the connection ends: the client sends its close_notify alert ("I am done") and closes the socket at once; the server answers with a close_notify of its own. When that alert reaches the client's socket after the socket has closed (its FIN has left) — the usual case — a closed socket cannot hand data to anyone, so the client's kernel answers it with RST (as in the reset scenario): the RST at the end of this act. When the alert arrives while the client's socket is still open, the client reads it, closes with an ordinary FIN, and there is no RST.`,
 		`使用 TLS 1.3 的 HTTPS。在同样的 TCP 三次握手之后:
 • ClientHello(客户端 → 服务器):一个随机数、它支持的密码套件和 TLS 版本、它那一半的椭圆曲线 Diffie-Hellman 密钥交换参数(key_share),以及服务器的名字(SNI,"shop.lab")——明文,好让服务器知道该发哪张证书。
 • ServerHello(服务器 → 客户端):TLS 1.3、它选中的套件和它自己的 key_share。此刻双方都能算出同一套密钥,旁观者算不出来。从这里开始每一条记录都是加密的。
@@ -187,12 +189,17 @@ Round trips before the first byte of the answer: HTTP needs two (TCP handshake, 
 • 接下来全部加密:EncryptedExtensions;Certificate(服务器的身份——为本次运行现场生成的 ECDSA P-256 证书,客户端之所以信任它,只是因为我们告诉它要信任:浏览器会拒绝);CertificateVerify(一个签名,证明服务器持有证书的私钥);Finished(对整个握手过程的校验)。客户端回一个自己的 Finished,紧接着发出请求。
 在线路上,这些统统是标着 "Application Data" 的记录。netlab 之所以能说出里面是什么,是因为本次运行自己的 TLS 协议栈把会话密钥写进了密钥日志——就像浏览器配合 Wireshark 使用 SSLKEYLOGFILE 那样——解码器用它打开记录,梯形图用花括号 {…} 标出里面的内容。抓到的字节本身依然是密文:证书里的组织名 "netlab lesson" 在其中一次也没有出现。
 
-拿到回答的第一个字节之前要几个往返:HTTP 要两个(TCP 握手,然后请求 → 响应);TLS 1.3 多一个(ClientHello → ServerHello…Finished)。TLS 1.2 要多出两个,而且证书是明文发送的。`),
+拿到回答的第一个字节之前要几个往返:HTTP 要两个(TCP 握手,然后请求 → 响应);TLS 1.3 多一个(ClientHello → ServerHello…Finished)。TLS 1.2 要多出两个,而且证书是明文发送的。
+
+连接如何结束:客户端发出自己的 close_notify 告警("我说完了"),随即关闭套接字;服务器回一个自己的 close_notify。这个告警在客户端套接字已经关闭(FIN 已发出)之后才到达时(通常如此),已关闭的套接字无法把数据交给任何人,客户端内核就以 RST 回应(和 reset 场景里一样):这就是这一幕末尾的 RST。告警到达时客户端套接字还开着,客户端就会读到它,再以普通的 FIN 关闭,不会有 RST。`),
 	Checks: []check.Check{
 		check.New("over HTTPS, neither the password nor the path appears in any captured byte", "走 HTTPS:抓到的任何字节里都没有密码,也没有路径", func(v *check.View) (bool, i18n.Text) {
 			w := wire(v)
 			pw, path := bytes.Contains(w, []byte(loginPassword)), bytes.Contains(w, []byte(loginPath))
 			return len(w) > 0 && !pw && !path, check.Say("%d captured bytes; password found: %v, path found: %v", "抓到 %d 字节;找到密码:%v,找到路径:%v", len(w), check.Bool(pw), check.Bool(path))
+		}),
+		check.New("an RST ends the connection exactly when the server's close_notify reaches a client socket already closed", "恰好在服务器的 close_notify 到达已关闭的客户端套接字时,连接以 RST 结束", func(v *check.View) (bool, i18n.Text) {
+			return rstAfterClose(v)
 		}),
 		check.New("the server's name still travels in clear, in the ClientHello's SNI", "服务器名仍以明文出现在 ClientHello 的 SNI 里", func(v *check.View) (bool, i18n.Text) {
 			sni := lastTLSField(v, "sni")
@@ -219,4 +226,30 @@ func lastTLSField(v *check.View, field string) string {
 		}
 	}
 	return val
+}
+
+// rstAfterClose checks the end of a TLS connection: the client's kernel
+// sends RST if and only if the server's close_notify arrived after the
+// client's socket was closed — after its FIN left, or with no FIN at all
+// (close() with unread data sends RST instead) — and then after that alert.
+func rstAfterClose(v *check.View) (bool, i18n.Text) {
+	finAt, alertAt, rstAt := -1, -1, -1
+	for i, e := range v.Events() {
+		p := e.Packet
+		switch {
+		case p == nil:
+		case p.From == client && p.Flags.Has(decode.FIN) && finAt < 0:
+			finAt = i
+		case p.From == server && p.App != nil && strings.Contains(p.App.Summary, "close_notify"):
+			alertAt = i
+		case p.From == client && p.Flags.Has(decode.RST) && rstAt < 0:
+			rstAt = i
+		}
+	}
+	if alertAt < 0 {
+		return false, check.Say("no close_notify from the server", "服务器没有发出 close_notify")
+	}
+	closed := finAt < 0 || finAt < alertAt
+	ok := closed == (rstAt >= 0) && (rstAt < 0 || rstAt > alertAt)
+	return ok, check.Say("the client's socket was closed (FIN sent: %v) before the server's close_notify arrived: %v; client RST: %v", "服务器的 close_notify 到达之前客户端套接字已关闭(已发 FIN:%v):%v;客户端发出 RST:%v", check.Bool(finAt >= 0), check.Bool(closed), check.Bool(rstAt >= 0))
 }

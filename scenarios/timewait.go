@@ -34,10 +34,10 @@ The passive closer goes the other way: CLOSE-WAIT when the FIN arrives (its prog
 2. 网络中可能还残留这个连接的旧报文。只要四元组(地址和端口)被占用,使用相同四元组的新连接就不会收到它们。
 
 被动关闭方走另一条路:收到 FIN 时进入 CLOSE-WAIT(程序还没关闭),程序关闭并发出自己的 FIN 后进入 LAST-ACK,这个 FIN 一被确认就进入 CLOSED,无需等待。`),
-	After: i18n.T(`Who closes first is the protocol's and the program's choice, not TCP's. HTTP shows both (see the http scenario, which checks each): on a kept-alive connection the client closes when it is done, so the client sits in TIME-WAIT; with "Connection: close" the server closes right after its response, so its FIN leaves first and the server collects the TIME-WAIT sockets.
+	After: i18n.T(`Who closes first is the protocol's and the program's choice, not TCP's. HTTP shows both (see the http scenario, which checks each connection): on a kept-alive connection the client closes when it is done, so the client sits in TIME-WAIT; with "Connection: close" both ends close once the response is complete, and the server, which closes as soon as it has written it, usually sends the first FIN and collects the TIME-WAIT sockets.
 
 The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT sockets with it, vanish when the run ends.`,
-		`谁先关闭由协议和程序决定,而不是由 TCP 决定。HTTP 两种情况都有(见 http 场景,它逐一检查):在长连接上,客户端用完后关闭,于是客户端停在 TIME-WAIT;带 "Connection: close" 时,服务器发完响应立即关闭,它的 FIN 先发出,TIME-WAIT 套接字就积累在服务器上。
+		`谁先关闭由协议和程序决定,而不是由 TCP 决定。HTTP 两种情况都有(见 http 场景,它逐一检查):在长连接上,客户端用完后关闭,于是客户端停在 TIME-WAIT;带 "Connection: close" 时,响应一完整两端都会关闭,服务器写完响应就关,通常先发出 FIN,TIME-WAIT 套接字就积累在服务器上。
 
 本次运行不会等满 60 秒:运行结束时网络命名空间连同 TIME-WAIT 套接字一起消失。`),
 	Acts: []*scenario.Act{twClientFirst, twServerFirst},

@@ -127,7 +127,8 @@ Header overhead, measured from this capture: the UDP header is 8 bytes (ports, l
 			}
 			want := []int{3, 3, 5}
 			ok := slices.Equal(st.Writes, want) && slices.Equal(st.Segments, want) && slices.Equal(st.Reads, want)
-			return ok, sizes(st)
+			return ok, check.Say("%d sends %v, %d datagrams %v, %d receives %v", "发送 %d 次 %v,数据报 %d 个 %v,接收 %d 次 %v",
+				len(st.Writes), st.Writes, len(st.Segments), st.Segments, len(st.Reads), st.Reads)
 		}),
 	},
 }
