@@ -13,6 +13,29 @@ import (
 
 // Echo: the classic socket example, a client sends "hello world" and the
 // server sends it back.
+//
+// This file is the template for a new lesson: copy it, rename the variable,
+// give it a Name, and add it to Catalog in scenarios.go (a test fails if you
+// forget). A scenario is declared with scenario.Define and holds, in order:
+//   - its lesson, in English and Chinese, in your own words;
+//   - its lanes (lanes.go): Run listens on a lane and dials a lane, never an
+//     address — s.Listen(server, 8888), s.Dial(client, server, 8888);
+//   - Run, the program, narrated with s.Step (no error to check: an
+//     interrupted run closes the sockets and the next call fails);
+//   - Checks, one for every fact the lesson states, on this run's capture,
+//     kernel states and calls.
+//
+// A lesson in several parts declares them as acts (see close.go):
+//
+//	var closeLate = &scenario.Act{
+//		Title:  i18n.T("the server waits before closing.", "服务器等一会儿再关闭。"),
+//		Lesson: i18n.T("…", "…"),       // its paragraph; Define writes "Act 2 — "
+//		Checks: []check.Check{…},      // each sees only this act's events
+//	}
+//
+// lists them in Acts: []*scenario.Act{closeAtEOF, closeLate}, and starts each
+// in Run with s.Act(closeLate). Never write an act's number: Define and the
+// session number them.
 var Echo = scenario.Define(scenario.Scenario{
 	Name:    "echo",
 	Title:   i18n.T("Echo client and server", "回显客户端与服务器"),
