@@ -15,6 +15,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labsvc"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 )
@@ -49,15 +50,15 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 
 笔记里的版本从 ARP 开始:"先使用 ARP 获取默认网关的 MAC 地址"。服务器在别处的真实网络上确实如此:线路上的第一个报文是询问网关地址的 ARP 请求。这里所有地址都在本机上(127.0.0.0/8 是环回地址):内核把报文交给环回接口,它不需要邻居的地址,所以抓包里根本没有 ARP,以太网头里的 MAC 地址全是零。本次运行也不涉及路由器、网关和 HTTPS;https 场景在第 2 步和第 3 步之间加上了 TLS。`),
 	Run: func(s *session.Session) error {
-		if err := serveLabSite(s, 80, shopHandler()); err != nil {
+		if err := serveLabSite(s, 80, labsvc.Shop()); err != nil {
 			return err
 		}
-		cl, tr := newClient(s, client, clientOptions{
-			resolver: newResolver(s, client, resolver),
-			onLookup: func(host string) {
+		cl, tr := newClient(s, client, labsvc.ClientOptions{
+			Resolver: newResolver(s, client, resolver),
+			OnLookup: func(host string) {
 				s.Step("1. The browser needs "+host+"'s address: it asks the resolver.", "1. 浏览器需要 "+host+" 的地址:它去问解析服务器。")
 			},
-			onDial: func(ip netip.Addr) {
+			OnDial: func(ip netip.Addr) {
 				s.Step("2. The answer is "+ip.String()+": TCP three-way handshake with port 80.", "2. 答案是 "+ip.String()+":与 80 端口三次握手。")
 			},
 		})

@@ -12,6 +12,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labsvc"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 )
@@ -29,20 +30,10 @@ var DNS = scenario.Define(scenario.Scenario{
 	Hosts:   labHosts,
 	Lesson: i18n.T(`DNS turns a name into addresses. The client here is Go's own stub resolver, the code any Go program runs for net.LookupHost: it first reads /etc/hosts (as /etc/nsswitch.conf says: "hosts: files dns"), then asks the name server. This run points it at a DNS server on 127.0.0.53 port 53 — the address where systemd-resolved listens on many Linux machines — which is authoritative for a made-up zone, written in zone-file syntax:
 
-  $ORIGIN lab.
-  $TTL 300
-  @         IN SOA  ns.lab. admin.lab. 2024010101 3600 600 86400 60
-  ns        IN A    127.0.0.53
-  shop      IN A    127.0.0.80
-  www.shop  IN CNAME shop.lab.`,
+`+strings.TrimSuffix(labsvc.LabZone().Render("  "), "\n"),
 		`DNS 把名字变成地址。这里的客户端是 Go 自带的存根解析器,也就是任何 Go 程序调用 net.LookupHost 时运行的代码:它先读 /etc/hosts(按 /etc/nsswitch.conf 的规定:"hosts: files dns"),然后才去问域名服务器。本次运行让它去问 127.0.0.53 的 53 端口上的 DNS 服务器——在很多 Linux 机器上这正是 systemd-resolved 监听的地址——这个服务器对一个虚构的区域具有权威,区域文件写成:
 
-  $ORIGIN lab.
-  $TTL 300
-  @         IN SOA  ns.lab. admin.lab. 2024010101 3600 600 86400 60
-  ns        IN A    127.0.0.53
-  shop      IN A    127.0.0.80
-  www.shop  IN CNAME shop.lab.`),
+`+strings.TrimSuffix(labsvc.LabZone().Render("  "), "\n")),
 	Acts: []*scenario.Act{dnsName, dnsAlias, dnsNXDomain, dnsHostsFile},
 	Run: func(s *session.Session) error {
 		if err := serveLabZone(s); err != nil {
@@ -155,15 +146,15 @@ func hostsEntry() (name, line string, err error) {
 
 // dnsPair finds the first query with question q ("shop.lab IN A") and the
 // answer with its id.
-func dnsPair(v *check.View, q string) (query, answer appMsg) {
-	for _, m := range appMsgs(v, "dns") {
-		if m.get("question") != q {
+func dnsPair(v *check.View, q string) (query, answer check.AppMsg) {
+	for _, m := range v.AppMsgs("dns") {
+		if m.Get("question") != q {
 			continue
 		}
 		switch {
-		case m.get("message") == "query" && query.p == nil:
+		case m.Get("message") == "query" && query.Packet == nil:
 			query = m
-		case m.get("message") == "response" && query.p != nil && m.get("id") == query.get("id") && answer.p == nil:
+		case m.Get("message") == "response" && query.Packet != nil && m.Get("id") == query.Get("id") && answer.Packet == nil:
 			answer = m
 		}
 	}
@@ -180,21 +171,21 @@ The trailing dot in "shop.lab." says the name is complete; without it a resolver
 	Checks: []check.Check{
 		check.New("the authoritative answer (aa) to \"A? shop.lab\" comes back to the asking port with the same id: 127.0.0.80, TTL 300", "\"A? shop.lab\" 的权威应答(aa)回到发问的端口,id 相同:127.0.0.80,TTL 300", func(v *check.View) (bool, i18n.Text) {
 			q, a := dnsPair(v, "shop.lab IN A")
-			if q.p == nil || a.p == nil {
+			if q.Packet == nil || a.Packet == nil {
 				return false, check.Say("no A query and answer for shop.lab", "没有 shop.lab 的 A 查询和应答")
 			}
-			ok := q.get("id") == a.get("id") && a.p.Dst == q.p.Src && a.p.Src == q.p.Dst && q.p.Dst.Port() == 53 &&
-				a.get("answers") == "shop.lab. 300 IN A 127.0.0.80" && a.get("ttl") == "300" && strings.Contains(a.get("flags"), "aa")
-			return ok, check.Say("query id %s %s → %s; answer id %s %s → %s, flags %s: %s", "查询 id %s %s → %s;应答 id %s %s → %s,标志 %s:%s", q.get("id"), q.p.Src, q.p.Dst, a.get("id"), a.p.Src, a.p.Dst, a.get("flags"), a.get("answers"))
+			ok := q.Get("id") == a.Get("id") && a.Packet.Dst == q.Packet.Src && a.Packet.Src == q.Packet.Dst && q.Packet.Dst.Port() == 53 &&
+				a.Get("answers") == "shop.lab. 300 IN A 127.0.0.80" && a.Get("ttl") == "300" && strings.Contains(a.Get("flags"), "aa")
+			return ok, check.Say("query id %s %s → %s; answer id %s %s → %s, flags %s: %s", "查询 id %s %s → %s;应答 id %s %s → %s,标志 %s:%s", q.Get("id"), q.Packet.Src, q.Packet.Dst, a.Get("id"), a.Packet.Src, a.Packet.Dst, a.Get("flags"), a.Get("answers"))
 		}),
 		check.New("the client also asks AAAA, from another port; shop.lab has none: NOERROR with no records", "客户端还从另一个端口问了 AAAA;shop.lab 没有:NOERROR,零条记录", func(v *check.View) (bool, i18n.Text) {
 			q4, _ := dnsPair(v, "shop.lab IN A")
 			q, a := dnsPair(v, "shop.lab IN AAAA")
-			if q.p == nil || a.p == nil || q4.p == nil {
+			if q.Packet == nil || a.Packet == nil || q4.Packet == nil {
 				return false, check.Say("no A and AAAA queries and AAAA answer for shop.lab", "没有 shop.lab 的 A 和 AAAA 查询以及 AAAA 应答")
 			}
-			ok := q.p.Src != q4.p.Src && a.get("rcode") == "NOERROR" && a.get("answers") == "" && strings.Contains(a.get("authority"), "SOA")
-			return ok, check.Say("A asked from %s, AAAA from %s; AAAA answer: %s, %d answer records, authority %q", "A 从 %s 发问,AAAA 从 %s;AAAA 应答:%s,%d 条应答记录,授权部分 %q", q4.p.Src, q.p.Src, a.get("rcode"), len(strings.Fields(a.get("answers"))), a.get("authority"))
+			ok := q.Packet.Src != q4.Packet.Src && a.Get("rcode") == "NOERROR" && a.Get("answers") == "" && strings.Contains(a.Get("authority"), "SOA")
+			return ok, check.Say("A asked from %s, AAAA from %s; AAAA answer: %s, %d answer records, authority %q", "A 从 %s 发问,AAAA 从 %s;AAAA 应答:%s,%d 条应答记录,授权部分 %q", q4.Packet.Src, q.Packet.Src, a.Get("rcode"), len(strings.Fields(a.Get("answers"))), a.Get("authority"))
 		}),
 	},
 }
@@ -207,11 +198,11 @@ var dnsAlias = &scenario.Act{
 	Checks: []check.Check{
 		check.New("one answer holds the CNAME and the address it leads to", "一个应答里同时有 CNAME 和它指向的地址", func(v *check.View) (bool, i18n.Text) {
 			_, a := dnsPair(v, "www.shop.lab IN A")
-			if a.p == nil {
+			if a.Packet == nil {
 				return false, check.Say("no A answer for www.shop.lab", "没有 www.shop.lab 的 A 应答")
 			}
 			want := "www.shop.lab. 300 IN CNAME shop.lab.\nshop.lab. 300 IN A 127.0.0.80"
-			return a.get("answers") == want, check.Say("answer records: %q", "应答记录:%q", a.get("answers"))
+			return a.Get("answers") == want, check.Say("answer records: %q", "应答记录:%q", a.Get("answers"))
 		}),
 	},
 }
@@ -224,11 +215,11 @@ var dnsNXDomain = &scenario.Act{
 	Checks: []check.Check{
 		check.New("nope.lab gets NXDOMAIN with the zone's SOA (negative TTL 60 s)", "nope.lab 得到 NXDOMAIN,附带区域的 SOA(否定缓存 60 秒)", func(v *check.View) (bool, i18n.Text) {
 			_, a := dnsPair(v, "nope.lab IN A")
-			if a.p == nil {
+			if a.Packet == nil {
 				return false, check.Say("no A answer for nope.lab", "没有 nope.lab 的 A 应答")
 			}
-			ok := a.get("rcode") == "NXDOMAIN" && strings.HasPrefix(a.get("authority"), "lab. 300 IN SOA") && a.get("negative_ttl") == "60"
-			return ok, check.Say("%s, authority %q, negative TTL %s s", "%s,授权部分 %q,否定缓存 TTL %s 秒", a.get("rcode"), a.get("authority"), a.get("negative_ttl"))
+			ok := a.Get("rcode") == "NXDOMAIN" && strings.HasPrefix(a.Get("authority"), "lab. 300 IN SOA") && a.Get("negative_ttl") == "60"
+			return ok, check.Say("%s, authority %q, negative TTL %s s", "%s,授权部分 %q,否定缓存 TTL %s 秒", a.Get("rcode"), a.Get("authority"), a.Get("negative_ttl"))
 		}),
 	},
 }

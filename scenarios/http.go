@@ -2,24 +2,18 @@ package scenarios
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httputil"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labsvc"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 )
-
-// chunkDelay separates the chunks of the chunked response, so each leaves
-// in its own segment.
-const chunkDelay = 20 * time.Millisecond
 
 // httpAct1 is what the client asks on its kept-alive connection: method,
 // path, body, headers. Redirects add the requests the client follows.
@@ -60,13 +54,13 @@ var HTTP = scenario.Define(scenario.Scenario{
 		if err != nil {
 			return err
 		}
-		serveHTTP(s, ln, shopHandler(), nil)
-		hosts := map[string]string{siteName: s.Addr(server).String()}
+		serveHTTP(s, ln, labsvc.Shop(), nil)
+		hosts := labsvc.LabZone().Hosts() // as /etc/hosts would map them: no DNS in this lesson
 		s.Act(httpKeepAlive)
-		cl, tr := newClient(s, client, clientOptions{hosts: hosts})
+		cl, tr := newClient(s, client, labsvc.ClientOptions{Hosts: hosts})
 		for _, r := range httpAct1 {
 			s.Step(r.method+" "+r.path, r.method+" "+r.path)
-			resp, _, err := get(cl, r.method, "http://"+siteName+r.path, r.body, r.hdr...)
+			resp, _, err := get(s, cl, r.method, "http://"+siteName+r.path, r.body, r.hdr...)
 			if err != nil {
 				return err
 			}
@@ -80,10 +74,10 @@ var HTTP = scenario.Define(scenario.Scenario{
 			return err
 		}
 		s.Act(httpClose)
-		cl2, _ := newClient(s, client, clientOptions{hosts: hosts, close: true})
+		cl2, _ := newClient(s, client, labsvc.ClientOptions{Hosts: hosts, Close: true})
 		for _, path := range []string{"/index.html", "/logo.png", "/about.html"} {
 			s.Step("GET "+path+" with Connection: close", "GET "+path+",带 Connection: close")
-			if _, _, err := get(cl2, "GET", "http://"+siteName+path, ""); err != nil {
+			if _, _, err := get(s, cl2, "GET", "http://"+siteName+path, ""); err != nil {
 				return err
 			}
 		}
@@ -92,8 +86,8 @@ var HTTP = scenario.Define(scenario.Scenario{
 	Checks: []check.Check{
 		check.New("GET, HEAD, POST, PUT, DELETE, OPTIONS and TRACE each appear in a request line", "GET、HEAD、POST、PUT、DELETE、OPTIONS、TRACE 都出现在请求行里", func(v *check.View) (bool, i18n.Text) {
 			seen := map[string]bool{}
-			for _, r := range httpKind(appMsgs(v, "http"), "request") {
-				seen[r.get("method")] = true
+			for _, r := range v.HTTPRequests() {
+				seen[r.Get("method")] = true
 			}
 			ok := true
 			for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE"} {
@@ -103,8 +97,8 @@ var HTTP = scenario.Define(scenario.Scenario{
 		}),
 		check.New("status codes 100, 200, 201, 204, 301, 302, 304, 403, 404 and 500 each appear in a status line", "状态码 100、200、201、204、301、302、304、403、404、500 都出现在状态行里", func(v *check.View) (bool, i18n.Text) {
 			seen := map[string]bool{}
-			for _, r := range httpKind(appMsgs(v, "http"), "response") {
-				seen[r.get("status")] = true
+			for _, r := range v.HTTPResponses() {
+				seen[r.Get("status")] = true
 			}
 			ok := true
 			for _, c := range []string{"100", "200", "201", "204", "301", "302", "304", "403", "404", "500"} {
@@ -113,16 +107,16 @@ var HTTP = scenario.Define(scenario.Scenario{
 			return ok, check.Say("status codes on the wire: %s", "线路上出现的状态码:%s", sortedKeys(seen))
 		}),
 		check.New("every request names the site in Host and the program in User-Agent; bodies come with Content-Type and Content-Length", "每个请求都用 Host 指明站点、用 User-Agent 指明程序;带请求体的请求都有 Content-Type 和 Content-Length", func(v *check.View) (bool, i18n.Text) {
-			reqs := httpKind(appMsgs(v, "http"), "request")
+			reqs := v.HTTPRequests()
 			bad := 0
 			bodies := 0
 			for _, r := range reqs {
-				if r.get("header.host") != siteName || r.get("header.user-agent") == "" {
+				if r.Get("header.host") != siteName || r.Get("header.user-agent") == "" {
 					bad++
 				}
-				if r.get("header.content-length") != "" && r.get("header.content-length") != "0" {
+				if r.Get("header.content-length") != "" && r.Get("header.content-length") != "0" {
 					bodies++
-					if r.get("header.content-type") == "" {
+					if r.Get("header.content-type") == "" {
 						bad++
 					}
 				}
@@ -130,15 +124,15 @@ var HTTP = scenario.Define(scenario.Scenario{
 			return len(reqs) > 0 && bad == 0 && bodies == 2, check.Say("%d requests, %d with a body, %d missing a header", "%d 个请求,其中 %d 个带请求体,%d 个缺少头部", len(reqs), bodies, bad)
 		}),
 		check.New("HEAD: the response announces a Content-Length but no body bytes follow", "HEAD:响应写着 Content-Length,但后面没有响应体字节", func(v *check.View) (bool, i18n.Text) {
-			ms := appMsgs(v.Act(httpKeepAlive.ActNumber()), "http")
+			ms := v.Act(httpKeepAlive.ActNumber()).AppMsgs("http")
 			for i, m := range ms {
-				if m.get("method") != "HEAD" {
+				if m.Get("method") != "HEAD" {
 					continue
 				}
 				for _, r := range ms[i+1:] {
-					if r.get("message") == "response" {
-						cl := r.get("header.content-length")
-						return cl != "" && cl != "0" && r.get("body.bytes") == "0", check.Say("HEAD answered %s with Content-Length %s and %s body bytes", "HEAD 的回答:%s,Content-Length %s,响应体 %s 字节", r.get("status"), cl, r.get("body.bytes"))
+					if r.Get("message") == "response" {
+						cl := r.Get("header.content-length")
+						return cl != "" && cl != "0" && r.Get("body.bytes") == "0", check.Say("HEAD answered %s with Content-Length %s and %s body bytes", "HEAD 的回答:%s,Content-Length %s,响应体 %s 字节", r.Get("status"), cl, r.Get("body.bytes"))
 					}
 				}
 			}
@@ -148,21 +142,21 @@ var HTTP = scenario.Define(scenario.Scenario{
 			return expectContinue(v.Act(httpKeepAlive.ActNumber()))
 		}),
 		check.New("301 and 302 carry a Location, and the client's next request asks for it", "301 和 302 带着 Location,客户端的下一个请求正是它", func(v *check.View) (bool, i18n.Text) {
-			ms := appMsgs(v.Act(httpKeepAlive.ActNumber()), "http")
+			ms := v.Act(httpKeepAlive.ActNumber()).AppMsgs("http")
 			followed := 0
 			var detail []i18n.Text
 			for i, m := range ms {
-				st := m.get("status")
+				st := m.Get("status")
 				if st != "301" && st != "302" {
 					continue
 				}
-				loc := m.get("header.location")
+				loc := m.Get("header.location")
 				for _, r := range ms[i+1:] {
-					if r.get("message") == "request" && r.get("method") != "" {
-						if r.get("target") == loc && loc != "" {
+					if r.Get("message") == "request" && r.Get("method") != "" {
+						if r.Get("target") == loc && loc != "" {
 							followed++
 						}
-						detail = append(detail, check.Say("%s Location %s → next %s %s", "%s Location %s → 下一个请求 %s %s", st, loc, r.get("method"), r.get("target")))
+						detail = append(detail, check.Say("%s Location %s → next %s %s", "%s Location %s → 下一个请求 %s %s", st, loc, r.Get("method"), r.Get("target")))
 						break
 					}
 				}
@@ -170,20 +164,20 @@ var HTTP = scenario.Define(scenario.Scenario{
 			return followed == 2, check.Join(detail, i18n.T("; ", ";"))
 		}),
 		check.New("304: a GET with If-None-Match naming the ETag gets 304 Not Modified and no body", "304:带 If-None-Match(写着 ETag)的 GET 得到 304 Not Modified,没有响应体", func(v *check.View) (bool, i18n.Text) {
-			ms := appMsgs(v.Act(httpKeepAlive.ActNumber()), "http")
+			ms := v.Act(httpKeepAlive.ActNumber()).AppMsgs("http")
 			etag := ""
 			for i, m := range ms {
-				if e := m.get("header.etag"); e != "" && m.get("status") == "200" {
+				if e := m.Get("header.etag"); e != "" && m.Get("status") == "200" {
 					etag = e
 				}
-				inm := m.get("header.if-none-match")
+				inm := m.Get("header.if-none-match")
 				if inm == "" {
 					continue
 				}
 				for _, r := range ms[i+1:] {
-					if r.get("message") == "response" {
-						ok := etag != "" && inm == etag && r.get("status") == "304" && r.get("body.bytes") == "0"
-						return ok, check.Say("ETag %s, If-None-Match %s → %s with %s body bytes", "ETag %s,If-None-Match %s → %s,响应体 %s 字节", etag, inm, r.get("status"), r.get("body.bytes"))
+					if r.Get("message") == "response" {
+						ok := etag != "" && inm == etag && r.Get("status") == "304" && r.Get("body.bytes") == "0"
+						return ok, check.Say("ETag %s, If-None-Match %s → %s with %s body bytes", "ETag %s,If-None-Match %s → %s,响应体 %s 字节", etag, inm, r.Get("status"), r.Get("body.bytes"))
 					}
 				}
 			}
@@ -191,12 +185,12 @@ var HTTP = scenario.Define(scenario.Scenario{
 		}),
 		check.New("OPTIONS is answered with an Allow header; TRACE's response body is the request as the server received it", "OPTIONS 的回答带 Allow 头;TRACE 的响应体就是服务器收到的请求", func(v *check.View) (bool, i18n.Text) {
 			allow := ""
-			for _, m := range httpKind(appMsgs(v, "http"), "response") {
-				if a := m.get("header.allow"); a != "" {
+			for _, m := range v.HTTPResponses() {
+				if a := m.Get("header.allow"); a != "" {
 					allow = a
 				}
 			}
-			echoed := strings.Contains(string(stream(v.Act(httpKeepAlive.ActNumber()), server)), "TRACE /echo HTTP/1.1\r\nHost: "+siteName)
+			echoed := strings.Contains(string(v.Act(httpKeepAlive.ActNumber()).Sent(server)), "TRACE /echo HTTP/1.1\r\nHost: "+siteName)
 			return allow != "" && echoed, check.Say("Allow: %q; TRACE request echoed in the server's bytes: %v", "Allow: %q;服务器发出的字节里回显了 TRACE 请求:%v", allow, check.Bool(echoed))
 		}),
 		check.New("chunked: /stream arrives as 3 chunks in 3 segments and a last chunk of size 0, with no Content-Length", "分块:/stream 以 3 个块、3 个报文段到达,最后是长度为 0 的块,没有 Content-Length", func(v *check.View) (bool, i18n.Text) {
@@ -205,96 +199,35 @@ var HTTP = scenario.Define(scenario.Scenario{
 	},
 })
 
-// shopHandler is the web server of the application scenarios.
-func shopHandler() http.Handler {
-	page := "<!doctype html><title>shop.lab</title><h1>Welcome to shop.lab</h1>\n"
-	logo := strings.Repeat("PNG", 100)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		switch {
-		case r.Method == "TRACE":
-			// The request as received, as the body (RFC 9110 §9.3.8).
-			dump, _ := httputil.DumpRequest(r, false)
-			h.Set("Content-Type", "message/http")
-			w.Write(dump)
-		case r.Method == "OPTIONS":
-			h.Set("Allow", "GET, HEAD, POST, OPTIONS")
-			w.WriteHeader(http.StatusNoContent)
-		case r.URL.Path == "/orders" && r.Method == "POST":
-			body, _ := io.ReadAll(r.Body) // reading sends 100 Continue
-			h.Set("Location", "/orders/42")
-			h.Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusCreated)
-			fmt.Fprintf(w, `{"id":42,"received":%d}`, len(body))
-		case r.URL.Path == "/orders/42" && r.Method == "PUT":
-			body, _ := io.ReadAll(r.Body)
-			h.Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"id":42,"replaced":%d}`, len(body))
-		case r.URL.Path == "/orders/42" && r.Method == "DELETE":
-			w.WriteHeader(http.StatusNoContent)
-		case r.URL.Path == "/old-page":
-			http.Redirect(w, r, "/index.html", http.StatusMovedPermanently)
-		case r.URL.Path == "/cart":
-			http.Redirect(w, r, "/login", http.StatusFound)
-		case r.URL.Path == "/logo.png":
-			h.Set("ETag", `"v1"`)
-			if r.Header.Get("If-None-Match") == `"v1"` {
-				w.WriteHeader(http.StatusNotModified)
-				return
-			}
-			h.Set("Content-Type", "image/png")
-			h.Set("Content-Length", strconv.Itoa(len(logo)))
-			io.WriteString(w, logo)
-		case r.URL.Path == "/admin":
-			http.Error(w, "forbidden", http.StatusForbidden)
-		case r.URL.Path == "/crash":
-			http.Error(w, "the server failed", http.StatusInternalServerError)
-		case r.URL.Path == "/stream":
-			h.Set("Content-Type", "text/plain")
-			for i := 1; i <= 3; i++ {
-				fmt.Fprintf(w, "part %d of 3\n", i)
-				w.(http.Flusher).Flush()
-				time.Sleep(chunkDelay)
-			}
-		case r.URL.Path == "/index.html" || r.URL.Path == "/" || r.URL.Path == "/login" || r.URL.Path == "/about.html" || strings.HasPrefix(r.URL.Path, "/search"):
-			h.Set("Content-Type", "text/html; charset=utf-8")
-			h.Set("Content-Length", strconv.Itoa(len(page)))
-			io.WriteString(w, page)
-		default:
-			http.NotFound(w, r)
-		}
-	})
-}
-
 // expectContinue checks the order: POST head (with Expect: 100-continue,
 // no body yet), 100 Continue, the POST body, the final status.
 func expectContinue(v *check.View) (bool, i18n.Text) {
-	ms := appMsgs(v, "http")
+	ms := v.AppMsgs("http")
 	step := 0
 	var order []i18n.Text
 	line := ""
 	for _, m := range ms {
 		switch {
-		case step == 0 && m.get("method") == "POST" && strings.EqualFold(m.get("header.expect"), "100-continue"):
-			if m.get("body.bytes") != "" {
+		case step == 0 && m.Get("method") == "POST" && strings.EqualFold(m.Get("header.expect"), "100-continue"):
+			if m.Get("body.bytes") != "" {
 				return false, check.Say("the POST body travelled with its head", "POST 请求体和头部一起发出了")
 			}
-			step, line = 1, m.get("line")
+			step, line = 1, m.Get("line")
 			order = append(order, i18n.T("POST head", "POST 头部"))
-		case step == 1 && m.get("message") == "request":
-			return false, check.Join(append(order, check.Say("client sent %s before 100 Continue", "客户端在 100 Continue 之前发出了 %s", m.p.App.Summary)), arrow)
-		case step == 1 && m.get("status") == "100":
+		case step == 1 && m.Get("message") == "request":
+			return false, check.Join(append(order, check.Say("client sent %s before 100 Continue", "客户端在 100 Continue 之前发出了 %s", m.Packet.App.Summary)), arrow)
+		case step == 1 && m.Get("status") == "100":
 			step++
 			order = append(order, check.Plain("100 Continue"))
-		case step == 2 && m.get("message") == "request":
-			if m.get("of") != line || m.get("part") != "end" {
-				return false, check.Join(append(order, check.Say("next client message: %s", "客户端的下一条消息:%s", m.p.App.Summary)), arrow)
+		case step == 2 && m.Get("message") == "request":
+			if m.Get("of") != line || m.Get("part") != "end" {
+				return false, check.Join(append(order, check.Say("next client message: %s", "客户端的下一条消息:%s", m.Packet.App.Summary)), arrow)
 			}
 			step++
-			order = append(order, check.Say("POST body %s B", "POST 请求体 %s 字节", m.get("body.bytes")))
-		case step == 3 && m.get("status") != "":
+			order = append(order, check.Say("POST body %s B", "POST 请求体 %s 字节", m.Get("body.bytes")))
+		case step == 3 && m.Get("status") != "":
 			step++
-			order = append(order, check.Plain(m.get("status")+" "+m.get("reason")))
+			order = append(order, check.Plain(m.Get("status")+" "+m.Get("reason")))
 		}
 	}
 	return step == 4, check.Join(order, arrow)
@@ -306,20 +239,20 @@ var arrow = check.Plain(" → ")
 // chunked checks the /stream response: chunked, no Content-Length, three
 // chunks each completed in its own segment, then the zero-size chunk.
 func chunked(v *check.View) (bool, i18n.Text) {
-	ms := appMsgs(v, "http")
+	ms := v.AppMsgs("http")
 	var of string
 	segs := 0
 	for _, m := range ms {
 		switch {
-		case of == "" && m.get("status") != "" && m.get("header.transfer-encoding") == "chunked":
-			if m.get("header.content-length") != "" {
+		case of == "" && m.Get("status") != "" && m.Get("header.transfer-encoding") == "chunked":
+			if m.Get("header.content-length") != "" {
 				return false, check.Say("chunked response with a Content-Length", "分块响应却带着 Content-Length")
 			}
-			of = m.get("line")
-		case of != "" && m.get("of") == of && m.get("part") == "chunks":
+			of = m.Get("line")
+		case of != "" && m.Get("of") == of && m.Get("part") == "chunks":
 			segs++
-		case of != "" && m.get("of") == of && m.get("part") == "end":
-			return m.get("chunks") == "3" && segs == 3, check.Say("%s chunks, %s body bytes; segments that completed a chunk: %d; then the last chunk", "%s 个块,响应体 %s 字节;补全一个块的报文段:%d 个;然后是最后一个块", m.get("chunks"), m.get("body.bytes"), segs)
+		case of != "" && m.Get("of") == of && m.Get("part") == "end":
+			return m.Get("chunks") == "3" && segs == 3, check.Say("%s chunks, %s body bytes; segments that completed a chunk: %d; then the last chunk", "%s 个块,响应体 %s 字节;补全一个块的报文段:%d 个;然后是最后一个块", m.Get("chunks"), m.Get("body.bytes"), segs)
 		}
 	}
 	return false, check.Say("no complete chunked response on the wire", "线路上没有完整的分块响应")
@@ -344,7 +277,7 @@ How does a client know where a response ends, if the connection stays open? From
 连接一直不断,客户端怎么知道一个响应在哪里结束?看 Content-Length;或者看分块传输编码——服务器事先不知道长度,就把响应体分成若干块发送,每块前面写上十六进制的长度,最后发一个长度为 0 的块(/stream 响应:三个块,间隔 20 毫秒,各占一个报文段);再或者靠规则:对 HEAD 的响应,以及 1xx、204、304 响应,永远没有响应体。`),
 	Checks: []check.Check{
 		check.New("one TCP connection (one SYN) carries every request: keep-alive", "一个 TCP 连接(一个 SYN)承载了所有请求:长连接", func(v *check.View) (bool, i18n.Text) {
-			n, reqs := len(syns(v)), len(httpKind(appMsgs(v, "http"), "request"))
+			n, reqs := len(v.SYNs()), len(v.HTTPRequests())
 			want := len(httpAct1) + 2 // and the two redirects followed
 			return n == 1 && reqs == want, check.Say("%d SYN, %d requests on the wire (want 1 and %d)", "线路上 %d 个 SYN、%d 个请求(应为 1 个和 %d 个)", n, reqs, want)
 		}),
@@ -366,14 +299,14 @@ The notebook lists 304 and 307 together as "use the cache": only 304 is about th
 笔记里把 304 和 307 放在一起说成"使用缓存":只有 304 和缓存有关;307 临时重定向和 302 一样是重定向,但不允许客户端改变请求方法。`),
 	Checks: []check.Check{
 		check.New("with Connection: close every request opens its own connection", "带 Connection: close 时,每个请求都新开一个连接", func(v *check.View) (bool, i18n.Text) {
-			reqs := httpKind(appMsgs(v, "http"), "request")
+			reqs := v.HTTPRequests()
 			closing := 0
 			for _, r := range reqs {
-				if strings.EqualFold(r.get("header.connection"), "close") {
+				if strings.EqualFold(r.Get("header.connection"), "close") {
 					closing++
 				}
 			}
-			n := len(syns(v))
+			n := len(v.SYNs())
 			return n == 3 && len(reqs) == 3 && closing == 3, check.Say("%d SYNs, %d requests, %d with Connection: close", "%d 个 SYN,%d 个请求,其中 %d 个带 Connection: close", n, len(reqs), closing)
 		}),
 		check.New("with Connection: close both ends close after each response; on every connection the end whose FIN left first sits in TIME-WAIT (both, if the FINs crossed)", "带 Connection: close 时,每个响应之后两端都关闭;每个连接上 FIN 先发出的一端停在 TIME-WAIT(FIN 交错时两端都是)", func(v *check.View) (bool, i18n.Text) {

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"bytes"
-	"crypto/tls"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labsvc"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 )
@@ -21,10 +21,10 @@ const (
 	loginPath     = "/login"
 	loginPassword = "opensesame-42"
 	loginBody     = "user=alice&password=" + loginPassword
-	// certOrg is in the certificate's subject; on a TLS 1.3 wire it never
-	// shows, because the certificate travels encrypted.
-	certOrg = "netlab lesson"
 )
+
+// labsvc.CertOrg is in the certificate's subject; on a TLS 1.3 wire it never
+// shows, because the certificate travels encrypted.
 
 // HTTPS: the same request over HTTP and over TLS 1.3.
 var HTTPS = scenario.Define(scenario.Scenario{
@@ -43,7 +43,7 @@ The notebook says HTTPS "needs a certificate from a CA, which costs money": brow
 笔记里说 HTTPS "需要到 CA 申请证书,需要一定费用":浏览器信任由它认识的 CA 签发的证书(也有免费的,例如 Let's Encrypt);协议本身只需要一张客户端信任的证书,本次运行就是例子。笔记里还说 "SSL":如今的协议是 TLS,SSL 3.0 已经过时并被禁止使用(RFC 7568)。`),
 	Acts: []*scenario.Act{httpsPlain, httpsTLS},
 	Run: func(s *session.Session) error {
-		cert, pool, err := newCert(siteName)
+		keys, err := labsvc.NewTLS(siteName)
 		if err != nil {
 			return err
 		}
@@ -56,22 +56,17 @@ The notebook says HTTPS "needs a certificate from a CA, which costs money": brow
 			return err
 		}
 		serveHTTP(s, ln80, loginHandler(), nil)
-		serveHTTP(s, ln443, loginHandler(), &tls.Config{
-			MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert},
-			NextProtos: []string{"http/1.1"}, KeyLogWriter: s.TLSKeyLog(),
-		})
-		hosts := map[string]string{siteName: s.Addr(server).String()}
+		serveHTTP(s, ln443, loginHandler(), keys.ServerConfig(s.TLSKeyLog()))
+		hosts := labsvc.LabZone().Hosts() // as /etc/hosts would map them: no DNS in this lesson
 		for _, a := range []struct {
 			act    *scenario.Act
 			scheme string
 		}{{httpsPlain, "http"}, {httpsTLS, "https"}} {
 			scheme := a.scheme
 			s.Act(a.act)
-			cl, tr := newClient(s, client, clientOptions{hosts: hosts, tls: &tls.Config{
-				MinVersion: tls.VersionTLS13, RootCAs: pool, KeyLogWriter: s.TLSKeyLog(),
-			}})
+			cl, tr := newClient(s, client, labsvc.ClientOptions{Hosts: hosts, TLS: keys.ClientConfig(s.TLSKeyLog())})
 			s.Step("POST "+loginPath+" with the password in the body.", "POST "+loginPath+",请求体里带着密码。")
-			resp, body, err := get(cl, "POST", scheme+"://"+siteName+loginPath, loginBody, "Content-Type", "application/x-www-form-urlencoded")
+			resp, body, err := get(s, cl, "POST", scheme+"://"+siteName+loginPath, loginBody, "Content-Type", "application/x-www-form-urlencoded")
 			if err != nil {
 				return err
 			}
@@ -121,10 +116,10 @@ func tlsHandshake(v *check.View) (bool, i18n.Text) {
 	}
 	i := 0
 	var seen []i18n.Text
-	for _, m := range appMsgs(v, "tls") {
-		s := m.p.App.Summary
-		seen = append(seen, check.Say("%s: %s", "%s:%s", lane(m.p.From), s))
-		for i < len(want) && m.p.From == want[i].from && strings.Contains(s, want[i].text) {
+	for _, m := range v.AppMsgs("tls") {
+		s := m.Packet.App.Summary
+		seen = append(seen, check.Say("%s: %s", "%s:%s", lane(m.Packet.From), s))
+		for i < len(want) && m.Packet.From == want[i].from && strings.Contains(s, want[i].text) {
 			s = s[strings.Index(s, want[i].text)+len(want[i].text):]
 			i++
 		}
@@ -162,7 +157,7 @@ var httpsPlain = &scenario.Act{
 		"走 HTTP:请求在线路上是明文;任何能抓到流量的人(同一个 Wi-Fi 下的人、运营商、沿途任何一台路由器)都能读到路径、头部和密码。"),
 	Checks: []check.Check{
 		check.New("over HTTP, the password is readable in the captured bytes", "走 HTTP:抓到的字节里能读到密码", func(v *check.View) (bool, i18n.Text) {
-			w := wire(v)
+			w := v.Wire()
 			ok := bytes.Contains(w, []byte("password="+loginPassword)) && bytes.Contains(w, []byte("POST "+loginPath))
 			return ok, check.Say("%q and %q found in %d captured bytes: %v", "在抓到的 %[3]d 字节里找到 %[1]q 和 %[2]q:%[4]v", "POST "+loginPath, "password="+loginPassword, len(w), check.Bool(ok))
 		}),
@@ -194,7 +189,7 @@ How the connection ends: the client sends its close_notify alert ("I am done") a
 连接如何结束:客户端发出自己的 close_notify 告警("我说完了"),随即关闭套接字;服务器回一个自己的 close_notify。这个告警在客户端套接字已经关闭(FIN 已发出)之后才到达时(通常如此),已关闭的套接字无法把数据交给任何人,客户端内核就以 RST 回应(和 reset 场景里一样):这就是这一幕末尾的 RST。告警到达时客户端套接字还开着,客户端就会读到它,再以普通的 FIN 关闭,不会有 RST。`),
 	Checks: []check.Check{
 		check.New("over HTTPS, neither the password nor the path appears in any captured byte", "走 HTTPS:抓到的任何字节里都没有密码,也没有路径", func(v *check.View) (bool, i18n.Text) {
-			w := wire(v)
+			w := v.Wire()
 			pw, path := bytes.Contains(w, []byte(loginPassword)), bytes.Contains(w, []byte(loginPath))
 			return len(w) > 0 && !pw && !path, check.Say("%d captured bytes; password found: %v, path found: %v", "抓到 %d 字节;找到密码:%v,找到路径:%v", len(w), check.Bool(pw), check.Bool(path))
 		}),
@@ -203,7 +198,7 @@ How the connection ends: the client sends its close_notify alert ("I am done") a
 		}),
 		check.New("the server's name still travels in clear, in the ClientHello's SNI", "服务器名仍以明文出现在 ClientHello 的 SNI 里", func(v *check.View) (bool, i18n.Text) {
 			sni := lastTLSField(v, "sni")
-			inBytes := bytes.Contains(wire(v), []byte(siteName))
+			inBytes := bytes.Contains(v.Wire(), []byte(siteName))
 			return sni == siteName && inBytes, check.Say("ClientHello SNI %q; %q in the captured bytes: %v", "ClientHello SNI %q;抓到的字节里有 %q:%v", sni, siteName, check.Bool(inBytes))
 		}),
 		check.New("the handshake is ClientHello → ServerHello (TLS 1.3) → encrypted Certificate … Finished → client Finished", "握手依次是 ClientHello → ServerHello(TLS 1.3)→ 加密的 Certificate … Finished → 客户端 Finished", func(v *check.View) (bool, i18n.Text) {
@@ -211,8 +206,8 @@ How the connection ends: the client sends its close_notify alert ("I am done") a
 		}),
 		check.New("the certificate travels encrypted: its organisation name is in no captured byte", "证书是加密传输的:抓到的字节里没有它的组织名", func(v *check.View) (bool, i18n.Text) {
 			subject := lastTLSField(v, "cert_subject")
-			clear := bytes.Contains(wire(v), []byte(certOrg))
-			return strings.Contains(subject, certOrg) && !clear, check.Say("certificate subject %q (opened with the key log); %q in the captured bytes: %v", "证书主体 %q(用密钥日志解密得到);抓到的字节里有 %q:%v", subject, certOrg, check.Bool(clear))
+			clear := bytes.Contains(v.Wire(), []byte(labsvc.CertOrg))
+			return strings.Contains(subject, labsvc.CertOrg) && !clear, check.Say("certificate subject %q (opened with the key log); %q in the captured bytes: %v", "证书主体 %q(用密钥日志解密得到);抓到的字节里有 %q:%v", subject, labsvc.CertOrg, check.Bool(clear))
 		}),
 	},
 }
@@ -220,8 +215,8 @@ How the connection ends: the client sends its close_notify alert ("I am done") a
 // lastTLSField is the last value the TLS decoder gave field in the view.
 func lastTLSField(v *check.View, field string) string {
 	val := ""
-	for _, m := range appMsgs(v, "tls") {
-		if s := m.get(field); s != "" {
+	for _, m := range v.AppMsgs("tls") {
+		if s := m.Get(field); s != "" {
 			val = s
 		}
 	}
