@@ -188,8 +188,8 @@ var closeWaitBug = &scenario.Act{
 // closeWaitFix: the fix: the server closes as soon as it reads EOF
 var closeWaitFix = &scenario.Act{
 	Title: i18n.T("the fix: the server closes as soon as it reads EOF.", "修复:服务器读到 EOF 立即关闭。"),
-	Lesson: i18n.T(`the fix: close the connection on every path out of the handler (in Go, defer conn.Close() right after accept). The server's FIN follows the client's within a fraction of a millisecond and CLOSE-WAIT is too brief for the kernel poller to notice.`,
-		`修复:在处理函数的每一条退出路径上都关闭连接(在 Go 里,accept 之后立即 defer conn.Close())。服务器的 FIN 在不到一毫秒内紧跟客户端的 FIN 发出,CLOSE-WAIT 短到内核轮询都看不到。`),
+	Lesson: i18n.T(`the fix: close the connection on every path out of the handler (in Go, defer conn.Close() right after accept). The server's FIN follows the client's at once (the check allows 100 ms; usually it is a fraction of a millisecond), so CLOSE-WAIT is usually too brief for the kernel poller to show.`,
+		`修复:在处理函数的每一条退出路径上都关闭连接(在 Go 里,accept 之后立即 defer conn.Close())。服务器的 FIN 紧跟客户端的 FIN 发出(检查允许 100 毫秒;通常不到一毫秒),所以 CLOSE-WAIT 通常短到内核轮询都显示不出来。`),
 	Checks: []check.Check{
 		check.New("with the fix the server's FIN follows the client's within 100 ms", "修复后服务器的 FIN 在 100 毫秒内紧跟客户端的 FIN", func(v *check.View) (bool, i18n.Text) {
 			var cf, sf time.Time

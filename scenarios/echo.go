@@ -130,6 +130,11 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 			}
 			return ackAt != 0 && readAt != 0 && ackAt < readAt, check.Say("ACK is event %d, read() returns at event %d", "ACK 是第 %d 个事件,read() 在第 %d 个事件返回", ackAt, readAt)
 		}),
+		check.New("each data segment carries PSH: hand the data to the program now", "每个数据报文段都带 PSH:立即把数据交给程序", func(v *check.View) (bool, i18n.Text) {
+			data := v.Packets(check.TCP, check.WithPayload)
+			push := v.Packets(check.TCP, check.WithPayload, check.HasFlags(decode.PSH))
+			return len(data) > 0 && len(push) == len(data), check.Say("%d data segments, %d with PSH", "%d 个数据报文段,%d 个带 PSH", len(data), len(push))
+		}),
 		check.New("both sides send FIN", "双方都发送了 FIN", func(v *check.View) (bool, i18n.Text) {
 			c := v.Packets(check.From(client), check.HasFlags(decode.FIN))
 			s := v.Packets(check.From(server), check.HasFlags(decode.FIN))

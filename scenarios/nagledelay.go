@@ -189,8 +189,8 @@ var nagleOn = &scenario.Act{
 // nagleNoDelay: TCP_NODELAY: the same two writes
 var nagleNoDelay = &scenario.Act{
 	Title: i18n.T("TCP_NODELAY: the same two writes.", "设置 TCP_NODELAY:同样的两次写入。"),
-	Lesson: i18n.T(`the same with TCP_NODELAY: the body leaves right after the header, before any ACK, and the reply comes back within a millisecond. This is why Go, like many runtimes, sets TCP_NODELAY on every socket (this lab turns Nagle back on where it teaches it).`,
-		`同样的过程,但设置 TCP_NODELAY:请求体紧跟请求头发出,不等任何 ACK,回复在一毫秒之内返回。这就是为什么 Go 和许多运行时一样,默认对每个套接字设置 TCP_NODELAY(本实验在讲 Nagle 的地方会重新打开它)。`),
+	Lesson: i18n.T(`the same with TCP_NODELAY: the body leaves right after the header, before any ACK, and the reply comes back with no timer to wait for (the check allows 30 ms; on loopback it is usually well under a millisecond). This is why Go, like many runtimes, sets TCP_NODELAY on every socket (this lab turns Nagle back on where it teaches it).`,
+		`同样的过程,但设置 TCP_NODELAY:请求体紧跟请求头发出,不等任何 ACK,回复不必等任何定时器就返回(检查允许 30 毫秒;在环回接口上通常远不到一毫秒)。这就是为什么 Go 和许多运行时一样,默认对每个套接字设置 TCP_NODELAY(本实验在讲 Nagle 的地方会重新打开它)。`),
 	Checks: []check.Check{
 		check.New("with TCP_NODELAY the body leaves before any ACK and there is no stall (under 30 ms)", "设置 TCP_NODELAY 后请求体不等 ACK 就发出,没有停顿(不到 30 毫秒)", func(v *check.View) (bool, i18n.Text) {
 			r := measureRequest(v)
