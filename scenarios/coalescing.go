@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labsvc/framing"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
@@ -148,56 +148,6 @@ func clientBytes(v *check.View) [][]byte {
 	return out
 }
 
-// parsePrefixed splits a byte stream into length-prefixed messages.
-func parsePrefixed(b []byte) ([]string, error) {
-	var msgs []string
-	for len(b) >= 2 {
-		n := int(binary.BigEndian.Uint16(b))
-		if len(b) < 2+n {
-			break
-		}
-		msgs = append(msgs, string(b[2:2+n]))
-		b = b[2+n:]
-	}
-	if len(b) > 0 {
-		return msgs, fmt.Errorf("%d bytes left over", len(b))
-	}
-	return msgs, nil
-}
-
-// parseDelimited splits a byte stream into newline-terminated messages.
-func parseDelimited(b []byte) ([]string, error) {
-	var msgs []string
-	for {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			break
-		}
-		msgs = append(msgs, string(b[:i]))
-		b = b[i+1:]
-	}
-	if len(b) > 0 {
-		return msgs, fmt.Errorf("%d bytes left over", len(b))
-	}
-	return msgs, nil
-}
-
-// messageEnds is the byte offset where each framed message ends, for act 5's
-// first (length prefix) or second (delimiter) connection.
-func messageEnds(framing int) []int {
-	var out []int
-	off := 0
-	for _, m := range framedMessages {
-		if framing == 0 {
-			off += 2 + len(m)
-		} else {
-			off += len(m) + 1
-		}
-		out = append(out, off)
-	}
-	return out
-}
-
 // ends is the running total of sizes: where each piece ends.
 func ends(sizes []int) []int {
 	out := make([]int, len(sizes))
@@ -296,19 +246,21 @@ func bigWriteAct(s *session.Session, ln *session.Listener) error {
 // framingAct sends framedMessages with a length prefix, then with a newline
 // delimiter, in odd-sized writes; the server parses them back.
 func framingAct(s *session.Session, ln *session.Listener) error {
-	var prefixed, delimited []byte
-	for _, m := range framedMessages {
-		prefixed = binary.BigEndian.AppendUint16(prefixed, uint16(len(m)))
-		prefixed = append(prefixed, m...)
-		delimited = append(delimited, m+"\n"...)
+	prefixed, err := framing.Encode(framing.Prefix16, framedMessages)
+	if err != nil {
+		return err
+	}
+	delimited, err := framing.Encode(framing.Newline, framedMessages)
+	if err != nil {
+		return err
 	}
 	for _, f := range []struct {
 		en, zh string
 		wire   []byte
 		parse  func(*session.Conn) ([]string, error)
 	}{
-		{"Length prefix: 2 bytes of length before each message.", "长度前缀:每条消息前有 2 字节的长度。", prefixed, readPrefixed},
-		{"Delimiter: a newline after each message.", "分隔符:每条消息后有一个换行符。", delimited, readDelimited},
+		{"Length prefix: 2 bytes of length before each message.", "长度前缀:每条消息前有 2 字节的长度。", prefixed, func(c *session.Conn) ([]string, error) { return framing.ReadAll(slowReader{c}, framing.Prefix16, 16) }},
+		{"Delimiter: a newline after each message.", "分隔符:每条消息后有一个换行符。", delimited, func(c *session.Conn) ([]string, error) { return framing.ReadAll(slowReader{c}, framing.Newline, 16) }},
 	} {
 		s.Step(f.en, f.zh)
 		cli, srv, err := connectPair(s, ln)
@@ -351,57 +303,10 @@ func framingAct(s *session.Session, ln *session.Listener) error {
 	return nil
 }
 
-// readPrefixed reads length-prefixed messages until EOF, through a 16-byte
-// buffer.
-func readPrefixed(c *session.Conn) ([]string, error) {
-	var msgs []string
-	var pending []byte
-	buf := make([]byte, 16)
-	for {
-		for len(pending) >= 2 {
-			n := int(binary.BigEndian.Uint16(pending))
-			if len(pending) < 2+n {
-				break
-			}
-			msgs = append(msgs, string(pending[2:2+n]))
-			pending = pending[2+n:]
-		}
-		n, err := slowRead(c, buf)
-		pending = append(pending, buf[:n]...)
-		if n == 0 && err != nil {
-			if len(pending) > 0 {
-				return msgs, fmt.Errorf("length prefix: %d bytes left over", len(pending))
-			}
-			return msgs, nil
-		}
-	}
-}
+// slowReader reads the way act 5's server does: after a pause each time.
+type slowReader struct{ c *session.Conn }
 
-// readDelimited reads newline-terminated messages until EOF, through a
-// 16-byte buffer.
-func readDelimited(c *session.Conn) ([]string, error) {
-	var msgs []string
-	var pending []byte
-	buf := make([]byte, 16)
-	for {
-		n, err := slowRead(c, buf)
-		pending = append(pending, buf[:n]...)
-		for {
-			i := bytes.IndexByte(pending, '\n')
-			if i < 0 {
-				break
-			}
-			msgs = append(msgs, string(pending[:i]))
-			pending = pending[i+1:]
-		}
-		if n == 0 && err != nil {
-			if len(pending) > 0 {
-				return msgs, fmt.Errorf("delimiter: %d bytes left over", len(pending))
-			}
-			return msgs, nil
-		}
-	}
-}
+func (r slowReader) Read(b []byte) (int, error) { return slowRead(r.c, b) }
 
 // slowRead reads after a pause, so that several writes have piled up.
 func slowRead(c *session.Conn, buf []byte) (int, error) {
@@ -520,8 +425,8 @@ var coalesceFraming = &scenario.Act{
 			if len(streams) != 2 {
 				return false, check.Say("%d client streams in act %s, want 2", "第%[2]s幕中客户端有 %[1]d 条字节流,应为 2 条", len(streams), v.ActNumber())
 			}
-			p, perr := parsePrefixed(streams[0])
-			d, derr := parseDelimited(streams[1])
+			p, perr := framing.Decode(framing.Prefix16, streams[0])
+			d, derr := framing.Decode(framing.Newline, streams[1])
 			ok := perr == nil && derr == nil && slices.Equal(p, framedMessages) && slices.Equal(d, framedMessages)
 			return ok, check.Say("sent %d messages; length prefix recovered %d%s, delimiter recovered %d%s", "发送了 %d 条消息;按长度前缀还原出 %d 条%s,按分隔符还原出 %d 条%s", len(framedMessages), len(p), errSuffix(perr), len(d), errSuffix(derr))
 		}),
@@ -532,7 +437,7 @@ var coalesceFraming = &scenario.Act{
 				if st.From != client {
 					continue
 				}
-				msgEnds := messageEnds(i)
+				msgEnds, _ := framing.Ends([]framing.Framing{framing.Prefix16, framing.Newline}[i], framedMessages)
 				readEnds := ends(st.Reads)
 				inside := 0
 				for _, e := range msgEnds {
