@@ -174,14 +174,19 @@ func kernelSaw(v *check.View, lane string, st tcpstate.State) bool {
 	return false
 }
 
+// delayedACKMin is the least a delayed ACK waits, as measured from the
+// capture: Linux's minimum delayed-ACK timeout is 40 ms, armed in timer
+// ticks, so it can fire up to one tick (4 ms at HZ=250) early.
+const delayedACKMin = 35 * time.Millisecond
+
 // ms is a duration in milliseconds.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // closeAtEOF: the client closes; the server closes as soon as it reads EOF
 var closeAtEOF = &scenario.Act{
 	Title: i18n.T("the client closes; the server closes as soon as it reads EOF.", "客户端关闭;服务器读到 EOF 立即关闭。"),
-	Lesson: i18n.T(`the client closes, the server closes as soon as it reads EOF. On the wire you will usually see only three segments: FIN from the client, then FIN,ACK from the server, then ACK. The kernel does not acknowledge the client's FIN at once: it delays ACKs (40 ms at least on Linux) hoping to send them with data. Here the server program closes within microseconds, so its FIN leaves first and carries the ACK with it. The textbook's four segments are still all there, two of them share one packet.`,
-		`客户端关闭,服务器一读到 EOF 就关闭。线路上通常只看到三个报文段:客户端的 FIN,服务器的 FIN,ACK,然后是 ACK。内核不会立刻确认客户端的 FIN:它会延迟 ACK(Linux 上至少 40 毫秒),希望和数据一起发送。这里服务器程序在几微秒内就关闭了,所以它的 FIN 先发出,并捎带了 ACK。教科书上的四个报文段都在,只是其中两个合在了一个包里。`),
+	Lesson: i18n.T(`the client closes, the server closes as soon as it reads EOF. On the wire you will usually see only three segments: FIN from the client, then FIN,ACK from the server, then ACK. The kernel does not acknowledge the client's FIN at once: it delays ACKs (by about 40 ms on Linux, its minimum delayed-ACK timeout; the next act measures it) hoping to send them with data. Here the server program closes within microseconds, so its FIN leaves first and carries the ACK with it. The textbook's four segments are still all there, two of them share one packet.`,
+		`客户端关闭,服务器一读到 EOF 就关闭。线路上通常只看到三个报文段:客户端的 FIN,服务器的 FIN,ACK,然后是 ACK。内核不会立刻确认客户端的 FIN:它会延迟 ACK(Linux 上大约 40 毫秒,即延迟确认的最短超时;下一幕会测出它),希望和数据一起发送。这里服务器程序在几微秒内就关闭了,所以它的 FIN 先发出,并捎带了 ACK。教科书上的四个报文段都在,只是其中两个合在了一个包里。`),
 	Checks: []check.Check{
 		check.New("the close takes three segments: FIN, FIN,ACK, ACK", "关闭用了三个报文段:FIN、FIN,ACK、ACK", func(v *check.View) (bool, i18n.Text) {
 			ps := closing(v)
@@ -223,7 +228,7 @@ var closeLate = &scenario.Act{
 				return false, check.Say("client FIN, server ACK or server FIN missing", "缺少客户端的 FIN、服务器的 ACK 或服务器的 FIN")
 			}
 			ack, fin := ackT.Sub(finT), srvFinT.Sub(finT)
-			ok := ack >= 20*time.Millisecond && ack < fin && fin >= closeLateDelay-10*time.Millisecond
+			ok := ack >= delayedACKMin && ack < fin && fin >= closeLateDelay-10*time.Millisecond
 			return ok, check.Say("ACK %.1f ms after the client's FIN (the delayed-ACK timer), server FIN %.1f ms after it", "ACK 在客户端 FIN 之后 %.1f 毫秒(延迟确认定时器),服务器 FIN 在其后 %.1f 毫秒", ms(ack), ms(fin))
 		}),
 		check.New("the kernel shows the client in FIN-WAIT-2 and the server in CLOSE-WAIT", "内核显示客户端处于 FIN-WAIT-2,服务器处于 CLOSE-WAIT", func(v *check.View) (bool, i18n.Text) {

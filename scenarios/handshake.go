@@ -121,6 +121,18 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 			mss := int(syn.Opts.MSS)
 			return mss == ipv4Max-headers && mtu-headers > mss, check.Say("SYN mss=%d; 65535 − 40 = %d; lo MTU %d (from the kernel) − 40 = %d", "SYN mss=%d;65535 − 40 = %d;lo 的 MTU %d(内核读数)− 40 = %d", mss, ipv4Max-headers, mtu, mtu-headers)
 		}),
+		check.New("accept() returns only after the client's ACK: the kernel did the handshake on its own", "accept() 在客户端的 ACK 之后才返回:握手是内核自己完成的", func(v *check.View) (bool, i18n.Text) {
+			ackAt, acceptAt := -1, -1
+			for i, e := range v.Events() {
+				if p := e.Packet; p != nil && p.From == client && p.Flags == decode.ACK && ackAt < 0 {
+					ackAt = i
+				}
+				if a := e.App; a != nil && a.Lane == server && a.Call == "accept" && acceptAt < 0 {
+					acceptAt = i
+				}
+			}
+			return ackAt >= 0 && acceptAt > ackAt, check.Say("the client's ACK is event %d of the view, accept() returns at event %d", "客户端的 ACK 是视图中第 %d 个事件,accept() 在第 %d 个事件返回", ackAt, acceptAt)
+		}),
 		check.New("the kernel shows both sockets ESTABLISHED", "内核显示两个套接字都是 ESTABLISHED", func(v *check.View) (bool, i18n.Text) {
 			c, s := kernelSaw(v, client, tcpstate.Established), kernelSaw(v, server, tcpstate.Established)
 			return c && s, check.Say("client ESTABLISHED seen: %v, server ESTABLISHED seen: %v", "看到客户端处于 ESTABLISHED:%v,看到服务器处于 ESTABLISHED:%v", check.Bool(c), check.Bool(s))
