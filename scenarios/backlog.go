@@ -17,11 +17,11 @@ import (
 const backlogSize = 1
 
 // Backlog: a listener that never accepts, with a tiny backlog.
-var Backlog = &scenario.Scenario{
+var Backlog = scenario.Define(scenario.Scenario{
 	Name:    "backlog",
 	Title:   i18n.T("The listen backlog: a full accept queue drops SYNs", "监听队列:accept 队列满了就丢弃 SYN"),
 	Summary: i18n.T("listen(backlog=1) and no accept(): two connections wait in the queue, the third client's SYN is dropped and retransmitted after 1 s", "listen(backlog=1) 且从不 accept():两个连接在队列里等待,第三个客户端的 SYN 被丢弃,1 秒后重传"),
-	Lanes:   []string{"server", "client 1", "client 2", "client 3"},
+	Lanes:   []string{server, client1, client2, client3},
 	Lesson: i18n.T(`The kernel, not the program, completes TCP handshakes. A finished connection waits in the listener's accept queue until the program calls accept(). listen()'s backlog argument (the 5 in the notebook's sock.listen(5)) caps that queue.
 
 Here the server listens with backlog 1 and never calls accept(). Clients 1 and 2 connect and their connect() returns at once: the handshake is done and both sides are ESTABLISHED, although no program on the server has seen them. The kernel's socket table shows the queue on the listener: 2 waiting, limit 1. Linux lets one more connection in than the backlog says (it refuses only when the queue is already over the limit).
@@ -41,29 +41,25 @@ This is what an overloaded server looks like from outside: connects that take ex
 
 从外面看,过载的服务器就是这样:连接恰好要花 1、3 或 7 秒。在服务器上,"nstat -az TcpExtListenOverflows" 统计这类丢弃,"ss -ltn" 显示 Recv-Q(等待数)和 Send-Q(backlog)。真正的解决办法是让程序更快地 accept;更大的 backlog(还受 net.core.somaxconn 限制)只能吸收突发。`),
 	Run: func(s *session.Session) error {
-		ln, err := s.Listen("server", "127.0.0.1:8888", session.Backlog(backlogSize))
+		ln, err := s.Listen(server, 8888, session.Backlog(backlogSize))
 		if err != nil {
 			return err
 		}
-		if err := s.Step("Clients 1 and 2 connect. Nobody calls accept().", "客户端 1 和 2 发起连接。没有人调用 accept()。"); err != nil {
-			return err
-		}
-		for _, lane := range []string{"client 1", "client 2"} {
-			if _, err := s.Dial(lane, ln.Addr().String()); err != nil {
+		s.Step("Clients 1 and 2 connect. Nobody calls accept().", "客户端 1 和 2 发起连接。没有人调用 accept()。")
+		for _, lane := range []session.Lane{client1, client2} {
+			if _, err := s.Dial(lane, server, ln.Addr().Port()); err != nil {
 				return err
 			}
 		}
 		if _, err := s.Wait(waitLong, func(e *timeline.Event) bool {
 			st := e.State
-			return st != nil && st.Lane == "server" && st.To == tcpstate.Listen && st.RecvQ == backlogSize+1
+			return st != nil && st.Lane == server && st.To == tcpstate.Listen && st.RecvQ == backlogSize+1
 		}); err != nil {
 			return fmt.Errorf("accept queue 2/1: %w", err)
 		}
-		if err := s.Step("The accept queue is full. Client 3 connects: its SYN is dropped.", "accept 队列已满。客户端 3 发起连接:它的 SYN 被丢弃。"); err != nil {
-			return err
-		}
+		s.Step("The accept queue is full. Client 3 connects: its SYN is dropped.", "accept 队列已满。客户端 3 发起连接:它的 SYN 被丢弃。")
 		s.Go(func() error {
-			_, err := s.Dial("client 3", ln.Addr().String())
+			_, err := s.Dial(client3, server, ln.Addr().Port())
 			if err == nil {
 				return fmt.Errorf("client 3 connected through a full accept queue")
 			}
@@ -71,26 +67,24 @@ This is what an overloaded server looks like from outside: connects that take ex
 		})
 		if _, err := s.Wait(3*time.Second, func(e *timeline.Event) bool {
 			p := e.Packet
-			return p != nil && p.From == "client 3" && p.Flags == decode.SYN && p.Expert&decode.Retransmission != 0
+			return p != nil && p.From == client3 && p.Flags == decode.SYN && p.Expert&decode.Retransmission != 0
 		}); err != nil {
 			return fmt.Errorf("client 3's SYN retransmission: %w", err)
 		}
-		if err := s.Step("The server closes its listener: the connections still waiting in the queue are reset.", "服务器关闭监听套接字:仍在队列中等待的连接被复位。"); err != nil {
-			return err
-		}
+		s.Step("The server closes its listener: the connections still waiting in the queue are reset.", "服务器关闭监听套接字:仍在队列中等待的连接被复位。")
 		if err := ln.Close(); err != nil {
 			return err
 		}
 		_, err = s.Wait(waitLong, func(e *timeline.Event) bool {
 			p := e.Packet
-			return p != nil && p.To == "client 2" && p.Flags.Has(decode.RST)
+			return p != nil && p.To == client2 && p.Flags.Has(decode.RST)
 		})
 		return err
 	},
 	Checks: []check.Check{
 		check.New("the kernel shows 2 connections waiting in an accept queue whose limit is 1", "内核显示 accept 队列中有 2 个连接在等待,上限为 1", func(v *check.View) (bool, i18n.Text) {
 			var most, limit uint32
-			for _, st := range v.States("server") {
+			for _, st := range v.States(server) {
 				if st.Source == timeline.Kernel && st.To == tcpstate.Listen && st.RecvQ >= most {
 					most, limit = st.RecvQ, st.SendQ
 				}
@@ -98,20 +92,20 @@ This is what an overloaded server looks like from outside: connects that take ex
 			return most == backlogSize+1 && limit == backlogSize, check.Say("accept queue at most %d/%d", "accept 队列最多 %d/%d", most, limit)
 		}),
 		check.New("clients 1 and 2 are ESTABLISHED although the server never called accept()", "客户端 1 和 2 都是 ESTABLISHED,尽管服务器从未调用 accept()", func(v *check.View) (bool, i18n.Text) {
-			c1, c2 := kernelSaw(v, "client 1", tcpstate.Established), kernelSaw(v, "client 2", tcpstate.Established)
-			accepts := len(v.Calls("server", "accept"))
+			c1, c2 := kernelSaw(v, client1, tcpstate.Established), kernelSaw(v, client2, tcpstate.Established)
+			accepts := len(v.Calls(server, "accept"))
 			return c1 && c2 && accepts == 0, check.Say("client 1 ESTABLISHED %v, client 2 ESTABLISHED %v, accept() calls %d", "客户端 1 处于 ESTABLISHED:%v,客户端 2 处于 ESTABLISHED:%v,accept() 调用 %d 次", check.Bool(c1), check.Bool(c2), accepts)
 		}),
 		check.New("client 3's SYN gets no answer: no SYN,ACK and no RST", "客户端 3 的 SYN 没有得到任何回应:没有 SYN,ACK,也没有 RST", func(v *check.View) (bool, i18n.Text) {
-			syns := v.Packets(check.From("client 3"), check.HasFlags(decode.SYN))
-			answers := v.Packets(check.TCP, func(p *decode.Packet) bool { return p.To == "client 3" })
+			syns := v.Packets(check.From(client3), check.HasFlags(decode.SYN))
+			answers := v.Packets(check.TCP, func(p *decode.Packet) bool { return p.To == client3 })
 			return len(syns) >= 2 && len(answers) == 0, check.Say("client 3 sent %d SYNs, got %d segments back", "客户端 3 发出 %d 个 SYN,收到 %d 个报文段", len(syns), len(answers))
 		}),
 		check.New("the SYN is retransmitted about 1 s later (the initial retransmission timeout)", "SYN 大约 1 秒后重传(初始重传超时)", func(v *check.View) (bool, i18n.Text) {
 			var times []time.Time
 			var marked bool
 			for _, e := range v.Events() {
-				if p := e.Packet; p != nil && p.From == "client 3" && p.Flags == decode.SYN {
+				if p := e.Packet; p != nil && p.From == client3 && p.Flags == decode.SYN {
 					times = append(times, e.Time)
 					marked = marked || p.Expert&decode.Retransmission != 0
 				}
@@ -127,18 +121,18 @@ This is what an overloaded server looks like from outside: connects that take ex
 			closed := false
 			reset := map[string]bool{}
 			for _, e := range v.Events() {
-				if a := e.App; a != nil && a.Lane == "server" && a.Call == "close" && a.Detail == "listener" {
+				if a := e.App; a != nil && a.Lane == server && a.Call == "close" && a.Detail == "listener" {
 					closed = true
 				}
-				if p := e.Packet; p != nil && closed && p.From == "server" && p.Flags.Has(decode.RST) {
+				if p := e.Packet; p != nil && closed && p.From == server && p.Flags.Has(decode.RST) {
 					reset[p.To] = true
 				}
 			}
-			return reset["client 1"] && reset["client 2"], check.Say("after the listener's close(): RST to client 1 %v, to client 2 %v", "监听套接字 close() 之后:发给客户端 1 的 RST:%v,发给客户端 2 的 RST:%v", check.Bool(reset["client 1"]), check.Bool(reset["client 2"]))
+			return reset[client1] && reset[client2], check.Say("after the listener's close(): RST to client 1 %v, to client 2 %v", "监听套接字 close() 之后:发给客户端 1 的 RST:%v,发给客户端 2 的 RST:%v", check.Bool(reset[client1]), check.Bool(reset[client2]))
 		}),
 		check.New("the kernel shows client 3 in SYN-SENT with its retransmission timer running", "内核显示客户端 3 处于 SYN-SENT,重传定时器在运行", func(v *check.View) (bool, i18n.Text) {
 			seen := false
-			for _, st := range v.KernelStates("client 3") {
+			for _, st := range v.KernelStates(client3) {
 				if st.To != tcpstate.SynSent {
 					continue
 				}
@@ -155,4 +149,4 @@ This is what an overloaded server looks like from outside: connects that take ex
 			return false, check.Say("client 3 never seen in SYN-SENT by the kernel", "内核从未看到客户端 3 处于 SYN-SENT")
 		}),
 	},
-}
+})

@@ -15,16 +15,18 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labsvc"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 )
 
 // Browse: what happens when you open a web page, on one ladder.
-var Browse = &scenario.Scenario{
+var Browse = scenario.Define(scenario.Scenario{
 	Name:    "browse",
 	Title:   i18n.T("Opening a web page: DNS, TCP, HTTP, close", "打开一个网页:DNS、TCP、HTTP、关闭"),
 	Summary: i18n.T("the \"visit a site\" journey: look up the name, connect, GET, response, close — three lanes, every step checked in order", "\"访问一个网站\"的全过程:查名字、建连接、GET、响应、关闭——三条泳道,每一步按顺序检查"),
-	Lanes:   []string{"client", "resolver", "server"},
+	Lanes:   []string{client, resolver, server},
+	Hosts:   labHosts,
 	Lesson: i18n.T(`The interview classic: "what happens when you type a site's address and press Enter?" Here the client (a Go HTTP client standing in for the browser) opens http://shop.lab/, and the ladder has three lanes: the client, the DNS resolver (127.0.0.53) and the web server (127.0.0.80).
 
 1. Name to address. The client asks the resolver "A? shop.lab" in one UDP datagram; the answer says 127.0.0.80. (A browser would also ask AAAA for IPv6 and keep answers in a cache for their TTL; see the dns scenario.)
@@ -48,25 +50,24 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 
 笔记里的版本从 ARP 开始:"先使用 ARP 获取默认网关的 MAC 地址"。服务器在别处的真实网络上确实如此:线路上的第一个报文是询问网关地址的 ARP 请求。这里所有地址都在本机上(127.0.0.0/8 是环回地址):内核把报文交给环回接口,它不需要邻居的地址,所以抓包里根本没有 ARP,以太网头里的 MAC 地址全是零。本次运行也不涉及路由器、网关和 HTTPS;https 场景在第 2 步和第 3 步之间加上了 TLS。`),
 	Run: func(s *session.Session) error {
-		if err := serveLabSite(s, webIP+":80", shopHandler()); err != nil {
+		if err := serveLabSite(s, 80, labsvc.Shop()); err != nil {
 			return err
 		}
-		step := func(en, zh string) { s.Step(en, zh) } // an interrupted run ends at the next call
-		cl, tr := newClient(s, "client", clientOptions{
-			resolver: newResolver(s, "client", resolverAddr),
-			onLookup: func(host string) {
-				step("1. The browser needs "+host+"'s address: it asks the resolver.", "1. 浏览器需要 "+host+" 的地址:它去问解析服务器。")
+		cl, tr := newClient(s, client, labsvc.ClientOptions{
+			Resolver: newResolver(s, client, resolver),
+			OnLookup: func(host string) {
+				s.Step("1. The browser needs "+host+"'s address: it asks the resolver.", "1. 浏览器需要 "+host+" 的地址:它去问解析服务器。")
 			},
-			onDial: func(ip netip.Addr) {
-				step("2. The answer is "+ip.String()+": TCP three-way handshake with port 80.", "2. 答案是 "+ip.String()+":与 80 端口三次握手。")
+			OnDial: func(ip netip.Addr) {
+				s.Step("2. The answer is "+ip.String()+": TCP three-way handshake with port 80.", "2. 答案是 "+ip.String()+":与 80 端口三次握手。")
 			},
 		})
 		trace := &httptrace.ClientTrace{
 			GotConn: func(httptrace.GotConnInfo) {
-				step("3. Connected: the browser sends GET / with Host: "+siteName+".", "3. 连接建立:浏览器发送 GET /,带 Host: "+siteName+"。")
+				s.Step("3. Connected: the browser sends GET / with Host: "+siteName+".", "3. 连接建立:浏览器发送 GET /,带 Host: "+siteName+"。")
 			},
 			GotFirstResponseByte: func() {
-				step("4. The server's response has arrived: status line, headers, the page.", "4. 服务器的响应已经到达:状态行、头部、网页。")
+				s.Step("4. The server's response has arrived: status line, headers, the page.", "4. 服务器的响应已经到达:状态行、头部、网页。")
 			},
 		}
 		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(s.Context(), trace), "GET", "http://"+siteName+"/", nil)
@@ -87,7 +88,7 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 		if resp.StatusCode != 200 || !strings.Contains(page.String(), "Welcome to shop.lab") {
 			return fmt.Errorf("GET /: %s %q", resp.Status, page.String())
 		}
-		step("5. The page is loaded: the browser closes the connection.", "5. 网页加载完毕:浏览器关闭连接。")
+		s.Step("5. The page is loaded: the browser closes the connection.", "5. 网页加载完毕:浏览器关闭连接。")
 		tr.CloseIdleConnections()
 		return s.Sleep(50 * time.Millisecond)
 	},
@@ -162,7 +163,7 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 			return len(ps) > 0 && nonIP == 0 && nonZero == 0, check.Say("%d packets: %d not IP (ARP would be), %d with a non-zero MAC address", "%d 个报文:%d 个不是 IP(ARP 报文就会这样),%d 个带非零 MAC 地址", len(ps), nonIP, nonZero)
 		}),
 	},
-}
+})
 
 // steps are the positions of the journey's packets in capture order (-1:
 // not seen).
@@ -197,15 +198,15 @@ func journey(v *check.View) steps {
 			}
 		case j.syn < 0 && p.Proto == decode.ProtoTCP && p.Flags == decode.SYN:
 			j.syn = i
-		case j.syn >= 0 && j.ack < 0 && p.From == "client" && p.Flags == decode.ACK:
+		case j.syn >= 0 && j.ack < 0 && p.From == client && p.Flags == decode.ACK:
 			j.ack = i
 		case j.get < 0 && f["method"] == "GET":
 			j.get = i
 		case j.resp < 0 && j.get >= 0 && f["status"] != "":
 			j.resp = i
-		case j.fin < 0 && p.From == "client" && p.Flags.Has(decode.FIN):
+		case j.fin < 0 && p.From == client && p.Flags.Has(decode.FIN):
 			j.fin = i
-		case j.srvFin < 0 && p.From == "server" && p.Flags.Has(decode.FIN):
+		case j.srvFin < 0 && p.From == server && p.Flags.Has(decode.FIN):
 			j.srvFin = i
 		}
 	}

@@ -24,11 +24,11 @@ const (
 )
 
 // FlowControl: a receiver that stops reading closes its window.
-var FlowControl = &scenario.Scenario{
+var FlowControl = scenario.Define(scenario.Scenario{
 	Name:    "flow-control",
 	Title:   i18n.T("Flow control: the receive window closes and reopens", "流量控制:接收窗口关闭又打开"),
 	Summary: i18n.T("a small receive buffer and a reader that stops: the window shrinks to 0, the sender probes, a window update lets it go on", "小接收缓冲区加上停止读取的接收方:窗口缩小到 0,发送方探测,窗口更新后继续发送"),
-	Lanes:   []string{"client", "server"},
+	Lanes:   []string{client, server},
 	Lesson: i18n.T(`Every segment a receiver sends carries its window: how many more bytes it can buffer right now. The sender may have at most that many bytes in flight (sent, not yet acknowledged). This is flow control: a slow reader slows the sender down, whatever the network could carry. (Congestion control, which protects the network, is another mechanism.)
 
 The server sets a small receive buffer (SO_RCVBUF 4096 before listen; Linux doubles the value to leave room for its own bookkeeping) and accepts, but does not read. The client writes 64 KB at once.
@@ -52,7 +52,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 
 三次探测之后服务器开始读取。缓冲区一有空间,它的内核就立即发送窗口更新(确认号不变,窗口变大),不等下一次探测,剩下的 64 KB 数据接着发送。`),
 	Run: func(s *session.Session) error {
-		ln, err := s.Listen("server", "127.0.0.1:8888", session.SockoptInt(unix.SOL_SOCKET, unix.SO_RCVBUF, flowRcvBuf, "SO_RCVBUF"))
+		ln, err := s.Listen(server, 8888, session.SockoptInt(unix.SOL_SOCKET, unix.SO_RCVBUF, flowRcvBuf, "SO_RCVBUF"))
 		if err != nil {
 			return err
 		}
@@ -60,9 +60,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		if err != nil {
 			return err
 		}
-		if err := s.Step("The client writes 64 KB; the server does not read.", "客户端写入 64 KB;服务器不读。"); err != nil {
-			return err
-		}
+		s.Step("The client writes 64 KB; the server does not read.", "客户端写入 64 KB;服务器不读。")
 		wrote := make(chan error, 1)
 		s.Go(func() error {
 			_, err := cli.Write(make([]byte, flowBytes))
@@ -71,7 +69,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		})
 		probes := 0
 		if _, err := s.Wait(4*time.Second, func(e *timeline.Event) bool {
-			if p := e.Packet; p != nil && p.From == "client" && p.Expert&decode.ZeroWindowProbe != 0 {
+			if p := e.Packet; p != nil && p.From == client && p.Expert&decode.ZeroWindowProbe != 0 {
 				probes++
 			}
 			return probes == flowProbes
@@ -82,9 +80,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		if err := s.Sleep(20 * time.Millisecond); err != nil {
 			return err
 		}
-		if err := s.Step("After three zero-window probes the server starts reading.", "三次零窗口探测之后,服务器开始读取。"); err != nil {
-			return err
-		}
+		s.Step("After three zero-window probes the server starts reading.", "三次零窗口探测之后,服务器开始读取。")
 		if _, err := srv.ReadFull(flowBytes); err != nil {
 			return err
 		}
@@ -96,7 +92,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 	Checks: []check.Check{
 		check.New("the server's advertised window shrinks to 0 while nobody reads", "没有人读取时,服务器通告的窗口缩小到 0", func(v *check.View) (bool, i18n.Text) {
 			var wins []uint32
-			for _, p := range v.Packets(check.From("server"), check.TCP) {
+			for _, p := range v.Packets(check.From(server), check.TCP) {
 				if p.Flags.Has(decode.SYN) {
 					continue
 				}
@@ -111,7 +107,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		check.New("the sender never has more bytes in flight than the window allows, and fills it exactly", "发送方在途字节从不超过窗口,并恰好把窗口填满", func(v *check.View) (bool, i18n.Text) {
 			var full bool
 			most := uint32(0)
-			for _, p := range v.Packets(check.From("client"), check.WithPayload) {
+			for _, p := range v.Packets(check.From(client), check.WithPayload) {
 				most = max(most, p.InFlight)
 				full = full || p.Expert&decode.WindowFull != 0
 			}
@@ -126,10 +122,10 @@ After three probes the server starts reading. As soon as its buffer has room aga
 				if p == nil {
 					continue
 				}
-				if p.From == "server" && p.WinBytes == 0 && !p.Flags.Has(decode.SYN) && zeroT.IsZero() {
+				if p.From == server && p.WinBytes == 0 && !p.Flags.Has(decode.SYN) && zeroT.IsZero() {
 					zeroT = e.Time
 				}
-				if p.From == "client" && p.Expert&decode.ZeroWindowProbe != 0 {
+				if p.From == client && p.Expert&decode.ZeroWindowProbe != 0 {
 					probes = append(probes, e.Time)
 				}
 			}
@@ -143,7 +139,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 			return probeAnswers(v)
 		}),
 		check.New("the kernel shows the client's persist (zero-window probe) timer", "内核显示客户端的坚持定时器(零窗口探测)", func(v *check.View) (bool, i18n.Text) {
-			for _, st := range v.KernelStates("client") {
+			for _, st := range v.KernelStates(client) {
 				if st.Timer == "probe" {
 					return true, check.Say("%s, timer probe %.0f ms", "%s,定时器 probe %.0f 毫秒", st.To, ms(st.Expires))
 				}
@@ -152,20 +148,20 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		}),
 		check.New("when the server reads, a window update reopens the window and all 64 KB arrive", "服务器开始读取后,窗口更新重新打开窗口,64 KB 全部到达", func(v *check.View) (bool, i18n.Text) {
 			var update *decode.Packet
-			for _, p := range v.Packets(check.From("server")) {
+			for _, p := range v.Packets(check.From(server)) {
 				if p.Expert&decode.WindowUpdate != 0 && p.WinBytes > 0 {
 					update = p
 					break
 				}
 			}
-			read := v.Bytes("server", "read")
+			read := v.Bytes(server, "read")
 			if update == nil {
 				return false, check.Say("no window update; server read %d bytes", "没有窗口更新;服务器读到 %d 字节", read)
 			}
 			return read == flowBytes, check.Say("window update to %d bytes (packet %d); server read %d of %d bytes", "窗口更新为 %d 字节(第 %d 个报文);服务器读到 %d 字节(共 %d 字节)", update.WinBytes, update.N, read, flowBytes)
 		}),
 	},
-}
+})
 
 // shrinking reports whether wins never grows.
 func shrinking(wins []uint32) bool {
@@ -185,9 +181,9 @@ func inFlightWithinWindow(v *check.View) (bool, i18n.Text) {
 	segs := 0
 	for _, p := range v.Packets(check.TCP) {
 		switch {
-		case p.From == "server" && p.Flags.Has(decode.ACK) && !p.Flags.Has(decode.SYN):
+		case p.From == server && p.Flags.Has(decode.ACK) && !p.Flags.Has(decode.SYN):
 			right, seen = p.Ack+p.WinBytes, true
-		case p.From == "client" && p.PayloadLen > 0 && seen:
+		case p.From == client && p.PayloadLen > 0 && seen:
 			segs++
 			if end := p.Seq + uint32(p.PayloadLen); int32(end-right) > 0 {
 				return false, check.Say("segment %d ends %d bytes past the window", "报文段 %d 的末尾超出窗口 %d 字节", p.N, end-right)
@@ -205,9 +201,9 @@ func probeAnswers(v *check.View) (bool, i18n.Text) {
 		p := e.Packet
 		switch {
 		case p == nil:
-		case p.From == "client" && p.Expert&decode.ZeroWindowProbe != 0:
+		case p.From == client && p.Expert&decode.ZeroWindowProbe != 0:
 			probes = append(probes, e.Time)
-		case p.From == "server" && p.Expert&decode.ZeroWindowProbeAck != 0 && p.WinBytes == 0:
+		case p.From == server && p.Expert&decode.ZeroWindowProbeAck != 0 && p.WinBytes == 0:
 			answers = append(answers, e.Time)
 		}
 	}

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/netlab/netlab/lab/check"
@@ -13,11 +14,11 @@ import (
 )
 
 // Handshake: the TCP three-way handshake with its ISNs and options.
-var Handshake = &scenario.Scenario{
+var Handshake = scenario.Define(scenario.Scenario{
 	Name:    "handshake",
 	Title:   i18n.T("TCP three-way handshake", "TCP 三次握手"),
 	Summary: i18n.T("SYN, SYN-ACK, ACK: how two sockets agree on sequence numbers and options", "SYN、SYN-ACK、ACK:双方如何商定序列号和选项"),
-	Lanes:   []string{"client", "server"},
+	Lanes:   []string{client, server},
 	Lesson: i18n.T(`Before TCP carries a single byte, both ends must know where the other's byte numbering starts. Each side picks an initial sequence number (ISN) at random and the other acknowledges it:
 
 1. The client's connect() sends SYN carrying its ISN. Its socket is in SYN-SENT.
@@ -26,7 +27,7 @@ var Handshake = &scenario.Scenario{
 
 Why three and not two? The server must learn that the client received its ISN, or a delayed old SYN could open a connection nobody asked for.
 
-The SYN and SYN,ACK also carry options that hold for the whole connection: MSS (largest segment the sender will accept; 65495 on loopback, whose MTU is 65536), window scale (the window field is multiplied by 2^scale), SACK-permitted (selective acknowledgement may be used) and timestamps (RTT measurement and protection against wrapped sequence numbers).
+The SYN and SYN,ACK also carry options that hold for the whole connection: MSS (the largest segment the sender will accept: here 65495, which is 65535 − 20 − 20, the most an IPv4 packet's 16-bit total-length field allows minus the IP and TCP headers; lo's MTU, 65536 here as the run reads it from the kernel, would allow one byte more, so the IP length limit, not the MTU, sets it), window scale (the window field is multiplied by 2^scale), SACK-permitted (selective acknowledgement may be used) and timestamps (RTT measurement and protection against wrapped sequence numbers).
 
 The ladder shows sequence numbers relative to each side's ISN, as Wireshark does: the real ISNs are in the details and the checks.`,
 		`TCP 传输任何数据之前,双方必须知道对方的字节编号从哪里开始。每一方随机选择一个初始序列号(ISN),由对方确认:
@@ -37,31 +38,28 @@ The ladder shows sequence numbers relative to each side's ISN, as Wireshark does
 
 为什么是三次而不是两次?服务器必须知道客户端确实收到了它的 ISN,否则一个迟到的旧 SYN 就可能建立一个没人要的连接。
 
-SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接收的最大报文段;环回接口 MTU 为 65536,所以是 65495)、窗口扩大因子(窗口字段要乘以 2^scale)、SACK-permitted(允许选择性确认)和时间戳(测量 RTT,防止序号回绕)。
+SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接收的最大报文段:这里是 65495,即 65535 − 20 − 20,IPv4 报文 16 位总长度字段允许的最大值减去 IP 头和 TCP 头;lo 的 MTU 在这里是 65536(本次运行从内核读出),本可以多容纳一个字节,所以限制 MSS 的是 IP 长度上限,而不是 MTU)、窗口扩大因子(窗口字段要乘以 2^scale)、SACK-permitted(允许选择性确认)和时间戳(测量 RTT,防止序号回绕)。
 
 梯形图中的序号是相对于各自 ISN 的相对序号(和 Wireshark 一样),真实 ISN 见详情和检查项。`),
 	Run: func(s *session.Session) error {
-		ln, err := s.Listen("server", "127.0.0.1:8888")
+		ln, err := s.Listen(server, 8888)
 		if err != nil {
 			return err
 		}
-		if err := s.Step("The client calls connect(): the kernel sends SYN.", "客户端调用 connect():内核发出 SYN。"); err != nil {
+		if err := noteMTU(s); err != nil {
 			return err
 		}
+		s.Step("The client calls connect(): the kernel sends SYN.", "客户端调用 connect():内核发出 SYN。")
 		c, srv, err := connectPair(s, ln)
 		if err != nil {
 			return err
 		}
-		if err := s.Step("connect() and accept() have returned: both sockets are ESTABLISHED.", "connect() 和 accept() 都已返回:两个套接字都是 ESTABLISHED。"); err != nil {
-			return err
-		}
+		s.Step("connect() and accept() have returned: both sockets are ESTABLISHED.", "connect() 和 accept() 都已返回:两个套接字都是 ESTABLISHED。")
 		// Let the kernel poller see ESTABLISHED on both sides.
-		if err := awaitKernel(s, inState{"server", tcpstate.Established}, inState{"client", tcpstate.Established}); err != nil {
+		if err := awaitKernel(s, inState{server, tcpstate.Established}, inState{client, tcpstate.Established}); err != nil {
 			return err
 		}
-		if err := s.Step("Both close (the close scenario shows this part in detail).", "双方关闭(close 场景会详细展示这一部分)。"); err != nil {
-			return err
-		}
+		s.Step("Both close (the close scenario shows this part in detail).", "双方关闭(close 场景会详细展示这一部分)。")
 		if err := c.Close(); err != nil {
 			return err
 		}
@@ -69,7 +67,7 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 	},
 	Checks: []check.Check{
 		check.New("client's first segment is SYN (no ACK)", "客户端的第一个报文段是 SYN(不带 ACK)", func(v *check.View) (bool, i18n.Text) {
-			ps := v.Packets(check.TCP, check.From("client"))
+			ps := v.Packets(check.TCP, check.From(client))
 			if len(ps) == 0 {
 				return false, check.Say("no segment from the client", "客户端没有发出报文段")
 			}
@@ -81,19 +79,19 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 				return false, check.Say("only %d segments", "只有 %d 个报文段", len(ps))
 			}
 			got := check.Flags(ps[:3])
-			return got == "SYN SYN,ACK ACK" && ps[0].From == "client" && ps[1].From == "server" && ps[2].From == "client", check.Plain(got)
+			return got == "SYN SYN,ACK ACK" && ps[0].From == client && ps[1].From == server && ps[2].From == client, check.Plain(got)
 		}),
 		check.New("SYN,ACK acknowledges the client's ISN + 1", "SYN,ACK 确认号 = 客户端 ISN + 1", func(v *check.View) (bool, i18n.Text) {
-			syn := first(v.Packets(check.From("client"), check.HasFlags(decode.SYN)))
-			sa := first(v.Packets(check.From("server"), check.HasFlags(decode.SYN|decode.ACK)))
+			syn := first(v.Packets(check.From(client), check.HasFlags(decode.SYN)))
+			sa := first(v.Packets(check.From(server), check.HasFlags(decode.SYN|decode.ACK)))
 			if syn == nil || sa == nil {
 				return false, check.Say("SYN or SYN,ACK missing", "缺少 SYN 或 SYN,ACK")
 			}
 			return sa.Ack == syn.Seq+1, check.Say("client ISN %d, SYN,ACK ack %d", "客户端 ISN %d,SYN,ACK 的 ack %d", syn.Seq, sa.Ack)
 		}),
 		check.New("the client's ACK acknowledges the server's ISN + 1", "客户端的 ACK 确认号 = 服务器 ISN + 1", func(v *check.View) (bool, i18n.Text) {
-			sa := first(v.Packets(check.From("server"), check.HasFlags(decode.SYN|decode.ACK)))
-			ps := v.Packets(check.TCP, check.From("client"))
+			sa := first(v.Packets(check.From(server), check.HasFlags(decode.SYN|decode.ACK)))
+			ps := v.Packets(check.TCP, check.From(client))
 			if sa == nil || len(ps) < 2 {
 				return false, check.Say("SYN,ACK or the client's ACK missing", "缺少 SYN,ACK 或客户端的 ACK")
 			}
@@ -113,14 +111,62 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 			}
 			return ok, check.Plain(strings.Join(parts, "; "))
 		}),
+		check.New("the SYN's MSS is 65535 − 40 = 65495, the IPv4 length limit minus the IP and TCP headers, below lo's MTU − 40", "SYN 的 MSS 是 65535 − 40 = 65495:IPv4 长度上限减去 IP 头和 TCP 头,小于 lo 的 MTU − 40", func(v *check.View) (bool, i18n.Text) {
+			syn := first(v.Packets(check.From(client), check.HasFlags(decode.SYN)))
+			mtu, ok := loMTU(v)
+			if syn == nil || !ok {
+				return false, check.Say("SYN or lo's MTU missing", "缺少 SYN 或 lo 的 MTU")
+			}
+			const ipv4Max, headers = 65535, 20 + 20
+			mss := int(syn.Opts.MSS)
+			return mss == ipv4Max-headers && mtu-headers > mss, check.Say("SYN mss=%d; 65535 − 40 = %d; lo MTU %d (from the kernel) − 40 = %d", "SYN mss=%d;65535 − 40 = %d;lo 的 MTU %d(内核读数)− 40 = %d", mss, ipv4Max-headers, mtu, mtu-headers)
+		}),
+		check.New("accept() returns only after the client's ACK: the kernel did the handshake on its own", "accept() 在客户端的 ACK 之后才返回:握手是内核自己完成的", func(v *check.View) (bool, i18n.Text) {
+			ackAt, acceptAt := -1, -1
+			for i, e := range v.Events() {
+				if p := e.Packet; p != nil && p.From == client && p.Flags == decode.ACK && ackAt < 0 {
+					ackAt = i
+				}
+				if a := e.App; a != nil && a.Lane == server && a.Call == "accept" && acceptAt < 0 {
+					acceptAt = i
+				}
+			}
+			return ackAt >= 0 && acceptAt > ackAt, check.Say("the client's ACK is event %d of the view, accept() returns at event %d", "客户端的 ACK 是视图中第 %d 个事件,accept() 在第 %d 个事件返回", ackAt, acceptAt)
+		}),
 		check.New("the kernel shows both sockets ESTABLISHED", "内核显示两个套接字都是 ESTABLISHED", func(v *check.View) (bool, i18n.Text) {
-			c, s := kernelSaw(v, "client", tcpstate.Established), kernelSaw(v, "server", tcpstate.Established)
+			c, s := kernelSaw(v, client, tcpstate.Established), kernelSaw(v, server, tcpstate.Established)
 			return c && s, check.Say("client ESTABLISHED seen: %v, server ESTABLISHED seen: %v", "看到客户端处于 ESTABLISHED:%v,看到服务器处于 ESTABLISHED:%v", check.Bool(c), check.Bool(s))
 		}),
 		check.New("the client went SYN-SENT → ESTABLISHED, the server SYN-RECEIVED → ESTABLISHED", "客户端经历 SYN-SENT → ESTABLISHED,服务器经历 SYN-RECEIVED → ESTABLISHED", func(v *check.View) (bool, i18n.Text) {
-			cp, sp := v.Path("client"), v.Path("server")
+			cp, sp := v.Path(client), v.Path(server)
 			ok := check.Contains(cp, tcpstate.SynSent, tcpstate.Established) && check.Contains(sp, tcpstate.SynReceived, tcpstate.Established)
 			return ok, check.Say("client %s; server %s", "客户端 %s;服务器 %s", check.PathString(cp), check.PathString(sp))
 		}),
 	},
+})
+
+// mtuNote starts the note in which a scenario records lo's MTU as the
+// kernel reports it, for the checks (loMTU).
+const mtuNote = "lo's MTU, as the kernel reports it: "
+
+// noteMTU records lo's MTU in this run's namespace.
+func noteMTU(s *session.Session) error {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		return fmt.Errorf("lo's MTU: %w", err)
+	}
+	s.Note(fmt.Sprintf("%s%d bytes", mtuNote, lo.MTU), fmt.Sprintf("内核报告的 lo MTU:%d 字节", lo.MTU))
+	return nil
+}
+
+// loMTU reads the MTU noteMTU recorded.
+func loMTU(v *check.View) (int, bool) {
+	for _, e := range v.Events() {
+		if e.Note != nil && strings.HasPrefix(e.Note.Text.En, mtuNote) {
+			var mtu int
+			_, err := fmt.Sscanf(strings.TrimPrefix(e.Note.Text.En, mtuNote), "%d bytes", &mtu)
+			return mtu, err == nil
+		}
+	}
+	return 0, false
 }

@@ -25,34 +25,25 @@ const (
 )
 
 // KeepAlive: idle probes, and a peer that vanishes.
-var KeepAlive = &scenario.Scenario{
+var KeepAlive = scenario.Define(scenario.Scenario{
 	Name:    "keepalive",
 	Title:   i18n.T("TCP keep-alive: probing an idle connection", "TCP 保活:探测空闲连接"),
 	Summary: i18n.T("probes every second on an idle connection; when the peer vanishes behind a firewall the connection times out", "空闲连接上每秒一次探测;对端消失在防火墙后面时连接超时"),
-	Lanes:   []string{"client", "server"},
+	Lanes:   []string{client, server},
 	Lesson: i18n.T(`An idle TCP connection sends nothing at all. If the peer's machine dies, its cable is pulled, or a firewall on the way forgets the connection, the other side learns nothing until it next sends, and a program that only waits to read waits forever. Keep-alive is the kernel checking on its own: after the connection has been idle for TCP_KEEPIDLE it sends a probe, a segment with no new data carrying the sequence number just before what the peer has acknowledged, which the peer must answer with an ACK. (Not to be confused with keepalived, the high-availability daemon, nor with HTTP keep-alive, which reuses connections.)
 
-Linux's defaults are 2 hours idle, then probes 75 s apart, 9 unanswered probes before giving up. The client here sets 1 s idle, 1 s interval and 2 probes (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT). Go enables keep-alive with 15 s on every socket; this lab turns it off except here.
-
-Act 1 — the connection is idle: one second later the client's kernel sends a probe (marked keep-alive) and the server's kernel answers (keep-alive-ack). Neither program is involved: the client is blocked in read() the whole time and sees nothing.
-
-Act 2 — the server vanishes: a firewall rule in the namespace (nftables: tcp dport 8888, drop at input) now drops everything sent to it. Its socket is still open, it just never hears from the client again. The capture still shows the probes, because it sees them before the firewall does, but no answer comes. After 2 unanswered probes, 1 s apart, the client's kernel gives up: it sends RST (also dropped) and the client's blocked read() fails with "connection timed out" (ETIMEDOUT). The server, behind its firewall, still believes the connection is ESTABLISHED: a half-open connection, the very thing keep-alive exists to find.`,
+Linux's defaults are 2 hours idle, then probes 75 s apart, 9 unanswered probes before giving up. The client here sets 1 s idle, 1 s interval and 2 probes (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT). Go enables keep-alive with 15 s on every socket; this lab turns it off except here.`,
 		`空闲的 TCP 连接什么也不发送。如果对方机器宕机、网线被拔、或者途中某个防火墙忘记了这个连接,另一方在下次发送之前什么也不知道,而一个只等着读的程序会永远等下去。保活(keep-alive)就是内核自己去检查:连接空闲 TCP_KEEPIDLE 之后,发送一个探测报文:不带新数据,序号是对方已确认位置之前的那一个,对方必须以 ACK 回应。(不要和高可用守护进程 keepalived 混淆,也不要和复用连接的 HTTP keep-alive 混淆。)
 
-Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回应才放弃。这里客户端设置空闲 1 秒、间隔 1 秒、2 次探测(SO_KEEPALIVE、TCP_KEEPIDLE、TCP_KEEPINTVL、TCP_KEEPCNT)。Go 默认对每个套接字开启 15 秒的保活;本实验除了这里都把它关掉了。
-
-第一幕:连接空闲:一秒后客户端内核发出探测(标记为 keep-alive),服务器内核回应(keep-alive-ack)。两个程序都没有参与:客户端一直阻塞在 read() 里,什么也没看到。
-
-第二幕:服务器消失了:命名空间里的一条防火墙规则(nftables:tcp dport 8888,在 input 处丢弃)丢掉发给它的一切。它的套接字仍然开着,只是再也收不到客户端的任何东西。抓包仍然能看到探测报文,因为抓包在防火墙之前,但没有任何回应。连续 2 次探测(间隔 1 秒)没有回应之后,客户端内核放弃:发送 RST(同样被丢弃),客户端阻塞中的 read() 以 "connection timed out"(ETIMEDOUT)失败。而防火墙后面的服务器仍然认为连接是 ESTABLISHED:这就是半开连接,正是保活机制要找出来的东西。`),
+Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回应才放弃。这里客户端设置空闲 1 秒、间隔 1 秒、2 次探测(SO_KEEPALIVE、TCP_KEEPIDLE、TCP_KEEPINTVL、TCP_KEEPCNT)。Go 默认对每个套接字开启 15 秒的保活;本实验除了这里都把它关掉了。`),
 	Timeout: 15 * time.Second,
+	Acts:    []*scenario.Act{keepaliveIdle, keepaliveVanish},
 	Run: func(s *session.Session) error {
-		ln, err := s.Listen("server", "127.0.0.1:8888")
+		ln, err := s.Listen(server, 8888)
 		if err != nil {
 			return err
 		}
-		if err := s.Act("Act 1: an idle connection with keep-alive (1 s idle, 1 s interval, 2 probes).", "第一幕:开启保活的空闲连接(空闲 1 秒、间隔 1 秒、2 次探测)。"); err != nil {
-			return err
-		}
+		s.Act(keepaliveIdle)
 		cli, _, err := connectPair(s, ln)
 		if err != nil {
 			return err
@@ -71,13 +62,11 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 		})
 		if _, err := s.Wait(3*time.Second, func(e *timeline.Event) bool {
 			p := e.Packet
-			return p != nil && p.From == "server" && p.Expert&decode.KeepAliveAck != 0
+			return p != nil && p.From == server && p.Expert&decode.KeepAliveAck != 0
 		}); err != nil {
 			return fmt.Errorf("keep-alive answered: %w", err)
 		}
-		if err := s.Act("Act 2: the server vanishes: a firewall drops everything sent to it.", "第二幕:服务器消失:防火墙丢弃发给它的一切。"); err != nil {
-			return err
-		}
+		s.Act(keepaliveVanish)
 		fw, err := impair.Open(s.Mode())
 		if err != nil {
 			return err
@@ -105,17 +94,32 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 		// Let the kernel poller show both sides as they are now.
 		return s.Sleep(20 * time.Millisecond)
 	},
+	Checks: []check.Check{},
+})
+
+// stateName names a kernel state, CLOSED when the socket is gone.
+func stateName(st *timeline.State) i18n.Text {
+	if st.Gone {
+		return i18n.T("gone", "已消失")
+	}
+	return check.Plain(st.To.String())
+}
+
+// keepaliveIdle: an idle connection with keep-alive (1 s idle, 1 s interval, 2 probes)
+var keepaliveIdle = &scenario.Act{
+	Title: i18n.T("an idle connection with keep-alive (1 s idle, 1 s interval, 2 probes).", "开启保活的空闲连接(空闲 1 秒、间隔 1 秒、2 次探测)。"),
+	Lesson: i18n.T(`the connection is idle: one second later the client's kernel sends a probe (marked keep-alive) and the server's kernel answers (keep-alive-ack). Neither program is involved: the client is blocked in read() the whole time and sees nothing.`,
+		"连接空闲:一秒后客户端内核发出探测(标记为 keep-alive),服务器内核回应(keep-alive-ack)。两个程序都没有参与:客户端一直阻塞在 read() 里,什么也没看到。"),
 	Checks: []check.Check{
-		check.InAct(1, "act 1: after 1 s idle the client's kernel sends a keep-alive probe, and the server's kernel answers it", "第一幕:空闲 1 秒后客户端内核发出保活探测,服务器内核回应", func(v *check.View) (bool, i18n.Text) {
-			a := v.Act(1)
+		check.New("after 1 s idle the client's kernel sends a keep-alive probe, and the server's kernel answers it", "空闲 1 秒后客户端内核发出保活探测,服务器内核回应", func(v *check.View) (bool, i18n.Text) {
 			var lastT, probeT, ackT time.Time
-			for _, e := range a.Events() {
+			for _, e := range v.Events() {
 				p := e.Packet
 				switch {
 				case p == nil:
-				case p.Expert&decode.KeepAlive != 0 && p.From == "client" && probeT.IsZero():
+				case p.Expert&decode.KeepAlive != 0 && p.From == client && probeT.IsZero():
 					probeT = e.Time
-				case p.Expert&decode.KeepAliveAck != 0 && p.From == "server" && !probeT.IsZero() && ackT.IsZero():
+				case p.Expert&decode.KeepAliveAck != 0 && p.From == server && !probeT.IsZero() && ackT.IsZero():
 					ackT = e.Time
 				case probeT.IsZero():
 					lastT = e.Time
@@ -128,25 +132,33 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 			ok := idle >= keepIdle-100*time.Millisecond && idle <= keepIdle+500*time.Millisecond
 			return ok, check.Say("probe %.0f ms after the last segment, answered %.2f ms later", "探测在最后一个报文段之后 %.0f 毫秒发出,%.2f 毫秒后得到回应", ms(idle), ms(ackT.Sub(probeT)))
 		}),
-		check.InAct(1, "act 1: the probe carries no data and the sequence number just before the acknowledged edge", "第一幕:探测报文不带数据,序号是已确认位置之前的那一个", func(v *check.View) (bool, i18n.Text) {
-			a := v.Act(1)
+		check.New("the probe carries no data and the sequence number just before the acknowledged edge", "探测报文不带数据,序号是已确认位置之前的那一个", func(v *check.View) (bool, i18n.Text) {
 			var lastAck, relAck uint32
-			for _, p := range a.Packets(check.TCP) {
-				if p.From == "server" && p.Flags.Has(decode.ACK) && p.Expert == 0 {
+			for _, p := range v.Packets(check.TCP) {
+				if p.From == server && p.Flags.Has(decode.ACK) && p.Expert == 0 {
 					lastAck, relAck = p.Ack, p.RelAck
 				}
-				if p.From == "client" && p.Expert&decode.KeepAlive != 0 {
+				if p.From == client && p.Expert&decode.KeepAlive != 0 {
 					return p.PayloadLen == 0 && p.Seq == lastAck-1, check.Say("probe seq=%d len=%d; the server had acknowledged up to seq=%d", "探测 seq=%d len=%d;服务器已确认到 seq=%d", p.RelSeq, p.PayloadLen, relAck)
 				}
 			}
 			return false, check.Say("no probe", "没有探测报文")
 		}),
-		check.InAct(1, "act 1: the client program saw nothing: its read() was still blocked", "第一幕:客户端程序什么也没看到:它的 read() 仍在阻塞", func(v *check.View) (bool, i18n.Text) {
-			reads := v.Act(1).Calls("client", "read")
-			return len(reads) == 0, check.Say("%d reads returned in act 1", "第一幕中有 %d 次 read 返回", len(reads))
+		check.New("the client program saw nothing: its read() was still blocked", "客户端程序什么也没看到:它的 read() 仍在阻塞", func(v *check.View) (bool, i18n.Text) {
+			reads := v.Calls(client, "read")
+			return len(reads) == 0, check.Say("%d reads returned in act %s", "第%[2]s幕中有 %[1]d 次 read 返回", len(reads), v.ActNumber())
 		}),
-		check.InAct(2, "act 2: 2 probes 1 s apart go unanswered, then the client's kernel sends RST", "第二幕:两次间隔 1 秒的探测都没有回应,之后客户端内核发送 RST", func(v *check.View) (bool, i18n.Text) {
-			a := v.Since(2)
+	},
+}
+
+// keepaliveVanish: the server vanishes: a firewall drops everything sent to it
+var keepaliveVanish = &scenario.Act{
+	Title: i18n.T("the server vanishes: a firewall drops everything sent to it.", "服务器消失:防火墙丢弃发给它的一切。"),
+	Lesson: i18n.T(`the server vanishes: a firewall rule in the namespace (nftables: tcp dport 8888, drop at input) now drops everything sent to it. Its socket is still open, it just never hears from the client again. The capture still shows the probes, because it sees them before the firewall does, but no answer comes. After 2 unanswered probes, 1 s apart, the client's kernel gives up: it sends RST (also dropped) and the client's blocked read() fails with "connection timed out" (ETIMEDOUT). The server, behind its firewall, still believes the connection is ESTABLISHED: a half-open connection, the very thing keep-alive exists to find.`,
+		`服务器消失了:命名空间里的一条防火墙规则(nftables:tcp dport 8888,在 input 处丢弃)丢掉发给它的一切。它的套接字仍然开着,只是再也收不到客户端的任何东西。抓包仍然能看到探测报文,因为抓包在防火墙之前,但没有任何回应。连续 2 次探测(间隔 1 秒)没有回应之后,客户端内核放弃:发送 RST(同样被丢弃),客户端阻塞中的 read() 以 "connection timed out"(ETIMEDOUT)失败。而防火墙后面的服务器仍然认为连接是 ESTABLISHED:这就是半开连接,正是保活机制要找出来的东西。`),
+	Checks: []check.Check{
+		check.New("2 probes 1 s apart go unanswered, then the client's kernel sends RST", "两次间隔 1 秒的探测都没有回应,之后客户端内核发送 RST", func(v *check.View) (bool, i18n.Text) {
+			a := v.Onward()
 			var probes []time.Time
 			var rstT time.Time
 			answers := 0
@@ -154,11 +166,11 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 				p := e.Packet
 				switch {
 				case p == nil:
-				case p.From == "client" && p.Expert&decode.KeepAlive != 0:
+				case p.From == client && p.Expert&decode.KeepAlive != 0:
 					probes = append(probes, e.Time)
-				case p.From == "client" && p.Flags.Has(decode.RST) && rstT.IsZero():
+				case p.From == client && p.Flags.Has(decode.RST) && rstT.IsZero():
 					rstT = e.Time
-				case p.From == "server" && rstT.IsZero():
+				case p.From == server && rstT.IsZero():
 					answers++
 				}
 			}
@@ -169,22 +181,22 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 			ok := answers == 0 && gap >= keepInterval-100*time.Millisecond && gap <= keepInterval+500*time.Millisecond && rstT.After(probes[1])
 			return ok, check.Say("probes %.0f ms apart, %d answers, RST %.0f ms after the last probe", "探测间隔 %.0f 毫秒,回应 %d 次,RST 在最后一次探测之后 %.0f 毫秒", ms(gap), answers, ms(rstT.Sub(probes[1])))
 		}),
-		check.InAct(2, "act 2: the client's blocked read() fails with connection timed out", "第二幕:客户端阻塞的 read() 以 connection timed out 失败", func(v *check.View) (bool, i18n.Text) {
-			return callFailed(v.Since(2), "client", "read", "connection timed out")
+		check.New("the client's blocked read() fails with connection timed out", "客户端阻塞的 read() 以 connection timed out 失败", func(v *check.View) (bool, i18n.Text) {
+			return callFailed(v.Onward(), client, "read", "connection timed out")
 		}),
-		check.InAct(2, "act 2: when the client gives up, the server behind the firewall is still ESTABLISHED: a half-open connection", "第二幕:客户端放弃时,防火墙后面的服务器仍是 ESTABLISHED:半开连接", func(v *check.View) (bool, i18n.Text) {
+		check.New("when the client gives up, the server behind the firewall is still ESTABLISHED: a half-open connection", "客户端放弃时,防火墙后面的服务器仍是 ESTABLISHED:半开连接", func(v *check.View) (bool, i18n.Text) {
 			// The poller reports every change: the last report before the
 			// client's read failed is the server's state at that moment.
 			var srv, cli *timeline.State
-			for _, e := range v.Events() {
-				if a := e.App; a != nil && a.Lane == "client" && a.Call == "read" && a.Err != "" {
+			for _, e := range v.Whole().Events() {
+				if a := e.App; a != nil && a.Lane == client && a.Call == "read" && a.Err != "" {
 					break
 				}
 				if st := e.State; st != nil && st.Source == timeline.Kernel && st.Socket.Remote.Port() != 0 {
 					switch st.Lane {
-					case "server":
+					case server:
 						srv = st
-					case "client":
+					case client:
 						cli = st
 					}
 				}
@@ -196,12 +208,4 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 			return ok, check.Say("when the client's read failed: server %s (kernel)", "客户端的 read 失败时:服务器处于 %s(内核读数)", stateName(srv))
 		}),
 	},
-}
-
-// stateName names a kernel state, CLOSED when the socket is gone.
-func stateName(st *timeline.State) i18n.Text {
-	if st.Gone {
-		return i18n.T("gone", "已消失")
-	}
-	return check.Plain(st.To.String())
 }

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netlab/netlab/lab/decode"
-	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
@@ -64,12 +63,6 @@ func awaitKernel(s *session.Session, want ...inState) error {
 	return nil
 }
 
-// lane names a lane in a detail: "client" in English, 客户端 in Chinese.
-func lane(name string) i18n.Text { return i18n.T(name, laneZh[name]) }
-
-var laneZh = map[string]string{"client": "客户端", "server": "服务器", "resolver": "解析服务器", "closed port": "关闭的端口",
-	"client 1": "客户端 1", "client 2": "客户端 2", "client 3": "客户端 3"}
-
 // first returns the first packet or nil.
 func first(ps []*decode.Packet) *decode.Packet {
 	if len(ps) == 0 {
@@ -92,7 +85,7 @@ func connectPair(s *session.Session, ln *session.Listener, opts ...session.Optio
 		accepted <- res{c, err}
 		return err
 	})
-	cli, err = s.Dial("client", ln.Addr().String(), opts...)
+	cli, err = s.Dial(client, server, ln.Addr().Port(), opts...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,215 +19,52 @@ import (
 var udpMessages = []string{"one", "two", "three"}
 
 const (
-	udpServer  = "127.0.0.1:9999"
-	closedPort = "127.0.0.1:9" // nothing listens there
+	udpPort     = 9999
+	closedPort9 = 9 // nothing listens there
 )
 
 // UDP: the same messages over TCP and UDP, and what a closed UDP port does.
-var UDP = &scenario.Scenario{
+var UDP = scenario.Define(scenario.Scenario{
 	Name:      "udp",
 	Title:     i18n.T("TCP vs UDP: connections, boundaries, overhead, errors", "TCP 与 UDP:连接、边界、开销、错误"),
 	Summary:   i18n.T("the same three messages over TCP and UDP; a datagram to a closed port draws ICMP port unreachable", "同样三条消息分别走 TCP 和 UDP;发往关闭端口的数据报引来 ICMP 端口不可达"),
-	Lanes:     []string{"client", "server", "closed port"},
+	Lanes:     []string{client, server, closedPort},
 	ShowBytes: true,
-	Lesson: i18n.T(`Interview answers list the differences between TCP and UDP; this run shows them on the wire.
-
-Act 1 — TCP. Three messages, "one", "two" and "three", each in its own write. Before the first byte there is a handshake, after the last a close; every segment is acknowledged. The server reads once, after all three have arrived, and gets "onetwothree": a byte stream has no message boundaries (see the coalescing scenario).
-
-Act 2 — UDP. The same three messages, each in its own send(). connect() on a UDP socket sends nothing: it only records the peer's address. Each send is one datagram on the wire, nothing is acknowledged, close() sends nothing. The server also reads only after all three have arrived, and still gets three separate datagrams: UDP keeps every boundary, one send = one datagram = one receive. It also guarantees nothing else: a lost datagram stays lost and nobody tells the sender (not shown here: loopback does not lose packets).
-
-Header overhead, measured from this capture: the UDP header is 8 bytes (ports, length, checksum). The TCP header is 20 bytes plus options; Linux adds 12 bytes of timestamps to every segment, so 32. Add the handshake, the ACKs and the close, and TCP needs several times the packets and bytes to carry the same 11 bytes of data.
-
-Act 3 — a datagram to a port where nothing listens. The receiving kernel answers with ICMP "port unreachable", quoting the start of the datagram that failed. An unconnected socket (sendto) never hears of it: Linux does not report ICMP errors to unconnected UDP sockets unless asked (IP_RECVERR). A connected socket does: its next receive fails with ECONNREFUSED, "connection refused", the same words TCP uses for a RST to a SYN, though no connection was ever made.`,
-		`面试答案会列出 TCP 和 UDP 的区别;本次运行在线路上把它们展示出来。
-
-第一幕:TCP。三条消息 "one"、"two"、"three",每条单独一次 write。第一个字节之前有握手,最后一个字节之后有关闭;每个报文段都被确认。服务器等三条都到了才读一次,得到 "onetwothree":字节流没有消息边界(见 coalescing 粘包场景)。
-
-第二幕:UDP。同样三条消息,每条单独一次 send()。UDP 套接字上的 connect() 不发送任何东西:它只记下对方的地址。每次 send 在线路上就是一个数据报,没有任何确认,close() 也不发送任何东西。服务器同样等三条都到了才读,读到的仍是三个独立的数据报:UDP 保留每一个边界,一次 send = 一个数据报 = 一次接收。除此之外它什么也不保证:丢失的数据报就丢了,也没有人通知发送方(这里没有展示:环回接口不会丢包)。
-
-头部开销,从本次抓包中测得:UDP 头部 8 字节(端口、长度、校验和)。TCP 头部 20 字节加选项;Linux 在每个报文段里加 12 字节时间戳,所以是 32 字节。再加上握手、ACK 和关闭,TCP 传输同样 11 字节的数据需要多出好几倍的报文和字节。
-
-第三幕:发往一个没有程序监听的端口的数据报。接收方内核回复 ICMP "端口不可达",并引用出错数据报的开头部分。未连接的套接字(sendto)永远不会知道:除非特别要求(IP_RECVERR),Linux 不会把 ICMP 错误报告给未连接的 UDP 套接字。已连接的套接字则会知道:它的下一次接收失败,返回 ECONNREFUSED "connection refused"(连接被拒绝),和 TCP 的 SYN 遇到 RST 时用词一样,尽管这里从来没有建立过连接。`),
+	Lesson: i18n.T("Interview answers list the differences between TCP and UDP; this run shows them on the wire.",
+		"面试答案会列出 TCP 和 UDP 的区别;本次运行在线路上把它们展示出来。"),
+	Acts: []*scenario.Act{udpOverTCP, udpDatagrams, udpClosedPort},
 	Run: func(s *session.Session) error {
-		ln, err := s.Listen("server", "127.0.0.1:8888")
+		ln, err := s.Listen(server, 8888)
 		if err != nil {
 			return err
 		}
-		if err := s.Act("Act 1: three messages over TCP.", "第一幕:三条消息走 TCP。"); err != nil {
+		s.Act(udpOverTCP)
+		if err := udpTCPMessages(s, ln); err != nil {
 			return err
 		}
-		cli, srv, err := connectPair(s, ln)
-		if err != nil {
+		s.Act(udpDatagrams)
+		if err := udpMessagesAsDatagrams(s); err != nil {
 			return err
 		}
-		for _, m := range udpMessages {
-			if _, err := cli.Write([]byte(m)); err != nil {
-				return err
-			}
-			if err := s.Sleep(time.Millisecond); err != nil {
-				return err
-			}
-		}
-		if err := s.Sleep(20 * time.Millisecond); err != nil {
-			return err
-		}
-		if _, err := srv.Read(make([]byte, 100)); err != nil {
-			return err
-		}
-		if err := closeBoth(cli, srv); err != nil {
-			return err
-		}
-
-		if err := s.Act("Act 2: the same messages over UDP.", "第二幕:同样的消息走 UDP。"); err != nil {
-			return err
-		}
-		us, err := s.ListenUDP("server", udpServer)
-		if err != nil {
-			return err
-		}
-		uc, err := s.DialUDP("client", udpServer)
-		if err != nil {
-			return err
-		}
-		for _, m := range udpMessages {
-			if _, err := uc.Write([]byte(m)); err != nil {
-				return err
-			}
-			if err := s.Sleep(time.Millisecond); err != nil {
-				return err
-			}
-		}
-		if err := s.Sleep(20 * time.Millisecond); err != nil {
-			return err
-		}
-		if err := s.Step("All three datagrams have arrived; the server receives three times.", "三个数据报都已到达;服务器接收三次。"); err != nil {
-			return err
-		}
-		for range udpMessages {
-			if _, _, err := us.ReadFrom(make([]byte, 100)); err != nil {
-				return err
-			}
-		}
-		if err := uc.Close(); err != nil {
-			return err
-		}
-		if err := us.Close(); err != nil {
-			return err
-		}
-
-		if err := s.Act("Act 3: datagrams to a port where nothing listens.", "第三幕:发往无人监听端口的数据报。"); err != nil {
-			return err
-		}
-		if err := s.Name("closed port", closedPort); err != nil {
-			return err
-		}
-		if err := s.Step("An unconnected socket: sendto() succeeds, the ICMP error never reaches the program.", "未连接的套接字:sendto() 成功,ICMP 错误永远到不了程序。"); err != nil {
-			return err
-		}
-		un, err := s.ListenUDP("client", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		if _, err := un.WriteTo([]byte("anyone?"), closedPort); err != nil {
-			return err
-		}
-		if err := s.Sleep(10 * time.Millisecond); err != nil {
-			return err
-		}
-		if err := un.Close(); err != nil {
-			return err
-		}
-		if err := s.Step("A connected socket: the ICMP error comes back as ECONNREFUSED on the next receive.", "已连接的套接字:ICMP 错误在下一次接收时以 ECONNREFUSED 返回。"); err != nil {
-			return err
-		}
-		cc, err := s.DialUDP("client", closedPort)
-		if err != nil {
-			return err
-		}
-		if _, err := cc.Write([]byte("anyone?")); err != nil {
-			return err
-		}
-		cc.UDP().SetReadDeadline(time.Now().Add(waitLong))
-		_, err = cc.Read(make([]byte, 100))
-		if !errors.Is(err, syscall.ECONNREFUSED) {
-			return fmt.Errorf("connected UDP socket: want connection refused, got %v", err)
-		}
-		return cc.Close()
+		s.Act(udpClosedPort)
+		return udpToClosedPort(s)
 	},
 	Checks: []check.Check{
-		check.InAct(1, "act 1: TCP sends packets without data (handshake, ACKs, close) and the server's one read joins the three messages", "第一幕:TCP 发送了不带数据的报文(握手、ACK、关闭),服务器一次读取把三条消息连在了一起", func(v *check.View) (bool, i18n.Text) {
-			a := v.Act(1)
-			all := a.Packets(check.TCP)
-			data := a.Packets(check.TCP, check.WithPayload)
-			reads := a.Calls("server", "read")
-			ok := len(all)-len(data) >= 6 && len(reads) >= 1 && reads[0].Bytes == len(strings.Join(udpMessages, ""))
-			got := 0
-			if len(reads) > 0 {
-				got = reads[0].Bytes
-			}
-			return ok, check.Say("%d segments, %d of them without data; first read %d bytes", "%d 个报文段,其中 %d 个不带数据;第一次读取 %d 字节", len(all), len(all)-len(data), got)
-		}),
-		check.InAct(2, "act 2: UDP sends exactly one datagram per send, and nothing else (no handshake, no ACK, no close)", "第二幕:UDP 每次 send 恰好一个数据报,除此之外什么也不发(没有握手、确认、关闭)", func(v *check.View) (bool, i18n.Text) {
-			a := v.Act(2)
-			all := a.Packets()
-			sends := a.Calls("client", "send")
-			var sizes []int
-			for _, p := range all {
-				sizes = append(sizes, p.PayloadLen)
-			}
-			ok := len(all) == len(udpMessages) && len(a.Packets(check.UDP)) == len(all) && len(sends) == len(udpMessages)
-			return ok, check.Say("%d sends, %d packets on the wire with payloads %v", "send %d 次,线路上 %d 个报文,载荷长度 %v", len(sends), len(all), sizes)
-		}),
-		check.InAct(2, "act 2: each receive returns exactly one datagram: the boundaries survive", "第二幕:每次接收恰好得到一个数据报:边界保留了下来", func(v *check.View) (bool, i18n.Text) {
-			st := v.Act(2).StreamFrom("client")
-			if st == nil {
-				return false, check.Say("no datagrams", "没有数据报")
-			}
-			want := []int{3, 3, 5}
-			ok := slices.Equal(st.Writes, want) && slices.Equal(st.Segments, want) && slices.Equal(st.Reads, want)
-			return ok, sizes(st)
-		}),
 		check.New("header overhead from the capture: UDP 8 bytes, TCP 20 bytes or more", "从抓包测得的头部开销:UDP 8 字节,TCP 20 字节以上", func(v *check.View) (bool, i18n.Text) {
-			tcp := v.Act(1).Packets(check.TCP, check.WithPayload)
-			udp := v.Act(2).Packets(check.UDP)
+			tcp := v.Act(udpOverTCP.ActNumber()).Packets(check.TCP, check.WithPayload)
+			udp := v.Act(udpDatagrams.ActNumber()).Packets(check.UDP)
 			if len(tcp) == 0 || len(udp) == 0 {
 				return false, check.Say("no TCP data segment or no UDP datagram", "没有 TCP 数据报文段或没有 UDP 数据报")
 			}
 			th, uh := transportHeader(tcp[0]), transportHeader(udp[0])
-			tw, uw := frameBytes(v.Act(1).Packets(check.TCP)), frameBytes(udp)
+			tw, uw := frameBytes(v.Act(udpOverTCP.ActNumber()).Packets(check.TCP)), frameBytes(udp)
 			ok := uh == 8 && th >= 20
 			return ok, check.Say("TCP header %d bytes, UDP header %d bytes; for the same %d bytes of data TCP used %d packets (%d bytes of frames), UDP %d (%d bytes)",
 				"TCP 头部 %d 字节,UDP 头部 %d 字节;同样 %d 字节的数据,TCP 用了 %d 个报文(帧共 %d 字节),UDP 用了 %d 个(%d 字节)",
-				th, uh, len(strings.Join(udpMessages, "")), len(v.Act(1).Packets(check.TCP)), tw, len(udp), uw)
-		}),
-		check.InAct(3, "act 3: each datagram to the closed port draws ICMP port unreachable, quoting that datagram", "第三幕:每个发往关闭端口的数据报都引来 ICMP 端口不可达,并引用了该数据报", func(v *check.View) (bool, i18n.Text) {
-			a := v.Act(3)
-			sent := a.Packets(check.UDP)
-			icmp := a.Packets(check.ICMP)
-			quoted := 0
-			for _, p := range icmp {
-				if p.ICMP.Type == 3 && p.ICMP.Code == 3 && p.ICMP.Quoted && p.ICMP.QuotedProto == decode.ProtoUDP && p.ICMP.QuotedDst.String() == closedPort {
-					quoted++
-				}
-			}
-			return len(sent) == 2 && quoted == 2, check.Say("%d datagrams to %s, %d ICMP port unreachable quoting them", "%d 个数据报发往 %s,%d 个 ICMP 端口不可达引用了它们", len(sent), closedPort, quoted)
-		}),
-		check.InAct(3, "act 3: the unconnected sendto() saw no error; the connected socket's receive failed with connection refused", "第三幕:未连接的 sendto() 没有看到错误;已连接套接字的接收以 connection refused 失败", func(v *check.View) (bool, i18n.Text) {
-			a := v.Act(3)
-			st := a.Calls("client", "sendto")
-			rv := a.Calls("client", "recv")
-			ok := len(st) == 1 && st[0].Err == "" && len(rv) == 1 && strings.Contains(rv[0].Err, "connection refused")
-			var se, re string
-			if len(st) > 0 {
-				se = st[0].Err
-			}
-			if len(rv) > 0 {
-				re = rv[0].Err
-			}
-			return ok, check.Say("sendto error %q, recv error %q", "sendto 的错误 %q,recv 的错误 %q", se, re)
+				th, uh, len(strings.Join(udpMessages, "")), len(v.Act(udpOverTCP.ActNumber()).Packets(check.TCP)), tw, len(udp), uw)
 		}),
 	},
-}
+})
 
 // transportHeader is the length of a packet's TCP or UDP header, as
 // captured.
@@ -241,4 +78,188 @@ func frameBytes(ps []*decode.Packet) int {
 		n += p.Length
 	}
 	return n
+}
+
+// udpOverTCP: three messages over TCP
+var udpOverTCP = &scenario.Act{
+	Title: i18n.T("three messages over TCP.", "三条消息走 TCP。"),
+	Lesson: i18n.T(`TCP. Three messages, "one", "two" and "three", each in its own write. Before the first byte there is a handshake, after the last a close; every segment is acknowledged. The server reads once, after all three have arrived, and gets "onetwothree": a byte stream has no message boundaries (see the coalescing scenario).`,
+		`TCP。三条消息 "one"、"two"、"three",每条单独一次 write。第一个字节之前有握手,最后一个字节之后有关闭;每个报文段都被确认。服务器等三条都到了才读一次,得到 "onetwothree":字节流没有消息边界(见 coalescing 粘包场景)。`),
+	Checks: []check.Check{
+		check.New("TCP sends packets without data (handshake, ACKs, close) and the server's one read joins the three messages", "TCP 发送了不带数据的报文(握手、ACK、关闭),服务器一次读取把三条消息连在了一起", func(v *check.View) (bool, i18n.Text) {
+			all := v.Packets(check.TCP)
+			data := v.Packets(check.TCP, check.WithPayload)
+			reads := v.Calls(server, "read")
+			ok := len(all)-len(data) >= 6 && len(reads) >= 1 && reads[0].Bytes == len(strings.Join(udpMessages, ""))
+			got := 0
+			if len(reads) > 0 {
+				got = reads[0].Bytes
+			}
+			return ok, check.Say("%d segments, %d of them without data; first read %d bytes", "%d 个报文段,其中 %d 个不带数据;第一次读取 %d 字节", len(all), len(all)-len(data), got)
+		}),
+	},
+}
+
+// udpDatagrams: the same messages over UDP
+var udpDatagrams = &scenario.Act{
+	Title: i18n.T("the same messages over UDP.", "同样的消息走 UDP。"),
+	Lesson: i18n.T(`UDP. The same three messages, each in its own send(). connect() on a UDP socket sends nothing: it only records the peer's address. Each send is one datagram on the wire, nothing is acknowledged, close() sends nothing. The server also reads only after all three have arrived, and still gets three separate datagrams: UDP keeps every boundary, one send = one datagram = one receive. It also guarantees nothing else: a lost datagram stays lost and nobody tells the sender (not shown here: loopback does not lose packets).
+
+Header overhead, measured from this capture: the UDP header is 8 bytes (ports, length, checksum). The TCP header is 20 bytes plus options; Linux adds 12 bytes of timestamps to every segment, so 32. Add the handshake, the ACKs and the close, and TCP needs several times the packets and bytes to carry the same 11 bytes of data.`,
+		`UDP。同样三条消息,每条单独一次 send()。UDP 套接字上的 connect() 不发送任何东西:它只记下对方的地址。每次 send 在线路上就是一个数据报,没有任何确认,close() 也不发送任何东西。服务器同样等三条都到了才读,读到的仍是三个独立的数据报:UDP 保留每一个边界,一次 send = 一个数据报 = 一次接收。除此之外它什么也不保证:丢失的数据报就丢了,也没有人通知发送方(这里没有展示:环回接口不会丢包)。
+
+头部开销,从本次抓包中测得:UDP 头部 8 字节(端口、长度、校验和)。TCP 头部 20 字节加选项;Linux 在每个报文段里加 12 字节时间戳,所以是 32 字节。再加上握手、ACK 和关闭,TCP 传输同样 11 字节的数据需要多出好几倍的报文和字节。`),
+	Checks: []check.Check{
+		check.New("UDP sends exactly one datagram per send, and nothing else (no handshake, no ACK, no close)", "UDP 每次 send 恰好一个数据报,除此之外什么也不发(没有握手、确认、关闭)", func(v *check.View) (bool, i18n.Text) {
+			all := v.Packets()
+			sends := v.Calls(client, "send")
+			var sizes []int
+			for _, p := range all {
+				sizes = append(sizes, p.PayloadLen)
+			}
+			ok := len(all) == len(udpMessages) && len(v.Packets(check.UDP)) == len(all) && len(sends) == len(udpMessages)
+			return ok, check.Say("%d sends, %d packets on the wire with payloads %v", "send %d 次,线路上 %d 个报文,载荷长度 %v", len(sends), len(all), sizes)
+		}),
+		check.New("each receive returns exactly one datagram: the boundaries survive", "每次接收恰好得到一个数据报:边界保留了下来", func(v *check.View) (bool, i18n.Text) {
+			st := v.StreamFrom(client)
+			if st == nil {
+				return false, check.Say("no datagrams", "没有数据报")
+			}
+			want := []int{3, 3, 5}
+			ok := slices.Equal(st.Writes, want) && slices.Equal(st.Segments, want) && slices.Equal(st.Reads, want)
+			return ok, check.Say("%d sends %v, %d datagrams %v, %d receives %v", "发送 %d 次 %v,数据报 %d 个 %v,接收 %d 次 %v",
+				len(st.Writes), st.Writes, len(st.Segments), st.Segments, len(st.Reads), st.Reads)
+		}),
+	},
+}
+
+// udpClosedPort: datagrams to a port where nothing listens
+var udpClosedPort = &scenario.Act{
+	Title: i18n.T("datagrams to a port where nothing listens.", "发往无人监听端口的数据报。"),
+	Lesson: i18n.T(`a datagram to a port where nothing listens. The receiving kernel answers with ICMP "port unreachable", quoting the start of the datagram that failed. An unconnected socket (sendto) never hears of it: Linux does not report ICMP errors to unconnected UDP sockets unless asked (IP_RECVERR). A connected socket does: its next receive fails with ECONNREFUSED, "connection refused", the same words TCP uses for a RST to a SYN, though no connection was ever made.`,
+		`发往一个没有程序监听的端口的数据报。接收方内核回复 ICMP "端口不可达",并引用出错数据报的开头部分。未连接的套接字(sendto)永远不会知道:除非特别要求(IP_RECVERR),Linux 不会把 ICMP 错误报告给未连接的 UDP 套接字。已连接的套接字则会知道:它的下一次接收失败,返回 ECONNREFUSED "connection refused"(连接被拒绝),和 TCP 的 SYN 遇到 RST 时用词一样,尽管这里从来没有建立过连接。`),
+	Checks: []check.Check{
+		check.New("each datagram to the closed port draws ICMP port unreachable, quoting that datagram", "每个发往关闭端口的数据报都引来 ICMP 端口不可达,并引用了该数据报", func(v *check.View) (bool, i18n.Text) {
+			sent := v.Packets(check.UDP)
+			icmp := v.Packets(check.ICMP)
+			quoted := 0
+			for _, p := range icmp {
+				if p.ICMP.Type == 3 && p.ICMP.Code == 3 && p.ICMP.Quoted && p.ICMP.QuotedProto == decode.ProtoUDP && p.ICMP.QuotedDst.Port() == closedPort9 {
+					quoted++
+				}
+			}
+			return len(sent) == 2 && quoted == 2, check.Say("%d datagrams to %s, %d ICMP port unreachable quoting them", "%d 个数据报发往 %s,%d 个 ICMP 端口不可达引用了它们", len(sent), closedAddr(sent), quoted)
+		}),
+		check.New("the unconnected sendto() saw no error; the connected socket's receive failed with connection refused", "未连接的 sendto() 没有看到错误;已连接套接字的接收以 connection refused 失败", func(v *check.View) (bool, i18n.Text) {
+			st := v.Calls(client, "sendto")
+			rv := v.Calls(client, "recv")
+			ok := len(st) == 1 && st[0].Err == "" && len(rv) == 1 && strings.Contains(rv[0].Err, "connection refused")
+			var se, re string
+			if len(st) > 0 {
+				se = st[0].Err
+			}
+			if len(rv) > 0 {
+				re = rv[0].Err
+			}
+			return ok, check.Say("sendto error %q, recv error %q", "sendto 的错误 %q,recv 的错误 %q", se, re)
+		}),
+	},
+}
+
+// udpTCPMessages sends the messages over TCP, one write each, and lets the
+// server read once they have all arrived.
+func udpTCPMessages(s *session.Session, ln *session.Listener) error {
+	cli, srv, err := connectPair(s, ln)
+	if err != nil {
+		return err
+	}
+	if err := sendSpaced(s, cli.Write); err != nil {
+		return err
+	}
+	if _, err := srv.Read(make([]byte, 100)); err != nil {
+		return err
+	}
+	return closeBoth(cli, srv)
+}
+
+// udpMessagesAsDatagrams sends the same messages as datagrams on a
+// connected socket; the server receives once per datagram.
+func udpMessagesAsDatagrams(s *session.Session) error {
+	us, err := s.ListenUDP(server, udpPort)
+	if err != nil {
+		return err
+	}
+	uc, err := s.DialUDP(client, server, udpPort)
+	if err != nil {
+		return err
+	}
+	if err := sendSpaced(s, uc.Write); err != nil {
+		return err
+	}
+	s.Step("All three datagrams have arrived; the server receives three times.", "三个数据报都已到达;服务器接收三次。")
+	for range udpMessages {
+		if _, _, err := us.ReadFrom(make([]byte, 100)); err != nil {
+			return err
+		}
+	}
+	if err := uc.Close(); err != nil {
+		return err
+	}
+	return us.Close()
+}
+
+// sendSpaced writes each message 1 ms apart, then waits until they have
+// all arrived.
+func sendSpaced(s *session.Session, write func([]byte) (int, error)) error {
+	for _, m := range udpMessages {
+		if _, err := write([]byte(m)); err != nil {
+			return err
+		}
+		if err := s.Sleep(time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return s.Sleep(20 * time.Millisecond)
+}
+
+// udpToClosedPort sends a datagram to a port where nothing listens, first
+// from an unconnected socket, then from a connected one.
+func udpToClosedPort(s *session.Session) error {
+	s.Name(closedPort, closedPort9)
+	s.Step("An unconnected socket: sendto() succeeds, the ICMP error never reaches the program.", "未连接的套接字:sendto() 成功,ICMP 错误永远到不了程序。")
+	un, err := s.ListenUDP(client, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := un.SendTo([]byte("anyone?"), closedPort, closedPort9); err != nil {
+		return err
+	}
+	if err := s.Sleep(10 * time.Millisecond); err != nil {
+		return err
+	}
+	if err := un.Close(); err != nil {
+		return err
+	}
+	s.Step("A connected socket: the ICMP error comes back as ECONNREFUSED on the next receive.", "已连接的套接字:ICMP 错误在下一次接收时以 ECONNREFUSED 返回。")
+	cc, err := s.DialUDP(client, closedPort, closedPort9)
+	if err != nil {
+		return err
+	}
+	if _, err := cc.Write([]byte("anyone?")); err != nil {
+		return err
+	}
+	cc.UDP().SetReadDeadline(time.Now().Add(waitLong))
+	_, err = cc.Read(make([]byte, 100))
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("connected UDP socket: want connection refused, got %v", err)
+	}
+	return cc.Close()
+}
+
+// closedAddr is where the datagrams went ("127.0.0.1:9"), as captured.
+func closedAddr(sent []*decode.Packet) string {
+	if len(sent) == 0 {
+		return "?"
+	}
+	return sent[0].Dst.String()
 }

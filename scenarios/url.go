@@ -11,6 +11,7 @@ import (
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labsvc"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 )
@@ -24,11 +25,12 @@ const (
 )
 
 // URL: which part of a URL travels where.
-var URL = &scenario.Scenario{
+var URL = scenario.Define(scenario.Scenario{
 	Name:    "url",
 	Title:   i18n.T("Anatomy of a URL: which part travels where", "URL 的结构:每一部分去了哪里"),
 	Summary: i18n.T("scheme, user info, host, port, path, query and fragment of one fetched URL: DNS, TCP port, Host header, request line, Authorization — and the fragment nowhere", "一次请求的 URL 的协议、用户信息、主机、端口、路径、查询和片段:DNS、TCP 端口、Host 头、请求行、Authorization——片段哪里也不去"),
-	Lanes:   []string{"client", "resolver", "server"},
+	Lanes:   []string{client, resolver, server},
+	Hosts:   labHosts,
 	Lesson: i18n.T(`A URL says what to fetch and how:
 
   http://alice:opensesame@shop.lab:8080/search/results?q=tcp+handshake&lang=zh#reviews
@@ -58,7 +60,7 @@ The notebook writes a URL as scheme://host[:port#]/path/…/[?query-string][#anc
 
 笔记把 URL 写成 scheme://host[:port#]/path/…/[?query-string][#anchor]:这里漏掉了用户信息;笔记说查询是发给服务器的数据、锚点是页面里的位置,这都对——也正因为锚点只是页面里的位置,它才不需要被发送。`),
 	Run: func(s *session.Session) error {
-		if err := serveLabSite(s, webIP+":8080", searchHandler()); err != nil {
+		if err := serveLabSite(s, 8080, searchHandler()); err != nil {
 			return err
 		}
 		u, err := url.Parse(lessonURL)
@@ -66,73 +68,69 @@ The notebook writes a URL as scheme://host[:port#]/path/…/[?query-string][#anc
 			return err
 		}
 		pw, _ := u.User.Password()
-		if err := s.Step(fmt.Sprintf("The client parses the URL: scheme %q, user %q, password %q, host %q, port %q, path %q, query %q, fragment %q.",
+		s.Step(fmt.Sprintf("The client parses the URL: scheme %q, user %q, password %q, host %q, port %q, path %q, query %q, fragment %q.",
 			u.Scheme, u.User.Username(), pw, u.Hostname(), u.Port(), u.Path, u.RawQuery, u.Fragment),
 			fmt.Sprintf("客户端解析 URL:协议 %q,用户 %q,密码 %q,主机 %q,端口 %q,路径 %q,查询 %q,片段 %q。",
-				u.Scheme, u.User.Username(), pw, u.Hostname(), u.Port(), u.Path, u.RawQuery, u.Fragment)); err != nil {
-			return err
-		}
-		cl, tr := newClient(s, "client", clientOptions{resolver: newResolver(s, "client", resolverAddr)})
-		resp, body, err := get(cl, "GET", lessonURL, "")
+				u.Scheme, u.User.Username(), pw, u.Hostname(), u.Port(), u.Path, u.RawQuery, u.Fragment))
+		cl, tr := newClient(s, client, labsvc.ClientOptions{Resolver: newResolver(s, client, resolver)})
+		resp, body, err := get(s, cl, "GET", lessonURL, "")
 		if err != nil {
 			return err
 		}
 		if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"tcp handshake"`)) {
 			return fmt.Errorf("GET %s: %s %q", lessonURL, resp.Status, body)
 		}
-		if err := s.Step("The page has arrived; the fragment is the client's alone. The client closes.", "页面已经到达;片段只属于客户端。客户端关闭连接。"); err != nil {
-			return err
-		}
+		s.Step("The page has arrived; the fragment is the client's alone. The client closes.", "页面已经到达;片段只属于客户端。客户端关闭连接。")
 		tr.CloseIdleConnections()
 		return s.Sleep(50 * time.Millisecond)
 	},
 	Checks: []check.Check{
 		check.New("scheme: not sent — the request line carries only path and query, and no TLS is spoken", "协议:不发送——请求行只带路径和查询,也没有 TLS", func(v *check.View) (bool, i18n.Text) {
 			r := firstRequest(v)
-			if r.p == nil {
+			if r.Packet == nil {
 				return false, check.Say("no request on the wire", "线路上没有请求")
 			}
-			cli := stream(v, "client")
+			cli := v.Sent(client)
 			full := bytes.Contains(cli, []byte("http://"))
-			tls := len(appMsgs(v, "tls")) > 0
-			return r.get("line") == "GET "+urlTarget+" HTTP/1.1" && !full && !tls, check.Say("request line %q; \"http://\" in the client's bytes: %v; TLS records: %v", "请求行 %q;客户端的字节里有 \"http://\":%v;TLS 记录:%v", r.get("line"), check.Bool(full), check.Bool(tls))
+			tls := len(v.AppMsgs("tls")) > 0
+			return r.Get("line") == "GET "+urlTarget+" HTTP/1.1" && !full && !tls, check.Say("request line %q; \"http://\" in the client's bytes: %v; TLS records: %v", "请求行 %q;客户端的字节里有 \"http://\":%v;TLS 记录:%v", r.Get("line"), check.Bool(full), check.Bool(tls))
 		}),
 		check.New("host: asked of DNS first, then sent in the Host header", "主机:先问 DNS,再写进 Host 头", func(v *check.View) (bool, i18n.Text) {
 			q, a := dnsPair(v, siteName+" IN A")
 			r := firstRequest(v)
-			if q.p == nil || a.p == nil || r.p == nil {
+			if q.Packet == nil || a.Packet == nil || r.Packet == nil {
 				return false, check.Say("no DNS exchange or no request", "没有 DNS 交互或没有请求")
 			}
-			return q.p.N < r.p.N && strings.HasPrefix(r.get("header.host"), siteName), check.Say("DNS question %q at packet %d; Host: %s at packet %d", "DNS 问题 %q 在第 %d 个报文;Host: %s 在第 %d 个报文", q.get("question"), q.p.N, r.get("header.host"), r.p.N)
+			return q.Packet.N < r.Packet.N && strings.HasPrefix(r.Get("header.host"), siteName), check.Say("DNS question %q at packet %d; Host: %s at packet %d", "DNS 问题 %q 在第 %d 个报文;Host: %s 在第 %d 个报文", q.Get("question"), q.Packet.N, r.Get("header.host"), r.Packet.N)
 		}),
 		check.New("port: the SYN goes to port 8080, and the Host header names it (not the default)", "端口:SYN 发往 8080 端口,Host 头里也写明了(不是默认端口)", func(v *check.View) (bool, i18n.Text) {
-			ss := syns(v)
+			ss := v.SYNs()
 			r := firstRequest(v)
-			if len(ss) != 1 || r.p == nil {
-				return false, check.Say("%d SYNs, request found: %v", "%d 个 SYN,找到请求:%v", len(ss), check.Bool(r.p != nil))
+			if len(ss) != 1 || r.Packet == nil {
+				return false, check.Say("%d SYNs, request found: %v", "%d 个 SYN,找到请求:%v", len(ss), check.Bool(r.Packet != nil))
 			}
-			return ss[0].Dst.Port() == 8080 && r.get("header.host") == siteName+":8080", check.Say("SYN to %s; Host: %s", "SYN 发往 %s;Host: %s", ss[0].Dst, r.get("header.host"))
+			return ss[0].Dst.Port() == 8080 && r.Get("header.host") == siteName+":8080", check.Say("SYN to %s; Host: %s", "SYN 发往 %s;Host: %s", ss[0].Dst, r.Get("header.host"))
 		}),
 		check.New("path and query: the request line is GET /search/results?q=tcp+handshake&lang=zh", "路径和查询:请求行是 GET /search/results?q=tcp+handshake&lang=zh", func(v *check.View) (bool, i18n.Text) {
 			r := firstRequest(v)
-			return r.p != nil && r.get("target") == urlTarget, check.Say("request target %q", "请求目标 %q", r.get("target"))
+			return r.Packet != nil && r.Get("target") == urlTarget, check.Say("request target %q", "请求目标 %q", r.Get("target"))
 		}),
 		check.New("user info: sent as Authorization: Basic, whose base64 anyone can decode back to alice:opensesame", "用户信息:以 Authorization: Basic 发送,谁都能把其中的 base64 解回 alice:opensesame", func(v *check.View) (bool, i18n.Text) {
 			r := firstRequest(v)
-			auth := r.get("header.authorization")
+			auth := r.Get("header.authorization")
 			enc, ok := strings.CutPrefix(auth, "Basic ")
 			dec, err := base64.StdEncoding.DecodeString(enc)
-			inWire := bytes.Contains(wire(v), []byte(auth))
+			inWire := bytes.Contains(v.Wire(), []byte(auth))
 			return ok && err == nil && string(dec) == urlUserInfo && inWire, check.Say("Authorization: %s → base64 decodes to %q; in the captured bytes: %v", "Authorization: %s → base64 解码为 %q;在抓到的字节里:%v", auth, dec, check.Bool(inWire))
 		}),
 		check.New("fragment: \"reviews\" appears in no captured byte", "片段:\"reviews\" 不在任何抓到的字节里", func(v *check.View) (bool, i18n.Text) {
-			w := wire(v)
+			w := v.Wire()
 			n := bytes.Count(w, []byte(urlFragment))
-			reqs := len(httpKind(appMsgs(v, "http"), "request"))
+			reqs := len(v.HTTPRequests())
 			return n == 0 && reqs == 1 && len(w) > 0, check.Say("%q found %d times in %d captured bytes (%d request)", "%[1]q 在抓到的 %[3]d 字节里出现 %[2]d 次(%[4]d 个请求)", urlFragment, n, len(w), reqs)
 		}),
 	},
-}
+})
 
 // searchHandler serves /search/results to alice.
 func searchHandler() http.Handler {
@@ -153,9 +151,9 @@ func searchHandler() http.Handler {
 }
 
 // firstRequest is the first HTTP request on the wire.
-func firstRequest(v *check.View) appMsg {
-	for _, m := range httpKind(appMsgs(v, "http"), "request") {
+func firstRequest(v *check.View) check.AppMsg {
+	for _, m := range v.HTTPRequests() {
 		return m
 	}
-	return appMsg{}
+	return check.AppMsg{}
 }

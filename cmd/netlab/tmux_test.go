@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netlab/netlab/scenarios"
 )
 
 // TestDashboardInTmux runs the real netlab binary in tmux at 100x35 the way
@@ -102,7 +104,7 @@ func checkHandshake(s *session) {
 		}
 	}
 	s.send("End")
-	s.waitFor("✓7 ✗0")
+	s.waitFor("✓" + strconv.Itoa(len(scenarios.Handshake.Checks)) + " ✗0")
 }
 
 // tmux drives a private tmux server.

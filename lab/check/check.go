@@ -146,7 +146,8 @@ func run(v *View, c Check) (res timeline.Check) {
 // View is the part of a run a check looks at: every event, or one act's.
 type View struct {
 	events []*timeline.Event
-	act    int // -1: all
+	act    int   // -1: all
+	whole  *View // what an act's view was narrowed from (see ForAct)
 }
 
 // NewView snapshots the timeline's events.

@@ -22,6 +22,7 @@ import (
 	"github.com/netlab/netlab/lab/flow"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/impair"
+	"github.com/netlab/netlab/lab/internal/sessionrun"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
@@ -117,7 +118,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	diag.Close()
 
 	sc := cfg.Scenario
-	lanes := session.NewLanes()
+	lanes := sessionrun.NewLanes()
 	local := timeline.New(timeline.Meta{})
 	lim := cfg.Limits.withDefaults()
 	emit := capEvents(lim.Events, func(ev timeline.Event) {
@@ -126,7 +127,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			cfg.Emit(ev)
 		}
 	})
-	clock := session.NewClock(50 * time.Millisecond)
+	clock := sessionrun.NewClock(50 * time.Millisecond)
 	m := newMerger(lanes, clock, emit, cfg.Mode == sandbox.Host)
 	meta := timeline.Meta{
 		Scenario: sc.Name, Title: sc.Title, Lanes: sc.Lanes, Sandbox: string(cfg.Mode),
@@ -195,9 +196,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 
 	runCtx, cancel := context.WithTimeout(ctx, sc.RunTimeout())
-	sess := session.New(runCtx, session.Config{
+	sess := session.New(runCtx, sessionrun.Config{
 		Recorder: m, Observer: observer{local}, Lanes: lanes, Clock: clock, Mode: cfg.Mode, Lang: cfg.Lang, Pause: cfg.Pause,
-		KeyLog: keys,
+		KeyLog: keys, Hosts: sc.Hosts,
 	})
 	runErr := runScenario(sc, sess)
 	closeErr := sess.Close()

@@ -7,7 +7,7 @@ import (
 
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/flow"
-	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/internal/sessionrun"
 	"github.com/netlab/netlab/lab/sockstate"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -68,8 +68,8 @@ func (h *itemHeap) Pop() any {
 // states the packets imply but the poller did not see, and emits it.
 type merger struct {
 	in    chan item
-	clock *session.Clock
-	lanes *session.Lanes
+	clock *sessionrun.Clock
+	lanes *sessionrun.Lanes
 	emit  func(timeline.Event)
 	host  bool // host mode: drop what does not belong to the scenario
 
@@ -83,7 +83,7 @@ type merger struct {
 	shown   map[timeline.Socket]tcpstate.State
 }
 
-func newMerger(lanes *session.Lanes, clock *session.Clock, emit func(timeline.Event), host bool) *merger {
+func newMerger(lanes *sessionrun.Lanes, clock *sessionrun.Clock, emit func(timeline.Event), host bool) *merger {
 	return &merger{
 		in:      make(chan item, 1<<14),
 		clock:   clock,
@@ -96,7 +96,7 @@ func newMerger(lanes *session.Lanes, clock *session.Clock, emit func(timeline.Ev
 	}
 }
 
-// Record implements session.Recorder.
+// Record implements sessionrun.Recorder.
 func (m *merger) Record(ev timeline.Event) { m.in <- item{ev: ev} }
 
 func (m *merger) change(c sockstate.Change) { m.in <- item{change: &c} }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/internal/sessionrun"
 	"github.com/netlab/netlab/lab/sockstate"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -25,10 +25,10 @@ var (
 
 func newTestMerger() (*merger, *[]timeline.Event) {
 	var out []timeline.Event
-	lanes := session.NewLanes()
+	lanes := sessionrun.NewLanes()
 	lanes.Set(srv, "server")
 	lanes.Set(cli, "client")
-	m := newMerger(lanes, session.NewClock(50*time.Millisecond), func(e timeline.Event) { out = append(out, e) }, false)
+	m := newMerger(lanes, sessionrun.NewClock(50*time.Millisecond), func(e timeline.Event) { out = append(out, e) }, false)
 	return m, &out
 }
 

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,25 +83,57 @@ func Failed(tl *timeline.Timeline) []string {
 	return out
 }
 
-// Repeats is how many times scenario tests run each scenario: 20, or 3 with
-// -short, or NETLAB_RUNS.
+// Repeats is how many times scenario tests run each scenario: 2, or 1 with
+// -short, or NETLAB_RUNS (CI's soak runs 20).
 func Repeats() int {
-	if v := os.Getenv("NETLAB_RUNS"); v != "" {
-		var n int
-		for _, c := range v {
-			if c < '0' || c > '9' {
-				return 20
-			}
-			n = n*10 + int(c-'0')
-		}
-		if n > 0 {
-			return n
-		}
+	if n := envInt("NETLAB_RUNS"); n > 0 {
+		return n
 	}
 	if testing.Short() {
-		return 3
+		return 1
 	}
-	return 20
+	return 2
+}
+
+// Parallel is how many scenario runs a test may have going at once: 3, or
+// NETLAB_PARALLEL. Each run is its own network namespace, so they do not
+// share ports or sockets; they share only the machine's CPUs.
+func Parallel() int {
+	if n := envInt("NETLAB_PARALLEL"); n > 0 {
+		return n
+	}
+	return 3
+}
+
+// envInt reads a positive decimal from the environment, or 0.
+func envInt(name string) int {
+	n, err := strconv.Atoi(os.Getenv(name))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// Slots bounds how many scenario runs go at once (Parallel), and lets a
+// timing-sensitive scenario run alone.
+type Slots struct {
+	ch    chan struct{}
+	alone sync.RWMutex
+}
+
+// NewSlots returns room for n runs at once.
+func NewSlots(n int) *Slots { return &Slots{ch: make(chan struct{}, max(n, 1))} }
+
+// Take waits for a slot, or, if alone, until no other run is going; the
+// returned function gives it back.
+func (s *Slots) Take(alone bool) (release func()) {
+	if alone {
+		s.alone.Lock()
+		return s.alone.Unlock
+	}
+	s.alone.RLock()
+	s.ch <- struct{}{}
+	return func() { <-s.ch; s.alone.RUnlock() }
 }
 
 // Indent indents a block for test logs.

@@ -6,6 +6,7 @@ package scenario
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -15,18 +16,32 @@ import (
 	"github.com/netlab/netlab/lab/session"
 )
 
-// Scenario is one lesson that runs.
+// Scenario is one lesson that runs. Declare it with Define.
 type Scenario struct {
 	Name    string    // command-line name: "handshake"
 	Title   i18n.Text // "TCP three-way handshake"
 	Summary i18n.Text // one line for `netlab list`
-	Lesson  i18n.Text // the explanation, paragraphs separated by blank lines
+	// Lesson is the explanation, paragraphs separated by blank lines. Define
+	// appends each act's paragraph, numbered ("Act 2 — …"), then After.
+	Lesson i18n.Text
+	// Acts are the scenario's parts, in the order Run starts them
+	// (s.Act(a)). Define numbers them.
+	Acts []*Act
+	// After is lesson text that follows the acts' paragraphs.
+	After i18n.Text
 	// Lanes orders the ladder's lanes, left to right.
 	Lanes []string
+	// Hosts puts lanes on their own loopback addresses (127.0.0.53 for a
+	// resolver), by lane name; the others live on 127.0.0.1. The run
+	// decides where lanes live: this is where today's run, one namespace
+	// sharing its loopback, puts them.
+	Hosts map[string]netip.Addr
 	// Run acts the scenario out. It returns when the scenario is done; the
 	// session closes whatever is left open.
 	Run func(s *session.Session) error
-	// Checks must hold on the run's timeline.
+	// Checks must hold on the run's timeline. As declared they are the
+	// checks about the whole run; Define puts every act's checks before
+	// them (check.ForAct), so after Define this is every check.
 	Checks []check.Check
 	// Timeout bounds a run (default 30 s).
 	Timeout time.Duration
@@ -37,6 +52,57 @@ type Scenario struct {
 	// Settle is how long the capture keeps running after Run returns, so the
 	// last segments and kernel states are seen (default 150 ms).
 	Settle time.Duration
+}
+
+// Act is one part of a scenario: a connection, a variation of the program.
+// The scenario lists it in Acts and starts it in Run with s.Act(a); Define
+// gives it its number, so no lesson writes one.
+type Act struct {
+	// Title follows "Act 2: " in the narration: "the same writes with
+	// TCP_NODELAY (Nagle off)."
+	Title i18n.Text
+	// Lesson is the act's paragraph of the lesson, after "Act 2 — ".
+	Lesson i18n.Text
+	// Checks are about this act only: each sees the view narrowed to the
+	// act (check.View.Act), is named "act 2: …", and is decided as soon as
+	// the next act begins. Build them with check.New.
+	Checks []check.Check
+
+	n int
+}
+
+// ActNumber is the act's place in its scenario, from 1 (session.Act).
+func (a *Act) ActNumber() int { return a.n }
+
+// ActTitle is the act's title (session.Act).
+func (a *Act) ActTitle() i18n.Text { return a.Title }
+
+// Define completes a scenario declaration: it numbers the acts, writes the
+// lesson's act paragraphs with their numbers, and puts the acts' checks,
+// named and narrowed to their act, before the whole-run checks. Call it
+// once per scenario, in the scenario's var declaration.
+func Define(sc Scenario) *Scenario {
+	var checks []check.Check
+	en, zh := []string{sc.Lesson.En}, []string{sc.Lesson.Zh}
+	for i, a := range sc.Acts {
+		if a.n != 0 {
+			panic(fmt.Sprintf("scenario %s: act %q is already act %d of a scenario", sc.Name, a.Title.En, a.n))
+		}
+		a.n = i + 1
+		for _, c := range a.Checks {
+			checks = append(checks, check.ForAct(a.n, c))
+		}
+		if !a.Lesson.IsZero() {
+			en = append(en, fmt.Sprintf("Act %d — %s", a.n, a.Lesson.En))
+			zh = append(zh, "第"+i18n.Numeral(a.n)+"幕:"+a.Lesson.Zh)
+		}
+	}
+	if !sc.After.IsZero() {
+		en, zh = append(en, sc.After.En), append(zh, sc.After.Zh)
+	}
+	sc.Lesson = i18n.T(strings.Join(en, "\n\n"), strings.Join(zh, "\n\n"))
+	sc.Checks = append(checks, sc.Checks...)
+	return &sc
 }
 
 // RunTimeout is the scenario's timeout or the default.

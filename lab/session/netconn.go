@@ -1,8 +1,10 @@
 package session
 
 import (
+	"context"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -74,3 +76,26 @@ func (p *PacketConn) RemoteAddr() net.Addr {
 func (p *PacketConn) SetDeadline(t time.Time) error      { return p.u.c.SetDeadline(t) }
 func (p *PacketConn) SetReadDeadline(t time.Time) error  { return p.u.c.SetReadDeadline(t) }
 func (p *PacketConn) SetWriteDeadline(t time.Time) error { return p.u.c.SetWriteDeadline(t) }
+
+// Dialer returns a dial function for library code that opens its own
+// connections (an HTTP client, a DNS resolver): it connects from lane over
+// the session's recorded sockets, TCP for "tcp*" networks and a connected
+// UDP socket otherwise. Its shape is the one net.Resolver.Dial and
+// http.Transport.DialContext take. A UDP connection it returns is also a
+// net.PacketConn, so Go's resolver speaks DNS over UDP on it.
+func (s *Session) Dialer(lane Lane) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(_ context.Context, network, addr string) (net.Conn, error) {
+		if strings.HasPrefix(network, "tcp") {
+			c, err := s.DialAddr(lane, addr)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return c, nil
+		}
+		u, err := s.DialUDPAddr(lane, addr)
+		if err != nil {
+			return nil, err
+		}
+		return u.NetConn(), nil
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/net/nettest"
 
+	"github.com/netlab/netlab/lab/internal/sessionrun"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -42,7 +43,7 @@ func (r *recorder) calls(lane, call string) int {
 func newTestSession(t *testing.T) (*Session, *recorder) {
 	t.Helper()
 	rec := &recorder{}
-	s := New(context.Background(), Config{Recorder: rec})
+	s := New(context.Background(), sessionrun.Config{Recorder: rec})
 	t.Cleanup(func() { s.Close() })
 	return s, rec
 }
@@ -52,7 +53,7 @@ func newTestSession(t *testing.T) (*Session, *recorder) {
 func TestConnIsNetConn(t *testing.T) {
 	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
 		s, _ := newTestSession(t)
-		ln, err := s.Listen("server", "127.0.0.1:0")
+		ln, err := s.Listen("server", 0)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -65,7 +66,7 @@ func TestConnIsNetConn(t *testing.T) {
 			}
 			accepted <- c
 		}()
-		cli, err := s.Dial("client", ln.Addr().String())
+		cli, err := s.DialAddr("client", ln.Addr().String())
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -82,7 +83,7 @@ func TestConnIsNetConn(t *testing.T) {
 // calls recorded on both sides.
 func TestHTTPOverSession(t *testing.T) {
 	s, rec := newTestSession(t)
-	ln, err := s.Listen("server", "127.0.0.1:0")
+	ln, err := s.Listen("server", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestHTTPOverSession(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(nl) }()
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return s.Dial("client", addr)
+		return s.DialAddr("client", addr)
 	}}
 	resp, err := (&http.Client{Transport: tr}).Get("http://" + ln.Addr().String() + "/")
 	if err != nil {
@@ -128,11 +129,11 @@ func TestHTTPOverSession(t *testing.T) {
 // keep their boundaries and the sender's address comes back.
 func TestPacketConn(t *testing.T) {
 	s, rec := newTestSession(t)
-	srv, err := s.ListenUDP("server", "127.0.0.1:0")
+	srv, err := s.ListenUDP("server", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cli, err := s.DialUDP("client", srv.Socket().Local.String())
+	cli, err := s.DialUDPAddr("client", srv.Socket().Local.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,12 +172,12 @@ func TestPacketConn(t *testing.T) {
 // no trace, while a read that times out on a real deadline is recorded.
 func TestSelfInterruptedReadNotRecorded(t *testing.T) {
 	s, rec := newTestSession(t)
-	ln, err := s.Listen("server", "127.0.0.1:0")
+	ln, err := s.Listen("server", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go ln.Accept()
-	c, err := s.Dial("client", ln.Addr().String())
+	c, err := s.DialAddr("client", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}

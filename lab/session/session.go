@@ -28,61 +28,54 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/internal/sessionrun"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/timeline"
 )
-
-// Recorder receives the events a session records. The engine implements it.
-type Recorder interface {
-	Record(ev timeline.Event)
-}
-
-// Observer lets a scenario wait for what the capture and the kernel show.
-type Observer interface {
-	// Wait returns the first event (already recorded or still to come) for
-	// which match is true, or ctx's error.
-	Wait(ctx context.Context, match func(*timeline.Event) bool) (*timeline.Event, error)
-}
-
-// Config is how the engine sets up a session.
-type Config struct {
-	Recorder Recorder
-	Observer Observer // may be nil: Wait then fails
-	Lanes    *Lanes
-	Clock    *Clock // stamps events; nil: a private one
-	Mode     sandbox.Mode
-	Lang     i18n.Lang
-	// Pause, if set, is called at every Step and Act; it returns when the
-	// user lets the scenario go on (the dashboard's space key).
-	Pause func(ctx context.Context) error
-	// KeyLog receives the TLS secrets of the scenario's TLS connections
-	// (NSS key log format), so the capture can show what they encrypt.
-	KeyLog io.Writer
-}
 
 // Session is a scenario's handle on the run.
 type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
-	cfg    Config
+	cfg    sessionrun.Config
 
 	mu      sync.Mutex
 	act     int
 	closers []io.Closer
+	closed  bool // the run's context ended: every socket is closed, new ones too
 	wg      sync.WaitGroup
 	errs    []error
 }
 
-// New starts a session; Close ends it.
-func New(ctx context.Context, cfg Config) *Session {
+// New starts a session; Close ends it. The engine calls it: a scenario is
+// given its session.
+func New(ctx context.Context, cfg sessionrun.Config) *Session {
 	if cfg.Lanes == nil {
-		cfg.Lanes = NewLanes()
+		cfg.Lanes = sessionrun.NewLanes()
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = NewClock(50 * time.Millisecond)
+		cfg.Clock = sessionrun.NewClock(50 * time.Millisecond)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	return &Session{ctx: ctx, cancel: cancel, cfg: cfg}
+	s := &Session{ctx: ctx, cancel: cancel, cfg: cfg}
+	// The session owns cancellation: when the run's context ends it closes
+	// every socket, so whatever call the scenario is blocked in (accept,
+	// read, a datagram) returns at once and its next call fails.
+	context.AfterFunc(ctx, s.closeAll)
+	return s
+}
+
+// closeAll closes every socket the scenario opened, newest first; sockets
+// opened later are closed as soon as they are tracked.
+func (s *Session) closeAll() {
+	s.mu.Lock()
+	cl := s.closers
+	s.closers = nil
+	s.closed = true
+	s.mu.Unlock()
+	for i := len(cl) - 1; i >= 0; i-- {
+		cl[i].Close()
+	}
 }
 
 // Context is cancelled when the run is interrupted or over.
@@ -102,38 +95,62 @@ func (s *Session) TLSKeyLog() io.Writer {
 	return s.cfg.KeyLog
 }
 
-// Lanes is the address-to-lane map the session fills.
-func (s *Session) Lanes() *Lanes { return s.cfg.Lanes }
+// Lane names a part a program plays in the scenario ("client", "server",
+// "resolver"): a column of the ladder. A scenario addresses lanes, never
+// addresses: the run decides where a lane lives (Addr).
+type Lane string
 
-// Name gives an address a lane name without opening a socket (for example
-// the closed port a datagram is sent to).
-func (s *Session) Name(lane, addr string) error {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return fmt.Errorf("name %s: %w", lane, err)
+// Addr is where the run put lane.
+func (s *Session) Addr(lane Lane) netip.Addr {
+	if a, ok := s.cfg.Hosts[string(lane)]; ok {
+		return a
 	}
-	s.cfg.Lanes.Set(ap, lane)
-	return nil
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
 }
 
-// Act starts a new act of the scenario (a new connection, a variation) and
-// pauses there like Step.
-func (s *Session) Act(en, zh string) error {
+// AddrPort is port on lane's address.
+func (s *Session) AddrPort(lane Lane, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(s.Addr(lane), port)
+}
+
+// Name gives port on lane's address the lane's name without opening a
+// socket (for example the closed port a datagram is sent to).
+func (s *Session) Name(lane Lane, port uint16) {
+	s.cfg.Lanes.Set(s.AddrPort(lane, port), string(lane))
+}
+
+// Act is one act of a scenario, as the scenario declares it
+// (scenario.Act): its number in the scenario's list and its title.
+type Act interface {
+	ActNumber() int
+	ActTitle() i18n.Text
+}
+
+// Act starts act a (a new connection, a variation) and pauses there like
+// Step. The narration reads "Act 2: " and the act's title. Acts must start
+// in the order they are declared: the checks of act n read the events the
+// session recorded while act n ran.
+func (s *Session) Act(a Act) {
+	n, title := a.ActNumber(), a.ActTitle()
 	s.mu.Lock()
-	s.act++
-	act := s.act
+	if n != s.act+1 {
+		s.errs = append(s.errs, fmt.Errorf("act %d (%q) started after act %d: start acts in the order the scenario declares them", n, title.En, s.act))
+	}
+	s.act = n
 	s.mu.Unlock()
-	s.recordNow(timeline.Event{Kind: timeline.KindNote, Act: act,
-		Note: &timeline.Note{Text: i18n.T(en, zh), Step: true, ActStart: true}})
-	return s.pause()
+	text := i18n.T(fmt.Sprintf("Act %d: %s", n, title.En), "第"+i18n.Numeral(n)+"幕:"+title.Zh)
+	s.recordNow(timeline.Event{Kind: timeline.KindNote, Act: n,
+		Note: &timeline.Note{Text: text, Step: true, ActStart: true}})
+	s.pause()
 }
 
 // Step narrates what happens next and, in an interactive run, waits for the
-// user. It returns ctx's error if the run is interrupted meanwhile.
-func (s *Session) Step(en, zh string) error {
+// user. It returns nothing: if the run is interrupted meanwhile, the session
+// has closed its sockets, so the scenario's next call fails and ends Run.
+func (s *Session) Step(en, zh string) {
 	s.recordNow(timeline.Event{Kind: timeline.KindNote,
 		Note: &timeline.Note{Text: i18n.T(en, zh), Step: true}})
-	return s.pause()
+	s.pause()
 }
 
 // Note adds an explanation to the timeline without pausing.
@@ -141,11 +158,12 @@ func (s *Session) Note(en, zh string) {
 	s.recordNow(timeline.Event{Kind: timeline.KindNote, Note: &timeline.Note{Text: i18n.T(en, zh)}})
 }
 
-func (s *Session) pause() error {
-	if s.cfg.Pause == nil {
-		return s.ctx.Err()
+// pause waits for the user in an interactive run. Its only error is the
+// run's end, which the session answers by closing its sockets.
+func (s *Session) pause() {
+	if s.cfg.Pause != nil {
+		s.cfg.Pause(s.ctx) //nolint:errcheck // the run ended: the sockets are closed
 	}
-	return s.cfg.Pause(s.ctx)
 }
 
 // Sleep waits d or until the run is interrupted.
@@ -188,6 +206,15 @@ func (s *Session) Wait(timeout time.Duration, match func(*timeline.Event) bool) 
 	return ev, nil
 }
 
+// over fails once the run has ended: a socket opened now would be closed
+// at once.
+func (s *Session) over() error {
+	if s.ctx.Err() != nil {
+		return errSessionClosed
+	}
+	return nil
+}
+
 // errSessionClosed marks errors caused by Close shutting the sockets.
 var errSessionClosed = errors.New("session closed")
 
@@ -196,13 +223,7 @@ var errSessionClosed = errors.New("session closed")
 // its own (FIN or RST as their state requires).
 func (s *Session) Close() error {
 	s.cancel()
-	s.mu.Lock()
-	cl := s.closers
-	s.closers = nil
-	s.mu.Unlock()
-	for i := len(cl) - 1; i >= 0; i-- {
-		cl[i].Close()
-	}
+	s.closeAll() // AfterFunc may still be starting it: closing twice is harmless
 	s.wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -218,8 +239,14 @@ func (s *Session) Err() error {
 
 func (s *Session) track(c io.Closer) {
 	s.mu.Lock()
-	s.closers = append(s.closers, c)
+	closed := s.closed
+	if !closed {
+		s.closers = append(s.closers, c)
+	}
 	s.mu.Unlock()
+	if closed {
+		c.Close()
+	}
 }
 
 func (s *Session) currentAct() int {
@@ -240,10 +267,10 @@ func (s *Session) record(ev timeline.Event) {
 // recordNow stamps ev now and hands it over: for calls recorded when they
 // return (accept, read) and for narration.
 func (s *Session) recordNow(ev timeline.Event) {
-	id, t := s.cfg.Clock.begin(nil)
+	id, t := s.cfg.Clock.Begin(nil)
 	ev.Time = t
 	s.record(ev)
-	s.cfg.Clock.end(id)
+	s.cfg.Clock.End(id)
 }
 
 // returned records a call when it returns (accept, read, recv).
@@ -262,19 +289,19 @@ type call struct {
 // begin starts a call; a describes it with what is known before it runs.
 func (s *Session) begin(a timeline.App) *call {
 	early := &timeline.Event{Kind: timeline.KindApp, Act: s.currentAct(), App: &a}
-	id, start := s.cfg.Clock.begin(early)
+	id, start := s.cfg.Clock.Begin(early)
 	return &call{s: s, id: id, start: start}
 }
 
 // done records the finished call.
 func (c *call) done(a timeline.App) {
-	t, blocked := c.s.cfg.Clock.finish(c.id)
+	t, blocked := c.s.cfg.Clock.Finish(c.id)
 	a.Dur = now().Sub(c.start)
 	if blocked {
 		a.Detail = strings.TrimSpace(a.Detail + fmt.Sprintf(" (returned after %.1f ms)", float64(a.Dur.Microseconds())/1000))
 	}
 	c.s.record(timeline.Event{Time: t, Kind: timeline.KindApp, App: &a})
-	c.s.cfg.Clock.end(c.id)
+	c.s.cfg.Clock.End(c.id)
 }
 
 // now is the wall clock without Go's monotonic reading, the clock capture

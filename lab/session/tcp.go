@@ -59,14 +59,15 @@ type Listener struct {
 	addr netip.AddrPort
 }
 
-// Listen opens a TCP listener on addr ("127.0.0.1:8888") for lane.
-func (s *Session) Listen(lane, addr string, opts ...Option) (*Listener, error) {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
+// Listen opens a TCP listener for lane on port (0: one the kernel
+// chooses) at the lane's address.
+func (s *Session) Listen(lane Lane, port uint16, opts ...Option) (*Listener, error) {
+	ap := s.AddrPort(lane, port)
+	if err := s.over(); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", ap, err)
 	}
 	o := options(opts)
-	a := timeline.App{Lane: lane, Call: "listen", Proto: "tcp", Socket: timeline.Socket{Local: ap},
+	a := timeline.App{Lane: string(lane), Call: "listen", Proto: "tcp", Socket: timeline.Socket{Local: ap},
 		Detail: joinDetails(append([]string{"backlog=" + strconv.Itoa(o.backlog)}, o.details...))}
 	c := s.begin(a)
 	l, err := listenTCP(ap, o)
@@ -77,10 +78,10 @@ func (s *Session) Listen(lane, addr string, opts ...Option) (*Listener, error) {
 	a.Err = errText(err)
 	c.done(a)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
+		return nil, fmt.Errorf("listen %s: %w", ap, err)
 	}
-	s.cfg.Lanes.Set(ap, lane)
-	ln := &Listener{s: s, l: l, lane: lane, addr: ap}
+	s.cfg.Lanes.Set(ap, string(lane))
+	ln := &Listener{s: s, l: l, lane: string(lane), addr: ap}
 	s.track(ln)
 	return ln, nil
 }
@@ -152,7 +153,7 @@ func (l *Listener) Close() error {
 	c := l.s.begin(a)
 	err := l.l.Close()
 	if errors.Is(err, net.ErrClosed) {
-		c.s.cfg.Clock.end(c.id)
+		c.s.cfg.Clock.End(c.id)
 		return nil // already closed
 	}
 	a.Err = errText(err)
@@ -177,8 +178,15 @@ func (s *Session) newConn(c *net.TCPConn, lane string) *Conn {
 	return conn
 }
 
-// Dial connects lane to addr from an ephemeral port.
-func (s *Session) Dial(lane, addr string, opts ...Option) (*Conn, error) {
+// Dial connects from lane to port on lane to, from an ephemeral port.
+func (s *Session) Dial(from, to Lane, port uint16, opts ...Option) (*Conn, error) {
+	return s.DialAddr(from, s.AddrPort(to, port).String(), opts...)
+}
+
+// DialAddr connects from lane to addr ("127.0.0.80:80"), for library code
+// that has an address, not a lane: an HTTP client dialling what its
+// resolver answered.
+func (s *Session) DialAddr(lane Lane, addr string, opts ...Option) (*Conn, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
@@ -198,8 +206,8 @@ func (s *Session) Dial(lane, addr string, opts ...Option) (*Conn, error) {
 			return errors.Join(err, cerr)
 		}
 	}
-	s.cfg.Lanes.dialing(ap, lane)
-	a := timeline.App{Lane: lane, Call: "connect", Proto: "tcp", Socket: timeline.Socket{Remote: ap},
+	s.cfg.Lanes.Dialing(ap, string(lane))
+	a := timeline.App{Lane: string(lane), Call: "connect", Proto: "tcp", Socket: timeline.Socket{Remote: ap},
 		Detail: joinDetails(append([]string{"to " + ap.String()}, o.details...))}
 	call := s.begin(a)
 	c, err := d.DialContext(s.ctx, "tcp", addr)
@@ -207,13 +215,13 @@ func (s *Session) Dial(lane, addr string, opts ...Option) (*Conn, error) {
 		// The failed connect's local port is unknown and its SYN and the RST
 		// that refused it reach the merger a little after connect returns:
 		// keep naming them after the dialer for a moment.
-		time.AfterFunc(failedDialGrace, func() { s.cfg.Lanes.dialed(ap, netip.AddrPort{}, lane) })
+		time.AfterFunc(failedDialGrace, func() { s.cfg.Lanes.Dialed(ap, netip.AddrPort{}, string(lane)) })
 		a.Err = errText(err)
 		call.done(a)
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
-	conn := s.newConn(c.(*net.TCPConn), lane)
-	s.cfg.Lanes.dialed(ap, conn.sock.Local, lane)
+	conn := s.newConn(c.(*net.TCPConn), string(lane))
+	s.cfg.Lanes.Dialed(ap, conn.sock.Local, string(lane))
 	a.Socket = conn.sock
 	call.done(a)
 	return conn, nil
@@ -335,7 +343,7 @@ func (c *Conn) Close() error {
 	call := c.s.begin(a)
 	err := c.c.Close()
 	if errors.Is(err, net.ErrClosed) {
-		c.s.cfg.Clock.end(call.id)
+		c.s.cfg.Clock.End(call.id)
 		return nil // already closed by the scenario
 	}
 	a.Err = errText(err)

@@ -20,37 +20,47 @@ type UDPConn struct {
 	connected bool
 }
 
-// ListenUDP opens an unconnected UDP socket bound to addr for lane.
-func (s *Session) ListenUDP(lane, addr string) (*UDPConn, error) {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("bind %s: %w", addr, err)
+// ListenUDP opens an unconnected UDP socket for lane bound to port (0: one
+// the kernel chooses) at the lane's address.
+func (s *Session) ListenUDP(lane Lane, port uint16) (*UDPConn, error) {
+	ap := s.AddrPort(lane, port)
+	if err := s.over(); err != nil {
+		return nil, fmt.Errorf("bind %s: %w", ap, err)
 	}
-	a := timeline.App{Lane: lane, Call: "bind", Proto: "udp", Socket: timeline.Socket{Local: ap}}
+	a := timeline.App{Lane: string(lane), Call: "bind", Proto: "udp", Socket: timeline.Socket{Local: ap}}
 	call := s.begin(a)
 	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
 	if err != nil {
 		a.Err = errText(err)
 		call.done(a)
-		return nil, fmt.Errorf("bind udp %s: %w", addr, err)
+		return nil, fmt.Errorf("bind udp %s: %w", ap, err)
 	}
-	u := &UDPConn{s: s, c: c, lane: lane, local: addrPort(c.LocalAddr())}
-	s.cfg.Lanes.Set(u.local, lane)
+	u := &UDPConn{s: s, c: c, lane: string(lane), local: addrPort(c.LocalAddr())}
+	s.cfg.Lanes.Set(u.local, string(lane))
 	a.Socket = timeline.Socket{Local: u.local}
 	call.done(a)
 	s.track(u)
 	return u, nil
 }
 
-// DialUDP opens a connected UDP socket to addr. connect() on UDP sends
-// nothing: it only fixes the peer address (and lets ICMP errors reach the
-// program as ECONNREFUSED).
-func (s *Session) DialUDP(lane, addr string) (*UDPConn, error) {
+// DialUDP opens a connected UDP socket from lane to port on lane to.
+// connect() on UDP sends nothing: it only fixes the peer address (and lets
+// ICMP errors reach the program as ECONNREFUSED).
+func (s *Session) DialUDP(from, to Lane, port uint16) (*UDPConn, error) {
+	return s.DialUDPAddr(from, s.AddrPort(to, port).String())
+}
+
+// DialUDPAddr is DialUDP to an address, for library code that has one (Go's
+// resolver dialling its name server).
+func (s *Session) DialUDPAddr(lane Lane, addr string) (*UDPConn, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect udp %s: %w", addr, err)
 	}
-	a := timeline.App{Lane: lane, Call: "connect", Proto: "udp", Socket: timeline.Socket{Remote: ap}, Detail: "no packet: UDP has no handshake"}
+	if err := s.over(); err != nil {
+		return nil, fmt.Errorf("connect udp %s: %w", addr, err)
+	}
+	a := timeline.App{Lane: string(lane), Call: "connect", Proto: "udp", Socket: timeline.Socket{Remote: ap}, Detail: "no packet: UDP has no handshake"}
 	call := s.begin(a)
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap))
 	if err != nil {
@@ -58,8 +68,8 @@ func (s *Session) DialUDP(lane, addr string) (*UDPConn, error) {
 		call.done(a)
 		return nil, fmt.Errorf("connect udp %s: %w", addr, err)
 	}
-	u := &UDPConn{s: s, c: c, lane: lane, local: addrPort(c.LocalAddr()), remote: ap, connected: true}
-	s.cfg.Lanes.Set(u.local, lane)
+	u := &UDPConn{s: s, c: c, lane: string(lane), local: addrPort(c.LocalAddr()), remote: ap, connected: true}
+	s.cfg.Lanes.Set(u.local, string(lane))
 	a.Socket = u.Socket()
 	call.done(a)
 	s.track(u)
@@ -107,6 +117,11 @@ func (u *UDPConn) WriteTo(b []byte, addr string) (int, error) {
 	return n, err
 }
 
+// SendTo sends one datagram to port on lane to.
+func (u *UDPConn) SendTo(b []byte, to Lane, port uint16) (int, error) {
+	return u.WriteTo(b, u.s.AddrPort(to, port).String())
+}
+
 // ReadFrom receives one datagram and says who sent it.
 func (u *UDPConn) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 	start := now()
@@ -125,7 +140,7 @@ func (u *UDPConn) Close() error {
 	call := u.s.begin(a)
 	err := u.c.Close()
 	if errors.Is(err, net.ErrClosed) {
-		u.s.cfg.Clock.end(call.id)
+		u.s.cfg.Clock.End(call.id)
 		return nil
 	}
 	a.Err = errText(err)

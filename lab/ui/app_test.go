@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -247,7 +246,7 @@ func TestAppLiveHandshake(t *testing.T) {
 	}
 	a.rune(' ')
 	s := a.waitFor("■ done|SYN seq=0|SYN,ACK seq=0 ack=1|ACK seq=1 ack=1|ESTABLISHED", 15*time.Second)
-	if !regexp.MustCompile(`done ✓7 ✗0`).MatchString(s) {
+	if !strings.Contains(s, "done ✓"+strconv.Itoa(len(scenarios.Handshake.Checks))+" ✗0") {
 		t.Errorf("checks did not all pass:\n%s", s)
 	}
 	a.key(tcell.KeyHome)

@@ -1,4 +1,4 @@
-package session
+package sessionrun
 
 import (
 	"net/netip"
@@ -39,16 +39,16 @@ func (l *Lanes) Set(ap netip.AddrPort, lane string) {
 	l.exact[ap] = lane
 }
 
-// dialing records that lane is connecting to remote from a port not known yet.
-func (l *Lanes) dialing(remote netip.AddrPort, lane string) {
+// Dialing records that lane is connecting to remote from a port not known yet.
+func (l *Lanes) Dialing(remote netip.AddrPort, lane string) {
 	remote = norm(remote)
 	l.mu.Lock()
 	l.pending[remote] = append(l.pending[remote], lane)
 	l.mu.Unlock()
 }
 
-// dialed replaces a pending dial by the local address it got.
-func (l *Lanes) dialed(remote, local netip.AddrPort, lane string) {
+// Dialed replaces a pending dial by the local address it got.
+func (l *Lanes) Dialed(remote, local netip.AddrPort, lane string) {
 	remote, local = norm(remote), norm(local)
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -1,6 +1,7 @@
-package session
+package sessionrun
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ func TestClockWatermark(t *testing.T) {
 		t.Fatalf("idle clock: wm %v early %d", wm.Sub(at), len(early))
 	}
 	a := timeline.App{Call: "connect"}
-	id, start := c.begin(&timeline.Event{Kind: timeline.KindApp, App: &a})
+	id, start := c.Begin(&timeline.Event{Kind: timeline.KindApp, App: &a})
 	// While the call is short, the watermark waits for it.
 	if wm, early := c.Watermark(start.Add(5 * time.Millisecond)); !wm.Equal(start) || len(early) != 0 {
 		t.Fatalf("open call: wm %v (want its start), early %d", wm.Sub(start), len(early))
@@ -30,14 +31,14 @@ func TestClockWatermark(t *testing.T) {
 		t.Fatal("a blocking event is handed out once")
 	}
 	// Its result is stamped when it returns.
-	stamp, blocked := c.finish(id)
+	stamp, blocked := c.Finish(id)
 	if !blocked || stamp.Before(start) {
 		t.Fatalf("finish: %v %v", stamp, blocked)
 	}
 	if wm, _ := c.Watermark(stamp.Add(time.Hour)); !wm.Equal(stamp) {
 		t.Fatalf("until end, the watermark holds at the return stamp: %v", wm.Sub(stamp))
 	}
-	c.end(id)
+	c.End(id)
 	if wm, _ := c.Watermark(later.Add(time.Hour)); !wm.Equal(later.Add(time.Hour)) {
 		t.Fatal("ended call still holds the watermark")
 	}
@@ -46,9 +47,9 @@ func TestClockWatermark(t *testing.T) {
 func TestClockShortCallKeepsStartStamp(t *testing.T) {
 	c := NewClock(time.Second)
 	a := timeline.App{Call: "write"}
-	id, start := c.begin(&timeline.Event{Kind: timeline.KindApp, App: &a})
-	stamp, blocked := c.finish(id)
-	c.end(id)
+	id, start := c.Begin(&timeline.Event{Kind: timeline.KindApp, App: &a})
+	stamp, blocked := c.Finish(id)
+	c.End(id)
 	if blocked || !stamp.Equal(start) {
 		t.Fatalf("short call: stamp %v blocked %v", stamp.Sub(start), blocked)
 	}
@@ -58,12 +59,12 @@ func TestLanesResolvePendingDial(t *testing.T) {
 	l := NewLanes()
 	srv := mustAP("127.0.0.1:8888")
 	l.Set(mustAP("0.0.0.0:8888"), "server")
-	l.dialing(srv, "client")
+	l.Dialing(srv, "client")
 	from, to := l.Resolve(mustAP("127.0.0.1:40000"), srv)
 	if from != "client" || to != "server" {
 		t.Fatalf("SYN before connect returned: %q→%q", from, to)
 	}
-	l.dialed(srv, mustAP("127.0.0.1:40000"), "client")
+	l.Dialed(srv, mustAP("127.0.0.1:40000"), "client")
 	if got := l.Lookup(mustAP("127.0.0.1:40000")); got != "client" {
 		t.Fatalf("after connect: %q", got)
 	}
@@ -72,20 +73,4 @@ func TestLanesResolvePendingDial(t *testing.T) {
 	}
 }
 
-func TestPreview(t *testing.T) {
-	tests := []struct {
-		in   []byte
-		want string
-	}{
-		{[]byte("hello world"), `"hello world"`},
-		{[]byte("GET / HTTP/1.1\r\nHost: shop.lab\r\n\r\n"), `"GET / HTTP/1.1\r\nHost: shop.lab\r\n\r\n"`},
-		{[]byte{0x0c, 0x16, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00}, "0c 16 01 00 00 01 00 00 …"},
-		{[]byte("你好"), `"你好"`},
-		{nil, ""},
-	}
-	for _, tc := range tests {
-		if got := preview(tc.in); got != tc.want {
-			t.Errorf("preview(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-}
+func mustAP(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }

@@ -1,4 +1,4 @@
-package session
+package sessionrun
 
 import (
 	"sync"
@@ -38,10 +38,10 @@ func NewClock(hold time.Duration) *Clock {
 	return &Clock{hold: hold, open: make(map[uint64]*pending)}
 }
 
-// begin registers an event about to be stamped; early, if set, is what to
+// Begin registers an event about to be stamped; early, if set, is what to
 // show if the call blocks longer than hold. It returns the registration and
 // its time.
-func (c *Clock) begin(early *timeline.Event) (uint64, time.Time) {
+func (c *Clock) Begin(early *timeline.Event) (uint64, time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.next++
@@ -55,10 +55,10 @@ func (c *Clock) begin(early *timeline.Event) (uint64, time.Time) {
 	return c.next, p.start
 }
 
-// finish is called when a call registered with begin returns: it returns
+// Finish is called when a call registered with Begin returns: it returns
 // the time to stamp its event with (its start, or now if it was shown as
-// blocking) and whether it was. The registration stays open until end.
-func (c *Clock) finish(id uint64) (time.Time, bool) {
+// blocking) and whether it was. The registration stays open until End.
+func (c *Clock) Finish(id uint64) (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.open[id]
@@ -74,8 +74,8 @@ func (c *Clock) finish(id uint64) (time.Time, bool) {
 	return p.start, false
 }
 
-// end unregisters id once its event has been handed to the Recorder.
-func (c *Clock) end(id uint64) {
+// End unregisters id once its event has been handed to the Recorder.
+func (c *Clock) End(id uint64) {
 	c.mu.Lock()
 	delete(c.open, id)
 	c.mu.Unlock()
@@ -106,3 +106,7 @@ func (c *Clock) Watermark(at time.Time) (time.Time, []timeline.Event) {
 	}
 	return wm, early
 }
+
+// now is the wall clock without Go's monotonic reading, the clock capture
+// timestamps use, so the two order correctly.
+func now() time.Time { return time.Now().Round(0) }

@@ -1,5 +1,0 @@
-package session
-
-import "net/netip"
-
-func mustAP(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
