@@ -3,6 +3,7 @@ package scenarios
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/labtest"
@@ -62,6 +63,35 @@ func TestScenarios(t *testing.T) {
 					}
 					return true
 				})
+			}
+		})
+	}
+}
+
+// readSlowly is how long TestScenariosReadSlowly pauses at every step:
+// longer than the lessons' own timers (1 s keep-alive idle, 200 ms RTO,
+// 40 ms delayed ACK), so a check that counts what happens "in an act" sees
+// what the kernel does while a learner reads.
+const readSlowly = 1200 * time.Millisecond
+
+// TestScenariosReadSlowly steps through every lesson as a learner in the
+// dashboard does, pausing at each narration step: a lesson read slowly must
+// not fail itself (issue: a paused lesson failed its own checks).
+func TestScenariosReadSlowly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: stepping through every lesson with pauses takes about a minute")
+	}
+	slots := labtest.NewSlots(labtest.Parallel())
+	for _, sc := range Catalog() {
+		t.Run(sc.Name, func(t *testing.T) {
+			t.Parallel()
+			defer slots.Take(runAlone[sc.Name])()
+			tl, sum := labtest.RunPaced(t, sc, readSlowly)
+			if sum.Err != "" || sum.ChecksFailed > 0 || sum.ChecksPassed != len(sc.Checks) {
+				t.Fatalf("read slowly (%v at each step): error %q, failed checks %q\n%s", readSlowly, sum.Err, labtest.Failed(tl), labtest.Indent(labtest.Ladder(tl)))
+			}
+			if cs := check.Contradictions(check.NewView(tl).Events()); len(cs) > 0 {
+				t.Errorf("read slowly: the kernel contradicts %d inferred states, first: %s", len(cs), cs[0])
 			}
 		})
 	}

@@ -49,6 +49,38 @@ func Run(t testing.TB, sc *scenario.Scenario) (*timeline.Timeline, timeline.Summ
 	return r.Timeline, sum
 }
 
+// RunPaced runs sc once as the dashboard does when a learner steps through
+// it: the scenario pauses at every narration step, and each pause lasts
+// pause before the run goes on. A lesson read slowly must pass as it does
+// unattended: timers keep running while the learner reads.
+func RunPaced(t testing.TB, sc *scenario.Scenario, pause time.Duration) (*timeline.Timeline, timeline.Summary) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The run's own timeout counts running time only; this bound is for a
+	// run that hangs, pauses included.
+	ctx, cancelT := context.WithTimeout(ctx, sc.RunTimeout()+100*pause+30*time.Second)
+	defer cancelT()
+	r, err := runner.Start(ctx, sc, runner.Options{Lang: i18n.En, Step: true})
+	if err != nil {
+		skipOrFail(t, err)
+	}
+	go r.Timeline.Follow(ctx, func(e *timeline.Event) {
+		if e.Kind == timeline.KindNote && e.Note.Step {
+			select {
+			case <-time.After(pause):
+			case <-ctx.Done():
+			}
+			r.Continue()
+		}
+	})
+	sum, err := r.Wait()
+	if err != nil {
+		skipOrFail(t, err)
+	}
+	return r.Timeline, sum
+}
+
 func skipOrFail(t testing.TB, err error) {
 	t.Helper()
 	var se *sandbox.Error
