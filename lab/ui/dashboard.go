@@ -109,8 +109,10 @@ type Dashboard struct {
 	checks    *checksView
 
 	msg      string
+	msgBad   bool // msg is an error
 	msgUntil time.Time
-	syncing  bool // moving widgets to the model: ignore their callbacks
+	mode     sandbox.Mode // where runs are made, when no run says so
+	syncing  bool         // moving widgets to the model: ignore their callbacks
 
 	// Shared with the pump goroutine.
 	runCh    chan runRef   // the run to watch (capacity 1: the newest)
@@ -147,6 +149,7 @@ func Open(opts Options) *Dashboard {
 		started: make(chan struct{}), pumpDone: make(chan struct{}),
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.mode = sandbox.Choose() // once: Draw only draws
 	d.keys = d.newKeymap()
 	d.syncing = true // no callbacks while the widgets are made
 	d.model = newRunModel(nil, nil, 0)
@@ -337,8 +340,13 @@ const maxDelta = 20_000
 // applyDelta runs on the UI goroutine with what the pump found.
 func (d *Dashboard) applyDelta(dl *delta) {
 	m := d.model
+	wasClosed := m.closed
 	if !m.apply(dl) {
 		return
+	}
+	if m.closed && !wasClosed && m.summary.Err != "" {
+		// A scenario error is never left to read as failed checks alone.
+		d.root.show(pChecks)
 	}
 	if d.autorun && m.paused() {
 		d.step()
@@ -376,9 +384,23 @@ func (d *Dashboard) capture(ev *tcell.EventKey) *tcell.EventKey {
 // tr picks the text in the dashboard's language.
 func (d *Dashboard) tr(en, zh string) string { return i18n.T(en, zh).In(d.lang) }
 
-// say shows a message in the status bar for a few seconds.
+// say shows a message on the message line (over the key hints) for a few
+// seconds.
 func (d *Dashboard) say(msg string) {
-	d.msg, d.msgUntil = msg, time.Now().Add(6*time.Second)
+	d.msg, d.msgBad, d.msgUntil = msg, false, time.Now().Add(6*time.Second)
+}
+
+// complain shows an error on the message line, longer than a message.
+func (d *Dashboard) complain(msg string) {
+	d.msg, d.msgBad, d.msgUntil = msg, true, time.Now().Add(15*time.Second)
+}
+
+// message is the message to show now ("": none).
+func (d *Dashboard) message(now time.Time) string {
+	if d.msg == "" || !now.Before(d.msgUntil) {
+		return ""
+	}
+	return d.msg
 }
 
 // focusPanel focuses panel id, showing its tab.
@@ -631,11 +653,12 @@ func (d *Dashboard) openSave() {
 		go func() {
 			n, err := record.WritePcapng(path, tl, lang)
 			msg := fmt.Sprintf(d.tr("saved %s (%d packets)", "已保存 %s(%d 个报文)"), path, n)
+			show := d.say
 			if err != nil {
-				msg = d.tr("save failed: ", "保存失败:") + err.Error()
+				msg, show = d.tr("save failed: ", "保存失败:")+err.Error(), d.complain
 			}
 			select {
-			case d.results <- func() { d.say(msg) }:
+			case d.results <- func() { show(msg) }:
 			case <-d.ctx.Done():
 			}
 		}()
@@ -654,7 +677,7 @@ func (s *statusBar) draw(screen tcell.Screen, x, y, w int) {
 	var parts []string
 	mode := m.meta.Sandbox
 	if mode == "" {
-		mode = string(sandbox.Choose())
+		mode = string(d.mode)
 	}
 	parts = append(parts, mode)
 	switch {
@@ -671,6 +694,8 @@ func (s *statusBar) draw(screen tcell.Screen, x, y, w int) {
 			state = d.tr("▶ running", "▶ 运行中")
 		case m.summary.Interrupted:
 			state = d.tr("■ stopped", "■ 已停止")
+		case m.summary.Err != "":
+			state = fmt.Sprintf(d.tr("■ scenario error ✓%d ✗%d (see Checks)", "■ 场景出错 ✓%d ✗%d(见检查)"), m.summary.ChecksPassed, m.summary.ChecksFailed)
 		default:
 			state = fmt.Sprintf(d.tr("■ done ✓%d ✗%d", "■ 完成 ✓%d ✗%d"), m.summary.ChecksPassed, m.summary.ChecksFailed)
 		}
@@ -697,10 +722,28 @@ func (s *statusBar) draw(screen tcell.Screen, x, y, w int) {
 			parts = append(parts, cur)
 		}
 	}
-	text := " " + strings.Join(parts, " │ ")
-	if d.msg != "" && time.Now().Before(d.msgUntil) {
-		text += " │ " + d.msg
-		d.animate.Store(true)
+	put(screen, x, y, w, " "+strings.Join(parts, " │ "), th.cursor)
+}
+
+// drawMessage draws the message over the key hints, growing upwards when
+// it needs more than one line: a save's confirmation or error is read
+// whole at 80 columns. It reports whether there was one.
+func (d *Dashboard) drawMessage(screen tcell.Screen, x, bottom, w int) bool {
+	msg := d.message(time.Now())
+	if msg == "" {
+		return false
 	}
-	put(screen, x, y, w, text, th.cursor)
+	d.animate.Store(true) // it goes away by itself
+	st := d.theme.bold
+	if d.msgBad {
+		st = d.theme.bad.Bold(true)
+	}
+	lines := wrapText(msg, w-2)
+	lines = lines[max(len(lines)-3, 0):]
+	for i, l := range lines {
+		row := bottom - len(lines) + 1 + i
+		fill(screen, x, row, w, ' ', st)
+		put(screen, x+1, row, w-2, l, st)
+	}
+	return true
 }

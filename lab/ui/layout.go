@@ -42,7 +42,22 @@ var panelNames = [nPanels]i18n.Text{
 	pChecks:    i18n.T("Checks", "检查"),
 }
 
+// panelShort are the names tabs use where the full ones do not fit (80
+// columns): words still, never a cut.
+var panelShort = [nPanels]i18n.Text{
+	pDetails: i18n.T("Details", "详情"),
+	pHex:     i18n.T("Hex", "十六进制"),
+	pStates:  i18n.T("States", "状态机"),
+}
+
 func (p panelID) name() i18n.Text { return panelNames[p] }
+
+func (p panelID) short() i18n.Text {
+	if !panelShort[p].IsZero() {
+		return panelShort[p]
+	}
+	return panelNames[p]
+}
 
 // titled panels add a word to their tab (a count, a filter).
 type titled interface{ titleExtra() string }
@@ -116,20 +131,35 @@ func (s *slot) Draw(screen tcell.Screen) {
 	screen.SetContent(x, y+h-1, bl, nil, bs)
 	screen.SetContent(x+w-1, y+h-1, br, nil, bs)
 
-	// Tabs: " Ladder " and the others; inactive ones shortened when the
-	// border is too narrow for every name.
+	// Tabs: " Ladder " and the others, by their names, else by their short
+	// names (still words: a learner reads "States", "状态机"), else
+	// without the title's extra, and cut only as a last resort.
 	lang := s.d.lang
-	names := make([]string, len(s.ids))
-	total := 0
-	for i, id := range s.ids {
-		names[i] = id.name().In(lang)
-		total += render.Width(names[i]) + 3
-	}
 	extra := ""
 	if t, ok := s.panel().(titled); ok {
 		extra = t.titleExtra()
 	}
-	if total+render.Width(extra)+4 > w {
+	names := make([]string, len(s.ids))
+	fits := func(short bool, extra string) bool {
+		total := 0
+		for i, id := range s.ids {
+			names[i] = id.name().In(lang)
+			if short {
+				names[i] = id.short().In(lang)
+			}
+			total += render.Width(names[i]) + 3
+		}
+		if extra != "" {
+			total += render.Width(extra) + 2
+		}
+		return total+2 <= w
+	}
+	switch {
+	case fits(false, extra), fits(true, extra):
+	case fits(true, ""):
+		extra = ""
+	default:
+		extra = ""
 		for i := range names {
 			if i != s.active {
 				names[i] = render.Truncate(names[i], 3, "")
@@ -336,7 +366,9 @@ func (r *root) Draw(screen tcell.Screen) {
 	r.main.SetRect(x, y, w, h-2)
 	r.main.Draw(screen)
 	d.status.draw(screen, x, y+h-2, w)
-	put(screen, x, y+h-1, w, d.keys.hints(d.focus, d.lang, w), th.dim)
+	if !d.drawMessage(screen, x, y+h-1, w) {
+		put(screen, x, y+h-1, w, d.keys.hints(d.focus, d.lang, w), th.dim)
+	}
 	if d.overlay != nil {
 		d.overlay.draw(screen, x, y, w, h)
 	}
