@@ -629,7 +629,7 @@ func (d *Dashboard) openFilter() {
 	if d.model.filter != nil {
 		cur = d.model.filter.text
 	}
-	d.prompt(d.tr("filter packets (client, syn, tcp, text; !word negates): ", "过滤报文(client、syn、tcp、文本;!词 表示排除):"), cur, func(s string) {
+	d.prompt(d.tr("filter packets (client = from client, to:server, syn, tcp, text; !word negates): ", "过滤报文(client=客户端发出、to:server、syn、tcp、文本;!词 表示排除):"), cur, func(s string) {
 		m := d.model
 		m.setFilter(parseFilter(s, m.meta.Lanes))
 		if m.filter != nil {
