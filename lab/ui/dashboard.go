@@ -88,7 +88,7 @@ type Dashboard struct {
 	runCancel context.CancelFunc
 	gen       int
 	autorun   bool      // c: continue at every step
-	runs      []LiveRun // every run started, waited for at exit
+	runs      []LiveRun // runs whose worker may still be going, waited for at exit
 
 	root    *root
 	panels  [nPanels]tview.Primitive
@@ -453,7 +453,7 @@ func (d *Dashboard) start(sc *scenario.Scenario) {
 		return
 	}
 	d.run, d.runCancel = r, cancel
-	d.runs = append(d.runs, r)
+	d.runs = append(unfinished(d.runs), r)
 	d.model = newRunModel(sc, r.Timeline(), d.gen)
 	d.ladder.reset()
 	d.hex.reset()
@@ -463,6 +463,21 @@ func (d *Dashboard) start(sc *scenario.Scenario) {
 	}
 	d.runCh <- runRef{tl: r.Timeline(), gen: d.gen, checks: sc.Checks}
 	d.sync()
+}
+
+// unfinished keeps the runs whose worker has not exited: a finished run's
+// timeline (about 1 MB for http) is let go once another run replaces it.
+func unfinished(runs []LiveRun) []LiveRun {
+	kept := runs[:0]
+	for _, r := range runs {
+		select {
+		case <-r.Done():
+		default:
+			kept = append(kept, r)
+		}
+	}
+	clear(runs[len(kept):])
+	return kept
 }
 
 // step lets a paused run go on to its next step.
