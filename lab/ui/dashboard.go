@@ -97,6 +97,8 @@ type Dashboard struct {
 	overlay overlay
 	status  *statusBar
 
+	// The panels the dashboard itself talks to (the others it reaches
+	// through panels and their hooks); set by the panel table.
 	scenarios *scenarioList
 	lesson    *lessonView
 	ladder    *ladderView
@@ -154,20 +156,7 @@ func Open(opts Options) *Dashboard {
 	d.syncing = true // no callbacks while the widgets are made
 	d.model = newRunModel(nil, nil, 0)
 	d.status = &statusBar{d: d}
-	d.scenarios = newScenarioList(d)
-	d.lesson = newLessonView(d)
-	d.ladder = newLadderView(d)
-	d.packets = newPacketTable(d)
-	d.details = newDetailsView(d)
-	d.hex = newHexView(d)
-	d.sockets = newSocketsView(d)
-	d.states = newStateMachine(d)
-	d.bytes = newBytesView(d)
-	d.checks = newChecksView(d)
-	d.panels = [nPanels]tview.Primitive{
-		pScenarios: d.scenarios, pLesson: d.lesson, pLadder: d.ladder, pPackets: d.packets,
-		pDetails: d.details, pHex: d.hex, pSockets: d.sockets, pStates: d.states, pBytes: d.bytes, pChecks: d.checks,
-	}
+	d.makePanels()
 	d.root = newRoot(d)
 	d.syncing = false
 	d.app.SetRoot(d.root, true).EnableMouse(true)
@@ -359,10 +348,11 @@ func (d *Dashboard) applyDelta(dl *delta) {
 func (d *Dashboard) sync() {
 	d.syncing = true
 	defer func() { d.syncing = false }()
-	d.packets.sync()
-	d.details.sync()
-	d.lesson.sync()
-	d.scenarios.sync()
+	d.eachPanel(func(p tview.Primitive) {
+		if s, ok := p.(syncer); ok {
+			s.sync()
+		}
+	})
 }
 
 // capture is the application's input capture: the key registry.
@@ -455,8 +445,11 @@ func (d *Dashboard) start(sc *scenario.Scenario) {
 	d.run, d.runCancel = r, cancel
 	d.runs = append(unfinished(d.runs), r)
 	d.model = newRunModel(sc, r.Timeline(), d.gen)
-	d.ladder.reset()
-	d.hex.reset()
+	d.eachPanel(func(p tview.Primitive) {
+		if r, ok := p.(resetter); ok {
+			r.reset()
+		}
+	})
 	select {
 	case <-d.runCh:
 	default:
@@ -540,9 +533,11 @@ func (d *Dashboard) toggleLang() {
 	} else {
 		d.lang = i18n.Zh
 	}
-	d.lesson.dirty = true
-	d.details.dirty = true
-	d.scenarios.rebuild()
+	d.eachPanel(func(p tview.Primitive) {
+		if r, ok := p.(relabeler); ok {
+			r.relabel()
+		}
+	})
 	d.sync()
 }
 

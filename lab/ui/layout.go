@@ -7,57 +7,8 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
-	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/render"
 )
-
-// panelID names a panel.
-type panelID int
-
-// The panels, in Tab order.
-const (
-	pScenarios panelID = iota
-	pLesson
-	pLadder
-	pPackets
-	pDetails
-	pHex
-	pSockets
-	pStates
-	pBytes
-	pChecks
-	nPanels
-)
-
-var panelNames = [nPanels]i18n.Text{
-	pScenarios: i18n.T("Scenarios", "场景"),
-	pLesson:    i18n.T("Lesson", "讲解"),
-	pLadder:    i18n.T("Ladder", "梯形图"),
-	pPackets:   i18n.T("Packets", "报文"),
-	pDetails:   i18n.T("Details", "分层详情"),
-	pHex:       i18n.T("Hex", "十六进制"),
-	pSockets:   i18n.T("Sockets", "套接字"),
-	pStates:    i18n.T("State machine", "状态机"),
-	pBytes:     i18n.T("Bytes", "字节流"),
-	pChecks:    i18n.T("Checks", "检查"),
-}
-
-// panelShort are the names tabs use where the full ones do not fit (80
-// columns): words still, never a cut.
-var panelShort = [nPanels]i18n.Text{
-	pDetails: i18n.T("Details", "详情"),
-	pHex:     i18n.T("Hex", "十六进制"),
-	pStates:  i18n.T("States", "状态机"),
-}
-
-func (p panelID) name() i18n.Text { return panelNames[p] }
-
-func (p panelID) short() i18n.Text {
-	if !panelShort[p].IsZero() {
-		return panelShort[p]
-	}
-	return panelNames[p]
-}
 
 // titled panels add a word to their tab (a count, a filter).
 type titled interface{ titleExtra() string }
@@ -282,9 +233,16 @@ func (r *root) build(kind layoutKind, w, h int) {
 		r.main = rows().AddItem(sl(d.focus), 0, 1, false)
 	case layoutCompact:
 		lower := min(8, max(5, (h-2)/3))
+		low := []panelID{pSockets, pChecks}
+		var top []panelID
+		for p := range nPanels {
+			if !slices.Contains(low, p) {
+				top = append(top, p)
+			}
+		}
 		r.main = rows().
-			AddItem(sl(pScenarios, pLesson, pLadder, pPackets, pDetails, pHex, pStates, pBytes), 0, 1, false).
-			AddItem(sl(pSockets, pChecks), lower, 0, false)
+			AddItem(sl(top...), 0, 1, false).
+			AddItem(sl(low...), lower, 0, false)
 	case layoutMedium:
 		var right *tview.Flex
 		if h-2 >= 40 {
@@ -325,6 +283,31 @@ func (r *root) build(kind layoutKind, w, h int) {
 			AddItem(right, 0, 32, false)
 	default:
 		r.main = nil
+	}
+	r.placeRest()
+}
+
+// placeRest gives a panel no layout names a tab in the first slot that has
+// tabs: a new panel shows up before anyone places it.
+func (r *root) placeRest() {
+	if len(r.slots) == 0 {
+		return
+	}
+	host := r.slots[0]
+	for _, s := range r.slots {
+		if len(s.ids) > 1 {
+			host = s
+			break
+		}
+	}
+	for p := range nPanels {
+		placed := false
+		for _, s := range r.slots {
+			placed = placed || s.holds(p) >= 0
+		}
+		if !placed {
+			host.ids = append(host.ids, p)
+		}
 	}
 }
 

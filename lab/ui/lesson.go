@@ -101,3 +101,5 @@ func (b *stepBox) Draw(screen tcell.Screen) {
 func (v *lessonView) InputHandler() func(event *tcell.EventKey, setFocus func(p tview.Primitive)) {
 	return v.text.InputHandler()
 }
+
+func (v *lessonView) relabel() { v.dirty = true }
