@@ -95,9 +95,14 @@ func (v *ladderView) Draw(screen tcell.Screen) {
 		if m.cursor < v.offset {
 			v.offset = m.cursor
 		}
-		for v.offset < m.cursor && v.rowsBetween(lines, v.offset, m.cursor) > bh {
-			v.offset++
+		// The first event from which the cursor's rows still fit, found
+		// walking back from the cursor: a screenful of work at most.
+		first, rows := m.cursor, len(lines(m.cursor))
+		for first > v.offset && rows+len(lines(first-1)) <= bh {
+			first--
+			rows += len(lines(first))
 		}
+		v.offset = max(v.offset, first)
 	}
 	v.offset = min(max(v.offset, 0), max(m.n-1, 0))
 	sel := -1
@@ -137,15 +142,6 @@ func (v *ladderView) Draw(screen tcell.Screen) {
 		// Empty rows keep the lanes going.
 		put(screen, x, y+hdr+row, w, laneLine(names), th.dim)
 	}
-}
-
-// rowsBetween counts the rows events from..to (inclusive) take.
-func (v *ladderView) rowsBetween(lines func(int) []string, from, to int) int {
-	n := 0
-	for i := from; i <= to; i++ {
-		n += len(lines(i))
-	}
-	return n
 }
 
 // lines renders one event as its ladder rows (at least one).
