@@ -63,8 +63,10 @@ func (v *ladderView) Draw(screen tcell.Screen) {
 	lad := render.NewLadder(m.meta, w, d.lang)
 	names := lad.LaneNames()
 	hdr := 0
-	if h >= 14 {
-		for _, l := range lad.Legend() {
+	// The legend where it costs little: one line, or a tall panel (the
+	// help screen says it too).
+	if legend := lad.Legend(); (h >= 14 && len(legend) == 1) || h >= 30 {
+		for _, l := range legend {
 			put(screen, x, y+hdr, w, l, th.dim)
 			hdr++
 		}
