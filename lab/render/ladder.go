@@ -307,7 +307,7 @@ func (l *Ladder) seen(lane string, s timeline.Socket) {
 // as the state of the next act's connection.
 func (l *Ladder) stateText(s *timeline.State) string {
 	l.seen(s.Lane, s.Socket)
-	t := StateText(s)
+	t := StateTextIn(s, l.Lang)
 	if len(l.socks[s.Lane]) > 1 && l.socks[s.Lane][s.Socket] {
 		t += fmt.Sprintf(" · :%d→:%d", s.Socket.Local.Port(), s.Socket.Remote.Port())
 	}
@@ -374,15 +374,19 @@ func (l *Ladder) packet(p *decode.Packet) [][]rune {
 	return rows
 }
 
-// StateText renders a state change: "[ESTABLISHED]" from the kernel,
-// "(SYN-SENT)" inferred from packets, with the kernel's timer.
-func StateText(s *timeline.State) string {
+// StateText renders a state change in English: "[ESTABLISHED]" from the
+// kernel, "(SYN-SENT)" inferred from packets, with the kernel's timer.
+func StateText(s *timeline.State) string { return StateTextIn(s, i18n.En) }
+
+// StateTextIn renders a state change in lang. State and timer names are
+// the kernel's (as ss prints them) and stay as they are.
+func StateTextIn(s *timeline.State, lang i18n.Lang) string {
 	name := s.To.String()
 	if s.Gone {
 		name = "CLOSED"
 	}
 	if !s.Socket.Remote.IsValid() || s.Socket.Remote.Port() == 0 {
-		name = "listener " + name
+		name = tr(lang, "listener ", "监听 ") + name
 	}
 	var t string
 	if s.Source == timeline.Inferred {
@@ -397,7 +401,7 @@ func StateText(s *timeline.State) string {
 		t += fmt.Sprintf(" %s %.1fs", timer, s.Expires.Seconds())
 	}
 	if s.From == s.To && s.To == tcpstate.Listen {
-		t += fmt.Sprintf(" accept queue %d/%d", s.RecvQ, s.SendQ)
+		t += fmt.Sprintf(tr(lang, " accept queue %d/%d", " 全连接队列 %d/%d"), s.RecvQ, s.SendQ)
 	}
 	return t
 }
@@ -445,6 +449,7 @@ func AppTextIn(a *timeline.App, lang i18n.Lang) string {
 var detailsZh = []struct{ en, zh string }{
 	{"no packet: UDP has no handshake", "无报文:UDP 没有握手"},
 	{"no packet", "无报文"},
+	{"listener", "监听套接字"},
 	{"to ", "到 "},
 	{"from ", "来自 "},
 }
@@ -454,6 +459,9 @@ var detailsZh = []struct{ en, zh string }{
 func detailIn(d string, lang i18n.Lang) string {
 	if lang != i18n.Zh {
 		return d
+	}
+	if n, ok := strings.CutSuffix(d, " bytes"); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+		return n + " 字节" // a blocking write's size
 	}
 	for _, t := range detailsZh {
 		if d == t.en {

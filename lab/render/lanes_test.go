@@ -116,3 +116,18 @@ func golden(t *testing.T, path string, got []byte) {
 		t.Errorf("output differs from %s:\n%s", path, got)
 	}
 }
+
+// TestLadderProseInChinese: in Chinese the ladder's own words are Chinese
+// (the socket API's call names and the kernel's state and timer names stay
+// as they are).
+func TestLadderProseInChinese(t *testing.T) {
+	for _, name := range []string{"browse", "backlog"} {
+		tl := labtest.Recorded(t, "testdata/"+name+".timeline.gob")
+		out := string(report(tl, 120, i18n.Zh))
+		for _, en := range []string{"bytes", "listener", "accept queue", "no packet", "handshake", "sandbox", "capture on", "blocks", "packets captured", " to 127."} {
+			if strings.Contains(out, en) {
+				t.Errorf("%s: English %q in the Chinese report:\n%s", name, en, out)
+			}
+		}
+	}
+}

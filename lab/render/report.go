@@ -80,7 +80,7 @@ func Sockets(w io.Writer, tl *timeline.Timeline, lang i18n.Lang) {
 		sw = max(sw, len(r.st.Socket.String()))
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "  %-*s  %-*s  %s\n", lw, r.st.Lane, sw, r.st.Socket, StateText(r.st))
+		fmt.Fprintf(w, "  %-*s  %-*s  %s\n", lw, r.st.Lane, sw, r.st.Socket, StateTextIn(r.st, lang))
 	}
 }
 
