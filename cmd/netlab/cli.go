@@ -57,6 +57,17 @@ func (a *app) language() i18n.Lang {
 	return i18n.FromEnv(os.Getenv)
 }
 
+// checkLang refuses a --lang netlab has no lessons in (exit 2).
+func (a *app) checkLang() error {
+	if a.lang == "" {
+		return nil
+	}
+	if _, ok := i18n.Parse(a.lang); !ok {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--lang %q: the accepted values are en (English) and zh (中文)", a.lang)}
+	}
+	return nil
+}
+
 // run executes the command line and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, catalog: scenarios.Catalog()}
@@ -108,7 +119,8 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 usage, 3 cannot capture
 		},
 	}
 	root.PersistentFlags().StringVar(&a.lang, "lang", "", "lesson language: en or zh (default from $LANG)")
-	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.uiCmd())
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return a.checkLang() }
+	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.uiCmd(), a.lessonCmd())
 	return root
 }
 

@@ -110,7 +110,7 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 		if sc.ShowBytes {
 			render.Segmentation(a.stdout, tl, lang, a.width(f.width))
 		}
-		render.Checks(a.stdout, tl, lang)
+		render.Checks(a.stdout, tl, lang, a.width(f.width))
 		render.Sockets(a.stdout, tl, lang)
 		render.Summary(a.stdout, sum, lang)
 	}

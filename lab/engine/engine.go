@@ -195,17 +195,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}()
 	}
 
-	runCtx, cancel := context.WithTimeout(ctx, sc.RunTimeout())
-	sess := session.New(runCtx, sessionrun.Config{
-		Recorder: m, Observer: observer{local}, Lanes: lanes, Clock: clock, Mode: cfg.Mode, Lang: cfg.Lang, Pause: cfg.Pause,
+	// The timeout counts running time only: not the time a step waits for
+	// the user.
+	budget := newRunBudget(ctx, sc.RunTimeout())
+	sess := session.New(budget.ctx, sessionrun.Config{
+		Recorder: m, Observer: observer{local}, Lanes: lanes, Clock: clock, Mode: cfg.Mode, Lang: cfg.Lang, Pause: budget.pausing(cfg.Pause),
 		KeyLog: keys, Hosts: sc.Hosts,
 	})
 	runErr := runScenario(sc, sess)
 	closeErr := sess.Close()
-	if runCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-		runErr = errors.Join(runErr, fmt.Errorf("scenario %s did not finish within %v", sc.Name, sc.RunTimeout()))
+	if budget.expired() && ctx.Err() == nil {
+		runErr = errors.Join(runErr, fmt.Errorf("scenario %s did not finish within %v of running time", sc.Name, sc.RunTimeout()))
 	}
-	cancel()
+	budget.stop()
 	if ctx.Err() == nil {
 		// Let the last segments and kernel states arrive.
 		t := time.NewTimer(sc.SettleTime())

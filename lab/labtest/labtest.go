@@ -97,7 +97,7 @@ func Ladder(tl *timeline.Timeline) string {
 	l.Header(&b)
 	tl.All(func(e *timeline.Event) bool { l.Event(&b, e); return true })
 	render.Segmentation(&b, tl, i18n.En, 100)
-	render.Checks(&b, tl, i18n.En)
+	render.Checks(&b, tl, i18n.En, 100)
 	sum, _ := tl.Closed()
 	render.Summary(&b, sum, i18n.En)
 	return b.String()

@@ -9,6 +9,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -18,7 +19,10 @@ import (
 	"github.com/netlab/netlab/lab/timeline"
 )
 
-// Ladder draws events as rows of a ladder diagram.
+// Ladder draws events as rows of a ladder diagram. Every row belongs to
+// one lane, or to the two lanes of an arrow: a label beside a lane is
+// joined to it (├ on its right, ┤ on its left) and never reaches the next
+// lane; what does not fit wraps onto rows of its own below, never cut.
 type Ladder struct {
 	Width int // columns (default 80)
 	Lang  i18n.Lang
@@ -26,20 +30,21 @@ type Ladder struct {
 	meta  timeline.Meta
 	lanes []string
 	xs    []int
-	lastT time.Time
+	socks map[string]map[timeline.Socket]bool // each lane's connected TCP sockets so far
 }
 
 const timeCol = 9 // "  123.456 "
+
+// MaxWidth bounds a ladder's width: wider asks are drawn this wide.
+const MaxWidth = 1000
 
 // NewLadder prepares a ladder for a run.
 func NewLadder(meta timeline.Meta, width int, lang i18n.Lang) *Ladder {
 	if width <= 0 {
 		width = 80
 	}
-	if width < 40 {
-		width = 40
-	}
-	l := &Ladder{Width: width, Lang: lang, meta: meta, lanes: meta.Lanes}
+	width = min(max(width, 40), MaxWidth)
+	l := &Ladder{Width: width, Lang: lang, meta: meta, lanes: meta.Lanes, socks: map[string]map[timeline.Socket]bool{}}
 	if len(l.lanes) == 0 {
 		l.lanes = []string{"client", "server"}
 	}
@@ -59,17 +64,37 @@ func NewLadder(meta timeline.Meta, width int, lang i18n.Lang) *Ladder {
 // Header writes the title, the legend and the lane names.
 func (l *Ladder) Header(w io.Writer) {
 	m := l.meta
-	fmt.Fprintf(w, "netlab %s · %s · sandbox %s · capture on %s\n", m.Scenario, m.Title.In(l.Lang), m.Sandbox, m.Iface)
-	if l.Lang == i18n.Zh {
-		fmt.Fprintln(w, "[状态] 内核 sock_diag 读出的状态 · (状态) 由报文推断(存在时间太短,轮询未看到) · 时间单位 ms")
-	} else {
-		fmt.Fprintln(w, "[STATE] read from the kernel (sock_diag) · (STATE) inferred from packets, too brief for the poller · times in ms")
+	title := tr(l.Lang,
+		fmt.Sprintf("netlab %s · %s · sandbox %s · capture on %s", m.Scenario, m.Title.In(l.Lang), m.Sandbox, m.Iface),
+		fmt.Sprintf("netlab %s · %s · 沙箱 %s · 在 %s 上抓包", m.Scenario, m.Title.In(l.Lang), m.Sandbox, m.Iface))
+	for _, line := range append(wrapCells(title, l.Width), l.Legend()...) {
+		fmt.Fprintln(w, line)
 	}
+	fmt.Fprintln(w, l.LaneNames())
+}
+
+// Legend says how to read the states and the time column, wrapped.
+func (l *Ladder) Legend() []string {
+	return wrapCells(tr(l.Lang, "[STATE] read from the kernel (sock_diag) · (STATE) inferred from packets, too brief for the poller · times in ms",
+		"[状态] 内核 sock_diag 读出的状态 · (状态) 由报文推断(存在时间太短,轮询未看到) · 时间单位 ms"), l.Width)
+}
+
+// LaneNames is the row naming the lanes, each joined to its lane as its
+// labels are.
+func (l *Ladder) LaneNames() string {
 	row := l.blank()
 	for i, name := range l.lanes {
-		l.place(row, i, name)
+		x, room, left := l.room(i)
+		name = truncate(name, room)
+		if left {
+			l.put(row, x-1-Width(name), name)
+			row[x] = '┤'
+		} else {
+			l.put(row, x+2, name)
+			row[x] = '├'
+		}
 	}
-	fmt.Fprintln(w, strings.TrimRight("       ms"+string(row[9:]), " "))
+	return strings.TrimRight("       ms"+string(l.cells(row[9:])), " ")
 }
 
 // blank returns a row with every lane's vertical line.
@@ -81,26 +106,58 @@ func (l *Ladder) blank() []rune {
 	return row
 }
 
-// place writes text beside lane i: to its right, or to its left for the
-// last of several lanes.
-func (l *Ladder) place(row []rune, i int, text string) {
-	x := l.xs[i]
-	last := i == len(l.xs)-1 && len(l.xs) > 1
-	if last {
-		room := x - 1 - (timeCol + 1)
-		if i > 0 {
-			room = x - l.xs[i-1] - 3
+// room is where text beside lane i goes: the lane's column, the cells it
+// may take, and whether it sits on the lane's left (the last of several
+// lanes) rather than its right. A label keeps one blank cell from its lane
+// and two from the next, so that it cannot be read as the next lane's.
+func (l *Ladder) room(i int) (x, room int, left bool) {
+	x = l.xs[i]
+	n := len(l.xs)
+	switch {
+	case i == n-1 && n > 1:
+		return x, x - l.xs[i-1] - 4, true
+	case i+1 < n:
+		return x, l.xs[i+1] - x - 4, false
+	}
+	return x, l.Width - x - 2, false
+}
+
+// beside lays text out beside lane i: the first row joined to the lane,
+// the rest wrapped below it at the same place.
+func (l *Ladder) beside(i int, text string) [][]rune {
+	x, room, left := l.room(i)
+	var rows [][]rune
+	for k, line := range wrapCells(text, room) {
+		row := l.blank()
+		if left {
+			l.put(row, x-1-Width(line), line)
+			if k == 0 {
+				row[x] = '┤'
+			}
+		} else {
+			l.put(row, x+2, line)
+			if k == 0 {
+				row[x] = '├'
+			}
 		}
-		text = truncate(text, room)
-		start := x - 1 - Width(text)
-		l.put(row, start, text)
-		return
+		rows = append(rows, row)
 	}
-	room := l.Width - x - 3
-	if i+1 < len(l.xs) {
-		room = l.xs[i+1] - x - 3
+	return rows
+}
+
+// across lays out a row that belongs to no one lane (an endpoint the
+// ladder has no lane for): it starts with the name of whom it is about.
+func (l *Ladder) across(text string) [][]rune {
+	var rows [][]rune
+	for k, line := range wrapCells(text, l.Width-timeCol-2) {
+		row := l.blank()
+		if k > 0 {
+			line = "  " + line
+		}
+		l.put(row, timeCol+1, line)
+		rows = append(rows, row)
 	}
-	l.put(row, x+2, truncate(text, room))
+	return rows
 }
 
 // put writes text at column start; a wide character takes two cells (the
@@ -118,6 +175,17 @@ func (l *Ladder) put(row []rune, start int, text string) {
 		}
 		col++
 	}
+}
+
+// cells drops the placeholders of wide runes.
+func (l *Ladder) cells(row []rune) []rune {
+	out := row[:0:0]
+	for _, r := range row {
+		if r != 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func truncate(s string, width int) string {
@@ -139,80 +207,149 @@ func (l *Ladder) lane(name string) int {
 	return -1
 }
 
+// Stamp is the time column for an event d after the run's start: always
+// eight cells and a space, in ms (to the µs under 10 s, then coarser).
+func Stamp(d time.Duration) string {
+	ms := float64(d.Microseconds()) / 1000
+	switch {
+	case ms < 10_000:
+		return fmt.Sprintf("%8.3f ", ms)
+	case ms < 1_000_000:
+		return fmt.Sprintf("%8.1f ", ms)
+	case ms < 100_000_000:
+		return fmt.Sprintf("%8.0f ", ms)
+	}
+	return fmt.Sprintf("%7.0fs ", ms/1000)
+}
+
 func (l *Ladder) stamp(t time.Time) string {
 	if l.meta.Start.IsZero() {
 		return strings.Repeat(" ", timeCol)
 	}
-	return fmt.Sprintf("%8.3f ", float64(t.Sub(l.meta.Start).Microseconds())/1000)
+	return Stamp(t.Sub(l.meta.Start))
 }
 
-func (l *Ladder) emit(w io.Writer, t time.Time, row []rune) {
-	var b strings.Builder
-	b.WriteString(l.stamp(t))
-	for _, r := range row[timeCol:] {
-		if r != 0 {
-			b.WriteRune(r)
-		}
-	}
-	fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+// line is one row as printed: the time column (blank after an event's
+// first row) and the lanes.
+func (l *Ladder) line(stamp string, row []rune) string {
+	return strings.TrimRight(stamp+string(l.cells(row[timeCol:])), " ")
 }
 
 // Event writes the rows for one event (none for check events: see Checks).
 func (l *Ladder) Event(w io.Writer, e *timeline.Event) {
+	if e.Kind == timeline.KindNote && e.Note.ActStart {
+		fmt.Fprintln(w)
+	}
+	for _, line := range l.Lines(e) {
+		fmt.Fprintln(w, line)
+	}
+}
+
+// Lines are the rows of one event (none for check events), without the
+// blank line before an act; the first carries the time.
+func (l *Ladder) Lines(e *timeline.Event) []string {
+	stamp := l.stamp(e.Time)
+	var rows [][]rune
 	switch e.Kind {
 	case timeline.KindPacket:
-		l.packet(w, e)
+		rows = l.packet(e.Packet)
 	case timeline.KindState:
-		l.annotate(w, e.Time, e.State.Lane, StateText(e.State))
+		rows = l.annotate(e.State.Lane, e.State.Socket, l.stateText(e.State))
 	case timeline.KindApp:
-		l.annotate(w, e.Time, e.App.Lane, AppText(e.App))
+		rows = l.annotate(e.App.Lane, e.App.Socket, AppTextIn(e.App, l.Lang))
 	case timeline.KindNote:
-		text := e.Note.Text.In(l.Lang)
 		prefix := "  · "
 		if e.Note.ActStart {
-			fmt.Fprintln(w)
 			prefix = "  ■ "
 		} else if e.Note.Step {
 			prefix = "  ▸ "
 		}
-		for i, line := range wrap(text, l.Width-len(prefix)-timeCol) {
-			if i > 0 {
-				prefix = strings.Repeat(" ", Width(prefix))
-			}
-			fmt.Fprintf(w, "%s%s%s\n", l.stamp(e.Time), prefix, line)
+		return l.prose(stamp, prefix, e.Note.Text.In(l.Lang))
+	default:
+		return nil
+	}
+	lines := make([]string, len(rows))
+	for k, row := range rows {
+		if k > 0 {
+			stamp = strings.Repeat(" ", timeCol)
 		}
+		lines[k] = l.line(stamp, row)
 	}
+	return lines
 }
 
-func (l *Ladder) annotate(w io.Writer, t time.Time, lane, text string) {
-	row := l.blank()
-	i := l.lane(lane)
-	if i < 0 {
-		l.put(row, timeCol+1, truncate(lane+": "+text, l.Width-timeCol-2))
-	} else {
-		l.place(row, i, text)
+// prose is narration: wrapped at the width, indented under its prefix.
+func (l *Ladder) prose(stamp, prefix, text string) []string {
+	var lines []string
+	for i, line := range wrapCells(text, l.Width-Width(prefix)-timeCol) {
+		if i > 0 {
+			stamp, prefix = strings.Repeat(" ", timeCol), strings.Repeat(" ", Width(prefix))
+		}
+		lines = append(lines, strings.TrimRight(stamp+prefix+line, " "))
 	}
-	l.emit(w, t, row)
+	return lines
 }
 
-func (l *Ladder) packet(w io.Writer, e *timeline.Event) {
-	p := e.Packet
+// seen notes a connected TCP socket of a lane (the kernel reports states
+// for TCP sockets only).
+func (l *Ladder) seen(lane string, s timeline.Socket) {
+	if !s.Remote.IsValid() || s.Remote.Port() == 0 || !s.Local.IsValid() {
+		return
+	}
+	if l.socks[lane] == nil {
+		l.socks[lane] = map[timeline.Socket]bool{}
+	}
+	l.socks[lane][s] = true
+}
+
+// stateText is StateText, naming the socket when its lane has had more
+// than one connection: the TIME-WAIT of an act that is over must not read
+// as the state of the next act's connection.
+func (l *Ladder) stateText(s *timeline.State) string {
+	l.seen(s.Lane, s.Socket)
+	t := StateTextIn(s, l.Lang)
+	if len(l.socks[s.Lane]) > 1 && l.socks[s.Lane][s.Socket] {
+		t += fmt.Sprintf(" · :%d→:%d", s.Socket.Local.Port(), s.Socket.Remote.Port())
+	}
+	return t
+}
+
+func (l *Ladder) annotate(lane string, sock timeline.Socket, text string) [][]rune {
+	if i := l.lane(lane); i >= 0 {
+		return l.beside(i, text)
+	}
+	who := lane
+	if who == "" {
+		who = sock.Local.String()
+	}
+	return l.across(who + ": " + text)
+}
+
+// packet is an arrow from lane to lane with its label on it; a label too
+// long for the arrow goes on on rows below, between the same two lanes.
+func (l *Ladder) packet(p *decode.Packet) [][]rune {
 	label := PacketLabel(p)
 	if p.Drop != decode.Delivered {
 		label = p.Drop.Text().In(l.Lang) + " · " + label // first: it survives truncation
 	}
 	from, to := l.lane(p.From), l.lane(p.To)
-	row := l.blank()
 	if from < 0 || to < 0 || from == to {
-		l.put(row, timeCol+1, truncate(fmt.Sprintf("%s → %s %s", p.From, p.To, label), l.Width-timeCol-2))
-		l.emit(w, e.Time, row)
-		return
+		name := func(lane string, ap netip.AddrPort) string {
+			if lane != "" {
+				return lane
+			}
+			return ap.String()
+		}
+		return l.across(fmt.Sprintf("%s → %s %s", name(p.From, p.Src), name(p.To, p.Dst), label))
 	}
 	a, b := l.xs[from], l.xs[to]
 	right := a < b
 	if !right {
 		a, b = b, a
 	}
+	span := b - a - 5
+	lines := wrapCells(label, span)
+	row := l.blank()
 	for x := a + 1; x < b; x++ {
 		row[x] = '─'
 	}
@@ -221,27 +358,38 @@ func (l *Ladder) packet(w io.Writer, e *timeline.Event) {
 	} else {
 		row[a+1] = '◀'
 	}
-	span := b - a - 5
-	label = truncate(label, span)
-	lw := Width(label)
-	start := a + 1 + (b-a-1-lw)/2
-	row[start-1] = ' '
-	l.put(row, start, label)
-	if start+lw < b {
-		row[start+lw] = ' '
+	center := func(row []rune, text string) {
+		lw := Width(text)
+		start := a + 1 + (b-a-1-lw)/2
+		row[start-1] = ' '
+		l.put(row, start, text)
+		if start+lw < b {
+			row[start+lw] = ' '
+		}
 	}
-	l.emit(w, e.Time, row)
+	center(row, lines[0])
+	rows := [][]rune{row}
+	for _, line := range lines[1:] {
+		r := l.blank()
+		center(r, line)
+		rows = append(rows, r)
+	}
+	return rows
 }
 
-// StateText renders a state change: "[ESTABLISHED]" from the kernel,
-// "(SYN-SENT)" inferred from packets, with the kernel's timer.
-func StateText(s *timeline.State) string {
+// StateText renders a state change in English: "[ESTABLISHED]" from the
+// kernel, "(SYN-SENT)" inferred from packets, with the kernel's timer.
+func StateText(s *timeline.State) string { return StateTextIn(s, i18n.En) }
+
+// StateTextIn renders a state change in lang. State and timer names are
+// the kernel's (as ss prints them) and stay as they are.
+func StateTextIn(s *timeline.State, lang i18n.Lang) string {
 	name := s.To.String()
 	if s.Gone {
 		name = "CLOSED"
 	}
 	if !s.Socket.Remote.IsValid() || s.Socket.Remote.Port() == 0 {
-		name = "listener " + name
+		name = tr(lang, "listener ", "监听 ") + name
 	}
 	var t string
 	if s.Source == timeline.Inferred {
@@ -256,39 +404,77 @@ func StateText(s *timeline.State) string {
 		t += fmt.Sprintf(" %s %.1fs", timer, s.Expires.Seconds())
 	}
 	if s.From == s.To && s.To == tcpstate.Listen {
-		t += fmt.Sprintf(" accept queue %d/%d", s.RecvQ, s.SendQ)
+		t += fmt.Sprintf(tr(lang, " accept queue %d/%d", " 全连接队列 %d/%d"), s.RecvQ, s.SendQ)
 	}
 	return t
 }
 
-// AppText renders a program call: "write 5 bytes \"hello\"", "connect → 127.0.0.1:8888".
-func AppText(a *timeline.App) string {
+// AppText renders a program call in English: "write 5 bytes \"hello\"",
+// "connect to 127.0.0.1:8888".
+func AppText(a *timeline.App) string { return AppTextIn(a, i18n.En) }
+
+// AppTextIn renders a program call in lang. The call names are the socket
+// API's own and stay as they are; the words around them are translated.
+func AppTextIn(a *timeline.App, lang i18n.Lang) string {
 	var b strings.Builder
 	b.WriteString(a.Call)
+	detail := detailIn(a.Detail, lang)
 	if a.Blocking {
 		b.WriteString(" ")
-		b.WriteString(a.Detail)
-		b.WriteString(" … blocks")
+		b.WriteString(detail)
+		b.WriteString(tr(lang, " … blocks", " …… 阻塞中"))
 		return b.String()
 	}
 	switch a.Call {
 	case "write", "read", "send", "recv", "sendto", "recvfrom":
-		fmt.Fprintf(&b, " %d", a.Bytes)
-		if a.Bytes == 1 {
-			b.WriteString(" byte")
-		} else {
-			b.WriteString(" bytes")
+		switch {
+		case lang == i18n.Zh:
+			fmt.Fprintf(&b, " %d 字节", a.Bytes)
+		case a.Bytes == 1:
+			b.WriteString(" 1 byte")
+		default:
+			fmt.Fprintf(&b, " %d bytes", a.Bytes)
 		}
 	}
-	if a.Detail != "" {
+	if detail != "" {
 		b.WriteString(" ")
-		b.WriteString(a.Detail)
+		b.WriteString(detail)
 	}
 	if a.Err != "" {
 		b.WriteString(" → ")
 		b.WriteString(a.Err)
 	}
 	return b.String()
+}
+
+// detailsZh are the words the session writes in a call's detail, in
+// Chinese. Addresses, socket options and quoted bytes need none.
+var detailsZh = []struct{ en, zh string }{
+	{"no packet: UDP has no handshake", "无报文:UDP 没有握手"},
+	{"no packet", "无报文"},
+	{"listener", "监听套接字"},
+	{"to ", "到 "},
+	{"from ", "来自 "},
+}
+
+// detailIn translates the prose of a call's detail: a whole known text, or
+// a known leading word ("to 127.0.0.1:8888").
+func detailIn(d string, lang i18n.Lang) string {
+	if lang != i18n.Zh {
+		return d
+	}
+	if n, ok := strings.CutSuffix(d, " bytes"); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+		return n + " 字节" // a blocking write's size
+	}
+	for _, t := range detailsZh {
+		if d == t.en {
+			return t.zh
+		}
+		if strings.HasSuffix(t.en, " ") && strings.HasPrefix(d, t.en) {
+			return t.zh + d[len(t.en):]
+		}
+	}
+	return d
 }
 
 // wrap breaks text into lines of at most width columns at spaces (or
@@ -339,6 +525,25 @@ func splitWords(s string) []string {
 	}
 	if cur != "" {
 		out = append(out, cur)
+	}
+	return out
+}
+
+// wrapCells is wrap that never lets a line exceed width: a word longer
+// than the line (an address, quoted bytes) is broken between characters.
+func wrapCells(text string, width int) []string {
+	width = max(width, 1)
+	var out []string
+	for _, line := range wrap(text, width) {
+		for Width(line) > width {
+			head := Truncate(line, width, "")
+			if head == "" {
+				break
+			}
+			out = append(out, head)
+			line = line[len(head):]
+		}
+		out = append(out, line)
 	}
 	return out
 }

@@ -3,8 +3,8 @@ package render_test
 import (
 	"bytes"
 	"flag"
-	"os"
 	"testing"
+	"time"
 
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labtest"
@@ -29,27 +29,10 @@ func TestLadderGolden(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var b bytes.Buffer
-			l := render.NewLadder(tl.Meta(), tc.width, tc.lang)
-			l.Header(&b)
-			tl.All(func(e *timeline.Event) bool { l.Event(&b, e); return true })
-			render.Checks(&b, tl, tc.lang)
-			render.Sockets(&b, tl, tc.lang)
-			sum, _ := tl.Closed()
-			render.Summary(&b, sum, tc.lang)
-			golden := "testdata/" + tc.name + ".golden"
-			if *update {
-				os.WriteFile(golden, b.Bytes(), 0o644)
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (go test -update creates it)", err)
-			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Errorf("ladder differs from %s:\n%s", golden, b.String())
-			}
-			for i, line := range bytes.Split(b.Bytes(), []byte("\n")) {
-				if w := displayWidth(string(line)); w > tc.width && !bytes.HasPrefix(line, []byte("  ✓")) && !bytes.HasPrefix(line, []byte("netlab ")) && !bytes.HasPrefix(line, []byte("[")) {
+			out := report(tl, tc.width, tc.lang)
+			golden(t, "testdata/"+tc.name+".golden", out)
+			for i, line := range bytes.Split(out, []byte("\n")) {
+				if w := displayWidth(string(line)); w > tc.width {
 					t.Errorf("line %d is %d columns wide (> %d): %s", i+1, w, tc.width, line)
 				}
 			}
@@ -81,6 +64,19 @@ func TestWrap(t *testing.T) {
 	}
 }
 
+// TestStamp: the time column is eight cells and a space however long the
+// run, so no lane moves when a run passes 10 s.
+func TestStamp(t *testing.T) {
+	for _, d := range []time.Duration{0, 1500 * time.Microsecond, 9999 * time.Millisecond, 12243816 * time.Microsecond, 999 * time.Second, 2 * time.Hour, 30 * 24 * time.Hour} {
+		if s := render.Stamp(d); render.Width(s) != 9 {
+			t.Errorf("Stamp(%v) = %q, %d cells, want 9", d, s, render.Width(s))
+		}
+	}
+	if s := render.Stamp(12243816 * time.Microsecond); s != " 12243.8 " {
+		t.Errorf("Stamp(12.243816s) = %q", s)
+	}
+}
+
 // TestChecksInLanguage: a check's detail is written in the report's language.
 func TestChecksInLanguage(t *testing.T) {
 	tl := timeline.New(timeline.Meta{Scenario: "t"})
@@ -94,7 +90,7 @@ func TestChecksInLanguage(t *testing.T) {
 		i18n.Zh: "  ✓ 每个方向一个报文段 — 客户端→服务器 1 个报文段\n",
 	} {
 		var b bytes.Buffer
-		render.Checks(&b, tl, lang)
+		render.Checks(&b, tl, lang, 80)
 		if !bytes.HasSuffix(b.Bytes(), []byte(want)) {
 			t.Errorf("%s: %q, want it to end with %q", lang, b.String(), want)
 		}

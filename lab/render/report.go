@@ -9,8 +9,9 @@ import (
 	"github.com/netlab/netlab/lab/timeline"
 )
 
-// Checks writes the check results with ✓/✗ and their details.
-func Checks(w io.Writer, tl *timeline.Timeline, lang i18n.Lang) {
+// Checks writes the check results with ✓/✗ and their details, wrapped at
+// width columns (0: not wrapped) and indented under their mark.
+func Checks(w io.Writer, tl *timeline.Timeline, lang i18n.Lang, width int) {
 	first := true
 	tl.All(func(e *timeline.Event) bool {
 		if e.Kind != timeline.KindCheck {
@@ -25,11 +26,21 @@ func Checks(w io.Writer, tl *timeline.Timeline, lang i18n.Lang) {
 		if !e.Check.OK {
 			mark = "✗"
 		}
-		fmt.Fprintf(w, "  %s %s", mark, e.Check.Name.In(lang))
+		text := e.Check.Name.In(lang)
 		if d := e.Check.Detail.In(lang); d != "" {
-			fmt.Fprintf(w, " — %s", d)
+			text += " — " + d
 		}
-		fmt.Fprintln(w)
+		lines := []string{text}
+		if width > 0 {
+			lines = wrapCells(text, min(width, MaxWidth)-4)
+		}
+		for i, line := range lines {
+			if i == 0 {
+				fmt.Fprintf(w, "  %s %s\n", mark, line)
+			} else {
+				fmt.Fprintf(w, "    %s\n", line)
+			}
+		}
 		return true
 	})
 }
@@ -69,7 +80,7 @@ func Sockets(w io.Writer, tl *timeline.Timeline, lang i18n.Lang) {
 		sw = max(sw, len(r.st.Socket.String()))
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "  %-*s  %-*s  %s\n", lw, r.st.Lane, sw, r.st.Socket, StateText(r.st))
+		fmt.Fprintf(w, "  %-*s  %-*s  %s\n", lw, r.st.Lane, sw, r.st.Socket, StateTextIn(r.st, lang))
 	}
 }
 

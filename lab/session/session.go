@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/internal/sessionrun"
@@ -330,16 +331,20 @@ func preview(b []byte) string {
 	return strconv.Quote(string(b))
 }
 
-// text reports whether b looks like text: mostly printable, with line
-// breaks and tabs allowed.
+// text reports whether b looks like text: mostly printable UTF-8, with
+// line breaks and tabs allowed (a byte that is not UTF-8, such as TLS
+// ciphertext's, counts against it like a control character).
 func text(b []byte) bool {
+	b = b[:min(len(b), 64)]
 	bad := 0
-	for _, c := range b[:min(len(b), 64)] {
-		if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if (r == utf8.RuneError && n == 1 && i+utf8.UTFMax <= len(b)) || (r < 0x20 && r != '\n' && r != '\r' && r != '\t') || r == 0x7f {
 			bad++
 		}
+		i += n
 	}
-	return bad*8 <= min(len(b), 64)
+	return bad*8 <= len(b)
 }
 
 // errText is the part of a net error a learner needs: the kernel's words.

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 		os.Unsetenv(k)
 	}
 	os.Setenv("LANG", "C.UTF-8")
-	labtest.Main(m, scenarios.Catalog())
+	labtest.Main(m, testCatalog())
 }
 
 // app runs a dashboard on a simulation screen in the background.

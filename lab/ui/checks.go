@@ -37,6 +37,18 @@ func (v *checksView) Draw(screen tcell.Screen) {
 		st   tcell.Style
 	}
 	var lines []line
+	add := func(text string, st tcell.Style) {
+		for j, l := range wrapText(text, w-2) {
+			if j > 0 {
+				l = "  " + l
+			}
+			lines = append(lines, line{l, st})
+		}
+	}
+	if m.closed && m.summary.Err != "" {
+		// The checks below judged a run that did not go as written.
+		add(d.tr("✗ scenario error: ", "✗ 场景出错:")+m.summary.Err, th.bad)
+	}
 	decided := m.checks[:upTo(m.checks, m.cursor)]
 	for i, c := range sc.Checks {
 		mark, st, detail := "·", th.dim, ""
@@ -57,12 +69,7 @@ func (v *checksView) Draw(screen tcell.Screen) {
 		if detail != "" {
 			text += " — " + detail
 		}
-		for j, l := range wrapText(text, w-2) {
-			if j > 0 {
-				l = "  " + l
-			}
-			lines = append(lines, line{l, st})
-		}
+		add(text, st)
 	}
 	if len(decided) == 0 {
 		lines = append(lines, line{d.tr("· = not decided yet: a check about one act is judged when the next act begins, the others when the run ends", "· = 尚未判定:针对某一幕的检查在下一幕开始时判定,其余在运行结束时判定"), th.dim})

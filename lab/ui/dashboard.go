@@ -88,7 +88,7 @@ type Dashboard struct {
 	runCancel context.CancelFunc
 	gen       int
 	autorun   bool      // c: continue at every step
-	runs      []LiveRun // every run started, waited for at exit
+	runs      []LiveRun // runs whose worker may still be going, waited for at exit
 
 	root    *root
 	panels  [nPanels]tview.Primitive
@@ -97,6 +97,8 @@ type Dashboard struct {
 	overlay overlay
 	status  *statusBar
 
+	// The panels the dashboard itself talks to (the others it reaches
+	// through panels and their hooks); set by the panel table.
 	scenarios *scenarioList
 	lesson    *lessonView
 	ladder    *ladderView
@@ -109,8 +111,10 @@ type Dashboard struct {
 	checks    *checksView
 
 	msg      string
+	msgBad   bool // msg is an error
 	msgUntil time.Time
-	syncing  bool // moving widgets to the model: ignore their callbacks
+	mode     sandbox.Mode // where runs are made, when no run says so
+	syncing  bool         // moving widgets to the model: ignore their callbacks
 
 	// Shared with the pump goroutine.
 	runCh    chan runRef   // the run to watch (capacity 1: the newest)
@@ -147,24 +151,12 @@ func Open(opts Options) *Dashboard {
 		started: make(chan struct{}), pumpDone: make(chan struct{}),
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.mode = sandbox.Choose() // once: Draw only draws
 	d.keys = d.newKeymap()
 	d.syncing = true // no callbacks while the widgets are made
 	d.model = newRunModel(nil, nil, 0)
 	d.status = &statusBar{d: d}
-	d.scenarios = newScenarioList(d)
-	d.lesson = newLessonView(d)
-	d.ladder = newLadderView(d)
-	d.packets = newPacketTable(d)
-	d.details = newDetailsView(d)
-	d.hex = newHexView(d)
-	d.sockets = newSocketsView(d)
-	d.states = newStateMachine(d)
-	d.bytes = newBytesView(d)
-	d.checks = newChecksView(d)
-	d.panels = [nPanels]tview.Primitive{
-		pScenarios: d.scenarios, pLesson: d.lesson, pLadder: d.ladder, pPackets: d.packets,
-		pDetails: d.details, pHex: d.hex, pSockets: d.sockets, pStates: d.states, pBytes: d.bytes, pChecks: d.checks,
-	}
+	d.makePanels()
 	d.root = newRoot(d)
 	d.syncing = false
 	d.app.SetRoot(d.root, true).EnableMouse(true)
@@ -337,8 +329,13 @@ const maxDelta = 20_000
 // applyDelta runs on the UI goroutine with what the pump found.
 func (d *Dashboard) applyDelta(dl *delta) {
 	m := d.model
+	wasClosed := m.closed
 	if !m.apply(dl) {
 		return
+	}
+	if m.closed && !wasClosed && m.summary.Err != "" {
+		// A scenario error is never left to read as failed checks alone.
+		d.root.show(pChecks)
 	}
 	if d.autorun && m.paused() {
 		d.step()
@@ -351,10 +348,11 @@ func (d *Dashboard) applyDelta(dl *delta) {
 func (d *Dashboard) sync() {
 	d.syncing = true
 	defer func() { d.syncing = false }()
-	d.packets.sync()
-	d.details.sync()
-	d.lesson.sync()
-	d.scenarios.sync()
+	d.eachPanel(func(p tview.Primitive) {
+		if s, ok := p.(syncer); ok {
+			s.sync()
+		}
+	})
 }
 
 // capture is the application's input capture: the key registry.
@@ -376,9 +374,23 @@ func (d *Dashboard) capture(ev *tcell.EventKey) *tcell.EventKey {
 // tr picks the text in the dashboard's language.
 func (d *Dashboard) tr(en, zh string) string { return i18n.T(en, zh).In(d.lang) }
 
-// say shows a message in the status bar for a few seconds.
+// say shows a message on the message line (over the key hints) for a few
+// seconds.
 func (d *Dashboard) say(msg string) {
-	d.msg, d.msgUntil = msg, time.Now().Add(6*time.Second)
+	d.msg, d.msgBad, d.msgUntil = msg, false, time.Now().Add(6*time.Second)
+}
+
+// complain shows an error on the message line, longer than a message.
+func (d *Dashboard) complain(msg string) {
+	d.msg, d.msgBad, d.msgUntil = msg, true, time.Now().Add(15*time.Second)
+}
+
+// message is the message to show now ("": none).
+func (d *Dashboard) message(now time.Time) string {
+	if d.msg == "" || !now.Before(d.msgUntil) {
+		return ""
+	}
+	return d.msg
 }
 
 // focusPanel focuses panel id, showing its tab.
@@ -431,16 +443,34 @@ func (d *Dashboard) start(sc *scenario.Scenario) {
 		return
 	}
 	d.run, d.runCancel = r, cancel
-	d.runs = append(d.runs, r)
+	d.runs = append(unfinished(d.runs), r)
 	d.model = newRunModel(sc, r.Timeline(), d.gen)
-	d.ladder.reset()
-	d.hex.reset()
+	d.eachPanel(func(p tview.Primitive) {
+		if r, ok := p.(resetter); ok {
+			r.reset()
+		}
+	})
 	select {
 	case <-d.runCh:
 	default:
 	}
 	d.runCh <- runRef{tl: r.Timeline(), gen: d.gen, checks: sc.Checks}
 	d.sync()
+}
+
+// unfinished keeps the runs whose worker has not exited: a finished run's
+// timeline (about 1 MB for http) is let go once another run replaces it.
+func unfinished(runs []LiveRun) []LiveRun {
+	kept := runs[:0]
+	for _, r := range runs {
+		select {
+		case <-r.Done():
+		default:
+			kept = append(kept, r)
+		}
+	}
+	clear(runs[len(kept):])
+	return kept
 }
 
 // step lets a paused run go on to its next step.
@@ -503,9 +533,11 @@ func (d *Dashboard) toggleLang() {
 	} else {
 		d.lang = i18n.Zh
 	}
-	d.lesson.dirty = true
-	d.details.dirty = true
-	d.scenarios.rebuild()
+	d.eachPanel(func(p tview.Primitive) {
+		if r, ok := p.(relabeler); ok {
+			r.relabel()
+		}
+	})
 	d.sync()
 }
 
@@ -607,7 +639,7 @@ func (d *Dashboard) openFilter() {
 	if d.model.filter != nil {
 		cur = d.model.filter.text
 	}
-	d.prompt(d.tr("filter packets (client, syn, tcp, text; !word negates): ", "过滤报文(client、syn、tcp、文本;!词 表示排除):"), cur, func(s string) {
+	d.prompt(d.tr("filter packets (client = from client, to:server, syn, tcp, text; !word negates): ", "过滤报文(client=客户端发出、to:server、syn、tcp、文本;!词 表示排除):"), cur, func(s string) {
 		m := d.model
 		m.setFilter(parseFilter(s, m.meta.Lanes))
 		if m.filter != nil {
@@ -631,11 +663,12 @@ func (d *Dashboard) openSave() {
 		go func() {
 			n, err := record.WritePcapng(path, tl, lang)
 			msg := fmt.Sprintf(d.tr("saved %s (%d packets)", "已保存 %s(%d 个报文)"), path, n)
+			show := d.say
 			if err != nil {
-				msg = d.tr("save failed: ", "保存失败:") + err.Error()
+				msg, show = d.tr("save failed: ", "保存失败:")+err.Error(), d.complain
 			}
 			select {
-			case d.results <- func() { d.say(msg) }:
+			case d.results <- func() { show(msg) }:
 			case <-d.ctx.Done():
 			}
 		}()
@@ -654,7 +687,7 @@ func (s *statusBar) draw(screen tcell.Screen, x, y, w int) {
 	var parts []string
 	mode := m.meta.Sandbox
 	if mode == "" {
-		mode = string(sandbox.Choose())
+		mode = string(d.mode)
 	}
 	parts = append(parts, mode)
 	switch {
@@ -671,6 +704,8 @@ func (s *statusBar) draw(screen tcell.Screen, x, y, w int) {
 			state = d.tr("▶ running", "▶ 运行中")
 		case m.summary.Interrupted:
 			state = d.tr("■ stopped", "■ 已停止")
+		case m.summary.Err != "":
+			state = fmt.Sprintf(d.tr("■ scenario error ✓%d ✗%d (see Checks)", "■ 场景出错 ✓%d ✗%d(见检查)"), m.summary.ChecksPassed, m.summary.ChecksFailed)
 		default:
 			state = fmt.Sprintf(d.tr("■ done ✓%d ✗%d", "■ 完成 ✓%d ✗%d"), m.summary.ChecksPassed, m.summary.ChecksFailed)
 		}
@@ -697,10 +732,28 @@ func (s *statusBar) draw(screen tcell.Screen, x, y, w int) {
 			parts = append(parts, cur)
 		}
 	}
-	text := " " + strings.Join(parts, " │ ")
-	if d.msg != "" && time.Now().Before(d.msgUntil) {
-		text += " │ " + d.msg
-		d.animate.Store(true)
+	put(screen, x, y, w, " "+strings.Join(parts, " │ "), th.cursor)
+}
+
+// drawMessage draws the message over the key hints, growing upwards when
+// it needs more than one line: a save's confirmation or error is read
+// whole at 80 columns. It reports whether there was one.
+func (d *Dashboard) drawMessage(screen tcell.Screen, x, bottom, w int) bool {
+	msg := d.message(time.Now())
+	if msg == "" {
+		return false
 	}
-	put(screen, x, y, w, text, th.cursor)
+	d.animate.Store(true) // it goes away by itself
+	st := d.theme.bold
+	if d.msgBad {
+		st = d.theme.bad.Bold(true)
+	}
+	lines := wrapText(msg, w-2)
+	lines = lines[max(len(lines)-3, 0):]
+	for i, l := range lines {
+		row := bottom - len(lines) + 1 + i
+		fill(screen, x, row, w, ' ', st)
+		put(screen, x+1, row, w-2, l, st)
+	}
+	return true
 }

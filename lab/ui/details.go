@@ -111,3 +111,5 @@ func (v *detailsView) titleExtra() string {
 	}
 	return ""
 }
+
+func (v *detailsView) relabel() { v.dirty = true }

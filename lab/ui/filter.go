@@ -7,10 +7,11 @@ import (
 )
 
 // packetFilter keeps the packets that match every one of its words. A word
-// is a lane ("client": sent or received by it), a protocol ("tcp", "udp",
-// "icmp"), TCP flags ("syn", "fin", "syn,ack": all of them set) or text
-// found in the packet's summary or addresses ("8888", "len=5"). A leading
-// "!" negates a word.
+// is a lane ("client" or "from:client": sent by it; "to:client": sent to
+// it), a protocol ("tcp", "udp", "icmp"), TCP flags ("syn", "fin",
+// "syn,ack": all of them set) or text found in the packet's summary or
+// addresses ("8888", "len=5"). A leading "!" negates a word. So "client
+// syn" is the client's SYNs, not the server's SYN,ACK to it.
 type packetFilter struct {
 	text  string
 	terms []filterTerm
@@ -25,8 +26,9 @@ type filterTerm struct {
 }
 
 const (
-	termText uint8 = iota
-	termLane
+	termText   uint8 = iota
+	termLane         // sent by the lane
+	termLaneTo       // sent to the lane
 	termProto
 	termFlags
 )
@@ -47,9 +49,15 @@ func parseFilter(text string, lanes []string) *packetFilter {
 		case "icmp":
 			t.kind, t.proto = termProto, decode.ProtoICMP
 		default:
+			name, kind := t.word, termLane
+			if n, ok := strings.CutPrefix(name, "from:"); ok {
+				name = n
+			} else if n, ok := strings.CutPrefix(name, "to:"); ok {
+				name, kind = n, termLaneTo
+			}
 			for _, l := range lanes {
-				if strings.EqualFold(l, t.word) {
-					t.kind = termLane
+				if strings.EqualFold(l, name) {
+					t.kind, t.word = kind, name
 				}
 			}
 			if t.kind == termText {
@@ -74,7 +82,9 @@ func (f *packetFilter) match(p *decode.Packet) bool {
 		case termProto:
 			ok = p.Proto == t.proto
 		case termLane:
-			ok = strings.EqualFold(p.From, t.word) || strings.EqualFold(p.To, t.word)
+			ok = strings.EqualFold(p.From, t.word)
+		case termLaneTo:
+			ok = strings.EqualFold(p.To, t.word)
 		case termFlags:
 			ok = p.Proto == decode.ProtoTCP && p.Flags.Has(t.flags)
 		default:

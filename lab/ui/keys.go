@@ -95,8 +95,11 @@ func (km *keymap) help(lang i18n.Lang) []string {
 	}
 	for _, a := range km.actions {
 		text := a.help.In(lang)
-		if a.only != nil {
+		switch {
+		case a.only != nil:
 			text += " (" + panelList(a.only, lang) + ")"
+		case a.except != nil:
+			text += i18n.T(" (not in ", "(不含 ").In(lang) + panelList(a.except, lang) + i18n.T(")", ")").In(lang)
 		}
 		lines = append(lines, render.FillRight(a.label, w)+"  "+text)
 	}
@@ -110,9 +113,6 @@ func panelList(ps []panelID, lang i18n.Lang) string {
 	}
 	return strings.Join(names, ", ")
 }
-
-// timelinePanels are where h/l scrub; in the others l switches the language.
-var timelinePanels = []panelID{pLadder, pPackets, pDetails, pHex, pSockets, pStates, pBytes, pChecks}
 
 // newKeymap is the registry: every key the dashboard knows, in the order
 // the help screen lists them.
@@ -132,20 +132,18 @@ func (d *Dashboard) newKeymap() *keymap {
 		{keys: []key{special(tcell.KeyLeft), ch('h')}, label: "←/h", hint: t("back", "后退"),
 			help: t("scrub one event back: every panel shows the run as of the cursor", "后退一个事件:所有面板显示光标时刻的状态"), do: func() { d.scrub(-1) }},
 		{keys: []key{special(tcell.KeyRight), ch('l')}, label: "→/l", hint: t("fwd", "前进"),
-			help: t("scrub one event forward", "前进一个事件"), except: []panelID{pScenarios, pLesson}, do: func() { d.scrub(+1) }},
-		{keys: []key{special(tcell.KeyRight)}, label: "→", help: t("scrub one event forward", "前进一个事件"),
-			only: []panelID{pScenarios, pLesson}, do: func() { d.scrub(+1) }},
+			help: t("scrub one event forward (in every panel: L switches the language)", "前进一个事件(在所有面板中都是;切换语言用 L)"), do: func() { d.scrub(+1) }},
 		{keys: []key{special(tcell.KeyHome), ch('g')}, label: "Home/g", help: t("cursor to the first event", "光标移到第一个事件"), do: d.home},
 		{keys: []key{special(tcell.KeyEnd), ch('G')}, label: "End/G", help: t("cursor to the newest event and follow it", "光标移到最新事件并跟随"), do: d.end},
 		{keys: []key{special(tcell.KeyTab)}, label: "Tab", hint: t("panel", "面板"), help: t("focus the next panel", "切换到下一个面板"), do: func() { d.cycleFocus(+1) }},
 		{keys: []key{special(tcell.KeyBacktab)}, label: "Shift-Tab", help: t("focus the previous panel", "切换到上一个面板"), do: func() { d.cycleFocus(-1) }},
 		{keys: nil, label: "j/k ↑/↓ PgUp/PgDn", help: t("move in the focused panel (in the ladder: move the cursor)", "在当前面板中移动(梯形图中移动光标)")},
 		{keys: []key{ch('/')}, label: "/", hint: t("filter", "过滤"),
-			help: t("filter packets by endpoint, flag, proto or text (\"client syn\", \"!ack\", \"len=5\"); in Scenarios: filter scenarios", "按端点、标志、协议或文本过滤报文(\"client syn\"、\"!ack\"、\"len=5\");在场景列表中:过滤场景"), do: d.openFilter},
+			help: t("filter packets: every word must match. A lane name (or from:LANE) keeps what that lane sent, to:LANE what it was sent; syn, fin, syn,ack keep packets with those flags; tcp, udp, icmp a protocol; any other word is text in the summary or addresses (8888, len=5); !word negates. \"client syn\" is the client's SYNs. In Scenarios: filter the list by name or title",
+				"过滤报文:每个词都要匹配。泳道名(或 from:泳道)保留该泳道发出的报文,to:泳道 保留发给它的;syn、fin、syn,ack 保留带这些标志的报文;tcp、udp、icmp 按协议;其他词在摘要或地址中查找文本(8888、len=5);!词 表示排除。\"client syn\" 即客户端发出的 SYN。在场景列表中:按名称或标题过滤场景"), do: d.openFilter},
 		{keys: []key{ch('s')}, label: "s", hint: t("save", "保存"), help: t("save the capture as pcapng (narration as packet comments)", "把抓包保存为 pcapng(讲解写在报文注释里)"), do: d.openSave},
-		{keys: []key{ch('l')}, label: "l", hint: t("中文", "English"),
-			help: t("switch the language: English / 中文", "切换语言:English / 中文"), only: []panelID{pScenarios, pLesson}, do: d.toggleLang},
-		{keys: []key{ch('L')}, label: "L", help: t("switch the language anywhere", "在任何面板切换语言"), do: d.toggleLang},
+		{keys: []key{ch('L')}, label: "L", hint: t("中文", "English"),
+			help: t("switch the language: English / 中文 (in every panel)", "切换语言:English / 中文(在所有面板中)"), do: d.toggleLang},
 		{keys: []key{ch('z')}, label: "z", hint: t("zoom", "放大"), help: t("zoom the focused panel to the whole screen and back", "把当前面板放大到全屏/还原"), do: d.toggleZoom},
 		{keys: []key{ch('?')}, label: "?", hint: t("help", "帮助"), help: t("this help", "本帮助"), do: d.showHelp},
 		{keys: []key{ch('q'), special(tcell.KeyCtrlC)}, label: "q/Ctrl-C", hint: t("quit", "退出"), help: t("quit (stops the run; the terminal is restored)", "退出(停止运行,恢复终端)"), do: d.quit},

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 
@@ -27,6 +26,7 @@ type ladderView struct {
 	lastCursor int
 	bodyY      int // screen row of the first event, for clicks
 	bodyH      int
+	rowEvent   []int // the event drawn on each body row
 }
 
 func newLadderView(d *Dashboard) *ladderView {
@@ -61,18 +61,18 @@ func (v *ladderView) Draw(screen tcell.Screen) {
 		return
 	}
 	lad := render.NewLadder(m.meta, w, d.lang)
-	var hb bytes.Buffer
-	lad.Header(&hb)
-	head := strings.Split(strings.TrimRight(hb.String(), "\n"), "\n")
+	names := lad.LaneNames()
 	hdr := 0
-	if len(head) >= 3 {
-		if h >= 14 {
-			put(screen, x, y+hdr, w, head[1], th.dim)
+	// The legend where it costs little: one line, or a tall panel (the
+	// help screen says it too).
+	if legend := lad.Legend(); (h >= 14 && len(legend) == 1) || h >= 30 {
+		for _, l := range legend {
+			put(screen, x, y+hdr, w, l, th.dim)
 			hdr++
 		}
-		put(screen, x, y+hdr, w, head[2], th.bold)
-		hdr++
 	}
+	put(screen, x, y+hdr, w, names, th.bold)
+	hdr++
 	bh := h - hdr
 	v.bodyY, v.bodyH = y+hdr, bh
 	if bh <= 0 {
@@ -82,92 +82,119 @@ func (v *ladderView) Draw(screen tcell.Screen) {
 		v.pinned = false
 		v.lastCursor = m.cursor
 	}
-	if !v.pinned {
+	// Each event takes as many rows as its labels wrap to; only the
+	// events from offset on are laid out, at most a screenful.
+	cache := map[int][]string{}
+	lines := func(i int) []string {
+		if l, ok := cache[i]; ok {
+			return l
+		}
+		l := v.lines(lad, m.at(i))
+		cache[i] = l
+		return l
+	}
+	if !v.pinned && m.cursor >= 0 {
 		if m.cursor < v.offset {
 			v.offset = m.cursor
 		}
-		if m.cursor >= v.offset+bh {
-			v.offset = m.cursor - bh + 1
+		// The first event from which the cursor's rows still fit, found
+		// walking back from the cursor: a screenful of work at most.
+		first, rows := m.cursor, len(lines(m.cursor))
+		for first > v.offset && rows+len(lines(first-1)) <= bh {
+			first--
+			rows += len(lines(first))
 		}
+		v.offset = max(v.offset, first)
 	}
-	v.offset = min(max(v.offset, 0), max(m.n-bh, 0))
+	v.offset = min(max(v.offset, 0), max(m.n-1, 0))
 	sel := -1
 	if k := m.selectedPacket(); k >= 0 {
 		sel = int(m.packets[k])
 	}
-	var buf bytes.Buffer
-	lanes := m.meta.Lanes
-	for row := 0; row < bh; row++ {
-		i := v.offset + row
+	v.rowEvent = v.rowEvent[:0]
+	row := 0
+	for i := v.offset; row < bh && i < m.n; i++ {
 		e := m.at(i)
-		if e == nil {
-			// Empty rows keep the lanes going.
-			buf.Reset()
-			put(screen, x, y+hdr+row, w, laneLine(head), th.dim)
-			continue
-		}
-		buf.Reset()
-		line, st := v.line(lad, &buf, e, lanes)
+		st := v.style(e)
 		if i > m.cursor {
 			st = st.Dim(true)
 		}
 		if i == sel {
 			st = st.Bold(true).Underline(true)
 		}
-		if i == m.cursor {
-			st = th.cursor
-			line = markCursor(line)
+		for k, line := range lines(i) {
+			if row >= bh {
+				break
+			}
+			yy := y + hdr + row
+			if i == m.cursor {
+				fill(screen, x, yy, w, ' ', th.cursor)
+				if k == 0 {
+					line = markCursor(line)
+				}
+				put(screen, x, yy, w, line, th.cursor)
+			} else {
+				put(screen, x, yy, w, line, st)
+			}
+			v.rowEvent = append(v.rowEvent, i)
+			row++
 		}
-		yy := y + hdr + row
-		if i == m.cursor {
-			fill(screen, x, yy, w, ' ', st)
-		}
-		put(screen, x, yy, w, line, st)
+	}
+	for ; row < bh; row++ {
+		// Empty rows keep the lanes going.
+		put(screen, x, y+hdr+row, w, laneLine(names), th.dim)
 	}
 }
 
-// line renders one event as its ladder row and picks its style.
-func (v *ladderView) line(lad *render.Ladder, buf *bytes.Buffer, e *timeline.Event, lanes []string) (string, tcell.Style) {
-	d, m, th := v.d, v.d.model, v.d.theme
-	stamp := func() string { return fmt.Sprintf("%8.3f ", float64(m.rel(e.Time).Microseconds())/1000) }
+// lines renders one event as its ladder rows (at least one).
+func (v *ladderView) lines(lad *render.Ladder, e *timeline.Event) []string {
+	d, m := v.d, v.d.model
+	var out []string
+	if e.Kind == timeline.KindCheck {
+		mark := "✓"
+		if !e.Check.OK {
+			mark = "✗"
+		}
+		for k, l := range wrapText(e.Check.Name.In(d.lang), lad.Width-render.Width(render.Stamp(0))-3) {
+			stamp := render.Stamp(m.rel(e.Time))
+			if k > 0 {
+				stamp, mark = strings.Repeat(" ", len(stamp)), " "
+			}
+			out = append(out, stamp+" "+mark+" "+l)
+		}
+	} else {
+		out = lad.Lines(e)
+	}
+	if len(out) == 0 {
+		out = []string{""}
+	}
+	return out
+}
+
+// style is how an event's rows are drawn.
+func (v *ladderView) style(e *timeline.Event) tcell.Style {
+	th := v.d.theme
+	lanes := v.d.model.meta.Lanes
 	switch e.Kind {
 	case timeline.KindNote:
-		prefix := " · "
-		switch {
-		case e.Note.ActStart:
-			prefix = " ■ "
-		case e.Note.Step:
-			prefix = " ▸ "
-		}
-		return stamp() + prefix + firstLine(e.Note.Text.In(d.lang)), th.note
+		return th.note
 	case timeline.KindCheck:
-		mark, st := "✓", th.ok
-		if !e.Check.OK {
-			mark, st = "✗", th.bad
+		if e.Check.OK {
+			return th.ok
 		}
-		return stamp() + " " + mark + " " + e.Check.Name.In(d.lang), st
-	}
-	lad.Event(buf, e)
-	line := ""
-	for _, l := range strings.Split(buf.String(), "\n") {
-		if strings.TrimSpace(l) != "" {
-			line = l
-			break
-		}
-	}
-	switch e.Kind {
+		return th.bad
 	case timeline.KindPacket:
 		if len(lanes) > 0 && e.Packet.From == lanes[0] {
-			return line, th.arrowAB
+			return th.arrowAB
 		}
-		return line, th.arrowBA
+		return th.arrowBA
 	case timeline.KindState:
 		if e.State.Source == timeline.Inferred {
-			return line, th.inferred
+			return th.inferred
 		}
-		return line, th.kernel
+		return th.kernel
 	}
-	return line, th.normal
+	return th.normal
 }
 
 // markCursor puts ▶ in the gap after the time column.
@@ -180,24 +207,17 @@ func markCursor(line string) string {
 }
 
 // laneLine is the header's lane line with the names blanked: just the lanes.
-func laneLine(head []string) string {
-	if len(head) < 3 {
-		return ""
-	}
-	r := []rune(head[2])
+func laneLine(names string) string {
+	r := []rune(names)
 	for i, c := range r {
-		if c != '│' {
+		switch c {
+		case '│', '├', '┤':
+			r[i] = '│'
+		default:
 			r[i] = ' '
 		}
 	}
 	return string(r)
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
-	}
-	return s
 }
 
 func (v *ladderView) InputHandler() func(event *tcell.EventKey, setFocus func(p tview.Primitive)) {
@@ -224,8 +244,8 @@ func (v *ladderView) MouseHandler() func(action tview.MouseAction, event *tcell.
 		_, my := event.Position()
 		switch action {
 		case tview.MouseLeftClick:
-			if r := my - v.bodyY; r >= 0 && r < v.bodyH {
-				v.d.setCursor(v.offset + r)
+			if r := my - v.bodyY; r >= 0 && r < len(v.rowEvent) {
+				v.d.setCursor(v.rowEvent[r])
 			}
 			return true, nil
 		case tview.MouseScrollUp:

@@ -7,42 +7,8 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
-	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/render"
 )
-
-// panelID names a panel.
-type panelID int
-
-// The panels, in Tab order.
-const (
-	pScenarios panelID = iota
-	pLesson
-	pLadder
-	pPackets
-	pDetails
-	pHex
-	pSockets
-	pStates
-	pBytes
-	pChecks
-	nPanels
-)
-
-var panelNames = [nPanels]i18n.Text{
-	pScenarios: i18n.T("Scenarios", "场景"),
-	pLesson:    i18n.T("Lesson", "讲解"),
-	pLadder:    i18n.T("Ladder", "梯形图"),
-	pPackets:   i18n.T("Packets", "报文"),
-	pDetails:   i18n.T("Details", "分层详情"),
-	pHex:       i18n.T("Hex", "十六进制"),
-	pSockets:   i18n.T("Sockets", "套接字"),
-	pStates:    i18n.T("State machine", "状态机"),
-	pBytes:     i18n.T("Bytes", "字节流"),
-	pChecks:    i18n.T("Checks", "检查"),
-}
-
-func (p panelID) name() i18n.Text { return panelNames[p] }
 
 // titled panels add a word to their tab (a count, a filter).
 type titled interface{ titleExtra() string }
@@ -116,20 +82,35 @@ func (s *slot) Draw(screen tcell.Screen) {
 	screen.SetContent(x, y+h-1, bl, nil, bs)
 	screen.SetContent(x+w-1, y+h-1, br, nil, bs)
 
-	// Tabs: " Ladder " and the others; inactive ones shortened when the
-	// border is too narrow for every name.
+	// Tabs: " Ladder " and the others, by their names, else by their short
+	// names (still words: a learner reads "States", "状态机"), else
+	// without the title's extra, and cut only as a last resort.
 	lang := s.d.lang
-	names := make([]string, len(s.ids))
-	total := 0
-	for i, id := range s.ids {
-		names[i] = id.name().In(lang)
-		total += render.Width(names[i]) + 3
-	}
 	extra := ""
 	if t, ok := s.panel().(titled); ok {
 		extra = t.titleExtra()
 	}
-	if total+render.Width(extra)+4 > w {
+	names := make([]string, len(s.ids))
+	fits := func(short bool, extra string) bool {
+		total := 0
+		for i, id := range s.ids {
+			names[i] = id.name().In(lang)
+			if short {
+				names[i] = id.short().In(lang)
+			}
+			total += render.Width(names[i]) + 3
+		}
+		if extra != "" {
+			total += render.Width(extra) + 2
+		}
+		return total+2 <= w
+	}
+	switch {
+	case fits(false, extra), fits(true, extra):
+	case fits(true, ""):
+		extra = ""
+	default:
+		extra = ""
 		for i := range names {
 			if i != s.active {
 				names[i] = render.Truncate(names[i], 3, "")
@@ -252,9 +233,16 @@ func (r *root) build(kind layoutKind, w, h int) {
 		r.main = rows().AddItem(sl(d.focus), 0, 1, false)
 	case layoutCompact:
 		lower := min(8, max(5, (h-2)/3))
+		low := []panelID{pSockets, pChecks}
+		var top []panelID
+		for p := range nPanels {
+			if !slices.Contains(low, p) {
+				top = append(top, p)
+			}
+		}
 		r.main = rows().
-			AddItem(sl(pScenarios, pLesson, pLadder, pPackets, pDetails, pHex, pStates, pBytes), 0, 1, false).
-			AddItem(sl(pSockets, pChecks), lower, 0, false)
+			AddItem(sl(top...), 0, 1, false).
+			AddItem(sl(low...), lower, 0, false)
 	case layoutMedium:
 		var right *tview.Flex
 		if h-2 >= 40 {
@@ -296,6 +284,31 @@ func (r *root) build(kind layoutKind, w, h int) {
 	default:
 		r.main = nil
 	}
+	r.placeRest()
+}
+
+// placeRest gives a panel no layout names a tab in the first slot that has
+// tabs: a new panel shows up before anyone places it.
+func (r *root) placeRest() {
+	if len(r.slots) == 0 {
+		return
+	}
+	host := r.slots[0]
+	for _, s := range r.slots {
+		if len(s.ids) > 1 {
+			host = s
+			break
+		}
+	}
+	for p := range nPanels {
+		placed := false
+		for _, s := range r.slots {
+			placed = placed || s.holds(p) >= 0
+		}
+		if !placed {
+			host.ids = append(host.ids, p)
+		}
+	}
 }
 
 // show makes panel id visible (activates its tab); false if no slot holds it.
@@ -336,7 +349,9 @@ func (r *root) Draw(screen tcell.Screen) {
 	r.main.SetRect(x, y, w, h-2)
 	r.main.Draw(screen)
 	d.status.draw(screen, x, y+h-2, w)
-	put(screen, x, y+h-1, w, d.keys.hints(d.focus, d.lang, w), th.dim)
+	if !d.drawMessage(screen, x, y+h-1, w) {
+		put(screen, x, y+h-1, w, d.keys.hints(d.focus, d.lang, w), th.dim)
+	}
 	if d.overlay != nil {
 		d.overlay.draw(screen, x, y, w, h)
 	}

@@ -33,12 +33,13 @@ func newLessonView(d *Dashboard) *lessonView {
 	return v
 }
 
-// sync shows the lesson of the scenario selected in the list (the running
-// one once it runs).
+// sync shows the lesson of the run on screen; before the first run, of
+// the scenario selected in the list. Moving through the list while a run
+// is on screen does not take its lesson away: Enter runs the one chosen.
 func (v *lessonView) sync() {
-	sc := v.d.scenarios.current()
-	if v.d.model.sc != nil && v.d.focus != pScenarios {
-		sc = v.d.model.sc
+	sc := v.d.model.sc
+	if sc == nil {
+		sc = v.d.scenarios.current()
 	}
 	if sc == nil {
 		return
@@ -57,9 +58,9 @@ func (v *lessonView) sync() {
 
 func (v *lessonView) titleExtra() string {
 	if v.d.lang == "zh" {
-		return "中文 · l English"
+		return "中文 · L English"
 	}
-	return "English · l 中文"
+	return "English · L 中文"
 }
 
 func (b *stepBox) Draw(screen tcell.Screen) {
@@ -100,3 +101,5 @@ func (b *stepBox) Draw(screen tcell.Screen) {
 func (v *lessonView) InputHandler() func(event *tcell.EventKey, setFocus func(p tview.Primitive)) {
 	return v.text.InputHandler()
 }
+
+func (v *lessonView) relabel() { v.dirty = true }

@@ -113,8 +113,6 @@ func (l *scenarioList) selectName(name string) {
 	}
 }
 
-func (l *scenarioList) sync() {}
-
 func (l *scenarioList) titleExtra() string {
 	if l.filter != "" {
 		return "/" + l.filter
@@ -135,3 +133,5 @@ func (l *scenarioList) InputHandler() func(event *tcell.EventKey, setFocus func(
 		h(ev, setFocus)
 	}
 }
+
+func (l *scenarioList) relabel() { l.rebuild() }

@@ -150,62 +150,91 @@ func laneLetter(lane string) rune {
 func (v *stateMachine) Draw(screen tcell.Screen) {
 	v.Box.DrawForSubclass(screen, v)
 	x, y, w, h := v.GetInnerRect()
-	d, th := v.d, v.d.theme
 	if w <= 0 || h <= 0 {
 		return
 	}
 	snap := v.snapshot()
-	var edge *diagramEdge
-	if snap.last != nil {
-		edge = findEdge(snap.last.From, snap.last.To)
-		if snap.last.Gone {
-			edge = findEdge(snap.last.From, tcpstate.Closed)
-		}
+	edge := snap.edge()
+	v.drawEdges(screen, x, y, w, h, edge)
+	v.drawStates(screen, x, y, w, h, snap)
+	v.drawFooter(screen, x, y, w, h, snap, edge)
+}
+
+// edge is the diagram's edge for the transition just taken, or nil.
+func (s snapshot) edge() *diagramEdge {
+	switch {
+	case s.last == nil:
+		return nil
+	case s.last.Gone:
+		return findEdge(s.last.From, tcpstate.Closed)
 	}
-	for _, e := range diagramEdges {
+	return findEdge(s.last.From, s.last.To)
+}
+
+// drawEdges draws every transition's arrow dim, the one just taken
+// highlighted.
+func (v *stateMachine) drawEdges(screen tcell.Screen, x, y, w, h int, taken *diagramEdge) {
+	th := v.d.theme
+	draw := func(e *diagramEdge, st tcell.Style) {
 		for _, sg := range e.segs {
 			if sg.row < h {
-				put(screen, x+sg.col, y+sg.row, w-sg.col, sg.text, th.dim)
+				put(screen, x+sg.col, y+sg.row, w-sg.col, sg.text, st)
 			}
 		}
 	}
-	if edge != nil {
-		for _, sg := range edge.segs {
-			if sg.row < h {
-				put(screen, x+sg.col, y+sg.row, w-sg.col, sg.text, th.selected)
-			}
-		}
+	for i := range diagramEdges {
+		draw(&diagramEdges[i], th.dim)
 	}
+	if taken != nil {
+		draw(taken, th.selected)
+	}
+}
+
+// drawStates draws the state names, each endpoint's letter beside the
+// state it is in, the state just left underlined.
+func (v *stateMachine) drawStates(screen tcell.Screen, x, y, w, h int, snap snapshot) {
+	th := v.d.theme
 	for i, ds := range diagramStates {
 		if ds.row >= h || ds.col >= w {
 			continue
 		}
-		name := ds.st.String()
+		endRow := i == len(diagramStates)-1 // the CLOSED a connection ends in
+		letters := snap.lettersAt(ds.st, endRow)
 		st := th.normal
-		var letters []rune
-		for _, mk := range snap.marks {
-			cur := mk.state.To.Canonical()
-			if mk.state.Gone {
-				cur = tcpstate.Closed
-			}
-			bottom := mk.ended || mk.state.Gone
-			if cur == ds.st && (ds.st != tcpstate.Closed || (i == len(diagramStates)-1) == bottom) {
-				letters = append(letters, mk.letter)
-			}
-		}
 		if snap.last != nil && snap.last.From.Canonical() == ds.st && ds.st != tcpstate.Closed {
 			st = th.previous
 		}
 		if len(letters) > 0 {
 			st = th.current
 		}
-		n := put(screen, x+ds.col, y+ds.row, w-ds.col, name, st)
+		n := put(screen, x+ds.col, y+ds.row, w-ds.col, ds.st.String(), st)
 		if len(letters) > 0 {
 			put(screen, x+ds.col+n, y+ds.row, w-ds.col-n, "◂"+string(letters), th.bold)
 		}
 	}
-	// Footer: who is where, the transition just taken, then the legend if
-	// there is room.
+}
+
+// lettersAt are the endpoints in state st; CLOSED is drawn twice, and an
+// endpoint whose connection has ended is at the bottom one (endRow).
+func (s snapshot) lettersAt(st tcpstate.State, endRow bool) []rune {
+	var letters []rune
+	for _, mk := range s.marks {
+		cur := mk.state.To.Canonical()
+		if mk.state.Gone {
+			cur = tcpstate.Closed
+		}
+		bottom := mk.ended || mk.state.Gone
+		if cur == st && (st != tcpstate.Closed || endRow == bottom) {
+			letters = append(letters, mk.letter)
+		}
+	}
+	return letters
+}
+
+// drawFooter says who is where, the transition just taken and, if there
+// is room, the legend.
+func (v *stateMachine) drawFooter(screen tcell.Screen, x, y, w, h int, snap snapshot, edge *diagramEdge) {
+	d, th := v.d, v.d.theme
 	row := diagramRows
 	if row < h && len(snap.marks) > 0 {
 		var ps []piece
@@ -219,24 +248,8 @@ func (v *stateMachine) Draw(screen tcell.Screen) {
 		drawPieces(screen, x, y+row, w, ps)
 		row++
 	}
-	if row < h && snap.last != nil {
-		l := snap.last
-		to := l.To
-		if l.Gone {
-			to = tcpstate.Closed
-		}
-		text := fmt.Sprintf(d.tr("last: %s %s → %s", "刚才:%s %s → %s"), l.Lane, l.From, to)
-		if edge != nil {
-			text += ": " + edge.label.In(d.lang)
-		} else {
-			text += d.tr(": the kernel showed the result; the steps between were too brief for the poller",
-				":内核显示的是结果;中间的状态太短,轮询没看到")
-		}
-		src := d.tr(" [kernel]", " [内核]")
-		if l.Source == timeline.Inferred {
-			src = d.tr(" (inferred from packets)", " (由报文推断)")
-		}
-		for _, line := range wrapText(text+src, w) {
+	if snap.last != nil {
+		for _, line := range wrapText(v.lastText(snap.last, edge), w) {
 			if row >= h {
 				break
 			}
@@ -251,4 +264,24 @@ func (v *stateMachine) Draw(screen tcell.Screen) {
 	if len(snap.marks) == 0 && row < h {
 		put(screen, x, y+row, w, d.tr("No connection at the cursor yet.", "光标处还没有连接。"), th.dim)
 	}
+}
+
+// lastText names the transition just taken and where it was seen.
+func (v *stateMachine) lastText(l *timeline.State, edge *diagramEdge) string {
+	d := v.d
+	to := l.To
+	if l.Gone {
+		to = tcpstate.Closed
+	}
+	text := fmt.Sprintf(d.tr("last: %s %s → %s", "刚才:%s %s → %s"), l.Lane, l.From, to)
+	if edge != nil {
+		text += ": " + edge.label.In(d.lang)
+	} else {
+		text += d.tr(": the kernel showed the result; the steps between were too brief for the poller",
+			":内核显示的是结果;中间的状态太短,轮询没看到")
+	}
+	if l.Source == timeline.Inferred {
+		return text + d.tr(" (inferred from packets)", " (由报文推断)")
+	}
+	return text + d.tr(" [kernel]", " [内核]")
 }

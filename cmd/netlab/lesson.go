@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/render"
+	"github.com/netlab/netlab/lab/scenario"
+)
+
+func (a *app) lessonCmd() *cobra.Command {
+	var width int
+	cmd := &cobra.Command{
+		Use:   "lesson NAME",
+		Short: "print a scenario's lesson and the checks its run will make, without running it",
+		Long: `Print the lesson of scenario NAME (in the --lang language), the lanes of its
+ladder and the checks a run makes, without running anything: to read before
+running, or to print for a course.`,
+		Args: cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return a.catalog.Names(), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sc, err := a.lookup(args[0])
+			if err != nil {
+				return err
+			}
+			w := width
+			if w <= 0 {
+				w = a.width(0)
+			}
+			writeLesson(a.stdout, sc, a.language(), min(max(w, 40), render.MaxWidth))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&width, "width", 0, "wrap at this many columns (default: the terminal's, or 80)")
+	return cmd
+}
+
+// writeLesson prints what a scenario declares, section by section, without
+// running it. A part scenarios come to declare (their acts, with titles in
+// both languages) is one more line in the list below, e.g.
+//
+//	{t("Acts", "幕"), actLines(sc, lang)},
+func writeLesson(w io.Writer, sc *scenario.Scenario, lang i18n.Lang, width int) {
+	t := func(en, zh string) string { return i18n.T(en, zh).In(lang) }
+	sections := []struct {
+		head  string
+		lines []string
+	}{
+		{"", []string{sc.Name + " · " + sc.Title.In(lang), sc.Summary.In(lang)}},
+		{t("Lesson", "讲解"), []string{sc.Lesson.In(lang)}},
+		{t("Lanes of the ladder, left to right", "梯形图的泳道(从左到右)"), []string{strings.Join(sc.Lanes, " · ")}},
+		{t("What the run checks, on its own capture and kernel states", "运行时检查的内容(基于本次运行的抓包和内核状态)"), checkLines(sc, lang)},
+		{"", []string{fmt.Sprintf(t("Run it: netlab run %s · netlab ui %s", "运行:netlab run %s · netlab ui %s"), sc.Name, sc.Name)}},
+	}
+	for i, s := range sections {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if s.head != "" {
+			fmt.Fprintln(w, s.head)
+		}
+		for _, l := range s.lines {
+			// A list item ("· ...") wraps under its text, not its mark.
+			indent := ""
+			if strings.HasPrefix(l, "· ") {
+				indent = "  "
+			}
+			for k, line := range render.Wrap(l, width-len(indent)) {
+				if k > 0 {
+					line = indent + line
+				}
+				fmt.Fprintln(w, line)
+			}
+		}
+	}
+}
+
+// checkLines lists the scenario's checks in the lesson's language.
+func checkLines(sc *scenario.Scenario, lang i18n.Lang) []string {
+	lines := make([]string, len(sc.Checks))
+	for i, c := range sc.Checks {
+		lines[i] = "· " + c.Name.In(lang)
+	}
+	return lines
+}
