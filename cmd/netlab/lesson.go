@@ -42,10 +42,8 @@ running, or to print for a course.`,
 }
 
 // writeLesson prints what a scenario declares, section by section, without
-// running it. A part scenarios come to declare (their acts, with titles in
-// both languages) is one more line in the list below, e.g.
-//
-//	{t("Acts", "幕"), actLines(sc, lang)},
+// running it. A part scenarios come to declare is one more line in the list
+// below.
 func writeLesson(w io.Writer, sc *scenario.Scenario, lang i18n.Lang, width int) {
 	t := func(en, zh string) string { return i18n.T(en, zh).In(lang) }
 	sections := []struct {
@@ -54,11 +52,15 @@ func writeLesson(w io.Writer, sc *scenario.Scenario, lang i18n.Lang, width int) 
 	}{
 		{"", []string{sc.Name + " · " + sc.Title.In(lang), sc.Summary.In(lang)}},
 		{t("Lesson", "讲解"), []string{sc.Lesson.In(lang)}},
+		{t("Acts, where the run pauses in the dashboard", "各幕(仪表盘在这里暂停)"), actLines(sc, lang)},
 		{t("Lanes of the ladder, left to right", "梯形图的泳道(从左到右)"), []string{strings.Join(sc.Lanes, " · ")}},
 		{t("What the run checks, on its own capture and kernel states", "运行时检查的内容(基于本次运行的抓包和内核状态)"), checkLines(sc, lang)},
 		{"", []string{fmt.Sprintf(t("Run it: netlab run %s · netlab ui %s", "运行:netlab run %s · netlab ui %s"), sc.Name, sc.Name)}},
 	}
 	for i, s := range sections {
+		if len(s.lines) == 0 {
+			continue
+		}
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
@@ -86,6 +88,17 @@ func checkLines(sc *scenario.Scenario, lang i18n.Lang) []string {
 	lines := make([]string, len(sc.Checks))
 	for i, c := range sc.Checks {
 		lines[i] = "· " + c.Name.In(lang)
+	}
+	return lines
+}
+
+// actLines lists the scenario's acts with their numbers, as the narration
+// starts them ("Act 2: …" / "第二幕:…").
+func actLines(sc *scenario.Scenario, lang i18n.Lang) []string {
+	lines := make([]string, len(sc.Acts))
+	for i, a := range sc.Acts {
+		n := a.ActNumber()
+		lines[i] = i18n.T(fmt.Sprintf("· Act %d: %s", n, a.Title.En), "· 第"+i18n.Numeral(n)+"幕:"+a.Title.Zh).In(lang)
 	}
 	return lines
 }

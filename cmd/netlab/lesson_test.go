@@ -2,17 +2,13 @@ package main
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/netlab/netlab/lab/golden"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/scenarios"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // TestLessonGolden: `netlab lesson NAME` prints the lesson, lanes and
 // checks in the --lang language, at 80 columns, without running.
@@ -28,22 +24,7 @@ func TestLessonGolden(t *testing.T) {
 			}
 			var b bytes.Buffer
 			writeLesson(&b, sc, tc.lang, 80)
-			path := filepath.Join("testdata", "lesson-"+tc.name+"-"+string(tc.lang)+".golden")
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test -update creates it)", err)
-			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Errorf("differs from %s:\n%s", path, b.String())
-			}
+			golden.Check(t, "lesson-"+tc.name+"-"+string(tc.lang), b.Bytes())
 			for _, c := range sc.Checks {
 				if !strings.Contains(strings.Join(strings.Fields(b.String()), " "), c.Name.In(tc.lang)) {
 					t.Errorf("check %q not printed", c.Name.In(tc.lang))

@@ -503,6 +503,9 @@ func wrap(text string, width int) []string {
 	return lines
 }
 
+// noLineStart is the punctuation a Chinese line may not begin with.
+const noLineStart = "。，、；：！？）」』】》"
+
 // splitWords splits at spaces (keeping them) and between wide characters.
 func splitWords(s string) []string {
 	var out []string
@@ -513,6 +516,10 @@ func splitWords(s string) []string {
 			cur += " "
 			out = append(out, cur)
 			cur = ""
+		case RuneWidth(r) == 2 && strings.ContainsRune(noLineStart, r) && cur == "" && len(out) > 0:
+			// Chinese closing punctuation never starts a line: it stays
+			// with the character before it.
+			out[len(out)-1] += string(r)
 		case RuneWidth(r) == 2:
 			if cur != "" {
 				out = append(out, cur)

@@ -3,6 +3,7 @@ package render_test
 import (
 	"bytes"
 	"flag"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,22 @@ func TestStamp(t *testing.T) {
 	}
 	if s := render.Stamp(12243816 * time.Microsecond); s != " 12243.8 " {
 		t.Errorf("Stamp(12.243816s) = %q", s)
+	}
+}
+
+// TestWrapChinesePunctuation: a line never starts with closing punctuation
+// (seen: the lesson command printed a line holding only "。").
+func TestWrapChinesePunctuation(t *testing.T) {
+	for _, in := range []string{"一二三四五六七八九十。", "一二三四五六七八九十，一二三四五六七八九十、一二", "一二三四五六七八九十）"} {
+		lines := render.Wrap(in, 20)
+		for _, l := range lines[1:] {
+			if r := []rune(l)[0]; strings.ContainsRune("。，、；：！？）」』】》", r) {
+				t.Errorf("Wrap(%q, 20) = %q: a line starts with %q", in, lines, r)
+			}
+		}
+		if len(lines) < 2 {
+			t.Errorf("Wrap(%q, 20) = %q: expected a wrap", in, lines)
+		}
 	}
 }
 
