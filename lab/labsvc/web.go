@@ -48,7 +48,8 @@ type ClientOptions struct {
 }
 
 // NewClient returns an HTTP/1.1 client (one connection per host at a time,
-// 10 s per request) whose connections dial opens, with network "tcp" and
+// each request bounded by the ctx given to Fetch, never by a wall clock)
+// whose connections dial opens, with network "tcp" and
 // an address "ip:port" the client resolved itself (see ClientOptions). It
 // also returns the client's transport, whose CloseIdleConnections closes a
 // kept-alive connection. TCP keep-alive is whatever dial's sockets do; the
@@ -77,7 +78,11 @@ func NewClient(dial DialFunc, o ClientOptions) (*http.Client, *http.Transport) {
 			return dial(ctx, network, net.JoinHostPort(ip.String(), port))
 		},
 	}
-	return &http.Client{Transport: tr, Timeout: 10 * time.Second}, tr
+	// No Client.Timeout: a lesson narrates steps from inside a request
+	// (OnLookup, OnDial) and pauses there while a learner reads, and a wall
+	// clock would fail it. The ctx given to Fetch bounds each request: a
+	// run's context ends with its running-time budget.
+	return &http.Client{Transport: tr}, tr
 }
 
 // Fetch sends one request (method, url, a body unless "", and headers as

@@ -3,6 +3,7 @@ package labsvc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -209,5 +210,20 @@ func TestClientUnknownHost(t *testing.T) {
 	cl, _ := NewClient(dialer(), ClientOptions{})
 	if _, _, err := Fetch(context.Background(), cl, "GET", "http://nowhere.lab/", ""); err == nil || !strings.Contains(err.Error(), "no address for nowhere.lab") {
 		t.Errorf("Fetch: %v, want no address", err)
+	}
+}
+
+// TestClientNoWallClock: a lesson pauses inside a request (narration from
+// OnLookup/OnDial) while a learner reads; a client timeout would fail the
+// request after 10 s of reading (seen: browse stepped slowly in the
+// dashboard failed with "Client.Timeout exceeded while awaiting headers").
+// Requests are bounded by Fetch's ctx alone, which a run pauses with its
+// running-time budget.
+func TestClientNoWallClock(t *testing.T) {
+	cl, _ := NewClient(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, errors.New("unused")
+	}, ClientOptions{})
+	if cl.Timeout != 0 {
+		t.Errorf("client timeout %v: a wall clock bounds requests that a paused lesson holds", cl.Timeout)
 	}
 }
