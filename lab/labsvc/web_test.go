@@ -3,8 +3,8 @@ package labsvc
 import (
 	"bytes"
 	"context"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
