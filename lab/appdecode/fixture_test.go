@@ -1,8 +1,6 @@
 package appdecode
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +8,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/netlab/netlab/lab/capture"
+	"github.com/netlab/netlab/lab/golden"
 )
 
 // The fixtures are captures of the application scenarios, recorded with
@@ -18,7 +17,6 @@ import (
 //
 // and their .golden files list what the decoder names in them; -update
 // rewrites the golden files after a deliberate change.
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 var fixtures = []string{"http", "https", "dns", "browse", "url"}
 
@@ -27,19 +25,7 @@ func TestFixtures(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			pl := feedFile(t, filepath.Join("testdata", name+".pcapng"), nil)
 			got := join(pl.summaries()) + "\n"
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s: decoded differently from %s:\n%s", name, golden, diffLines(string(want), got))
-			}
+			golden.Check(t, name, []byte(got))
 			if strings.Contains(got, "~") {
 				t.Errorf("a complete capture gave partial messages:\n%s", got)
 			}

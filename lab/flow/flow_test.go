@@ -2,11 +2,9 @@ package flow_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,10 +12,9 @@ import (
 	"github.com/netlab/netlab/lab/capture"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/flow"
+	"github.com/netlab/netlab/lab/golden"
 	"github.com/netlab/netlab/lab/tcpstate"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // track decodes and tracks every packet of a capture file.
 func track(t testing.TB, path string) ([]*decode.Packet, *flow.Tracker) {
@@ -81,19 +78,7 @@ func TestGolden(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			ps, _ := track(t, f)
 			got := dump(ps)
-			golden := strings.TrimSuffix(f, ".pcapng") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("tracker output differs from %s:\n got:\n%s\nwant:\n%s", golden, got, want)
-			}
+			golden.CheckFile(t, strings.TrimSuffix(f, ".pcapng")+".golden", []byte(got))
 		})
 	}
 }

@@ -2,11 +2,11 @@ package render_test
 
 import (
 	"bytes"
-	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/netlab/netlab/lab/golden"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labtest"
 	"github.com/netlab/netlab/lab/render"
@@ -36,7 +36,7 @@ func TestLadderLanesGolden(t *testing.T) {
 		t.Run(tc.name+"-80-"+string(tc.lang), func(t *testing.T) {
 			tl := labtest.Recorded(t, "testdata/"+tc.name+".timeline.gob")
 			got := report(tl, 80, tc.lang)
-			golden(t, "testdata/"+tc.name+"-80-"+string(tc.lang)+".golden", got)
+			golden.CheckFile(t, "testdata/"+tc.name+"-80-"+string(tc.lang)+".golden", got)
 			ladder := got[:bytes.Index(got, []byte("\n\n"+firstLine(got, "checks", "检查")))]
 			checkRows(t, tl, string(ladder), 80)
 		})
@@ -98,22 +98,6 @@ func checkRows(t *testing.T, tl *timeline.Timeline, text string, width int) {
 		default:
 			t.Errorf("row %d belongs to no lane: %q", i+1, line)
 		}
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s:\n%s", path, got)
 	}
 }
 

@@ -2,18 +2,16 @@ package render_test
 
 import (
 	"bytes"
-	"flag"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/lab/golden"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labtest"
 	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/timeline"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestLadderGolden draws a recorded run at 80 and 120 columns, in English
 // and Chinese, and compares with reviewed golden files.
@@ -31,7 +29,7 @@ func TestLadderGolden(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := report(tl, tc.width, tc.lang)
-			golden(t, "testdata/"+tc.name+".golden", out)
+			golden.CheckFile(t, "testdata/"+tc.name+".golden", out)
 			for i, line := range bytes.Split(out, []byte("\n")) {
 				if w := displayWidth(string(line)); w > tc.width {
 					t.Errorf("line %d is %d columns wide (> %d): %s", i+1, w, tc.width, line)

@@ -1,22 +1,18 @@
 package ui
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
+	goldenfile "github.com/netlab/netlab/lab/golden"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/timeline"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // fixtureDashboard is a dashboard (not running) whose model holds the whole
 // fixture run, cursor at the end.
@@ -89,20 +85,7 @@ func grid(t testing.TB, p tview.Primitive, w, h int, mask bool) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (go test -update rewrites it)\n--- got ---\n%s--- want ---\n%s", name, path, got, want)
-	}
+	goldenfile.Check(t, name, []byte(got))
 }
 
 // cursorAt moves the cursor to the first event matching f.
