@@ -20,9 +20,9 @@ func Probe(exe string) ([]doctor.Result, sandbox.Mode, error) {
 		exe = "/proc/self/exe"
 	}
 	req, _ := json.Marshal(request{Probe: true})
-	pr, pw, err := os.Pipe()
+	pr, pw, err := channel()
 	if err != nil {
-		return nil, "", fmt.Errorf("probe pipe: %w", err)
+		return nil, "", err
 	}
 	defer pr.Close()
 	stderr := &capped{max: 16 << 10}

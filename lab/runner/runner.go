@@ -69,9 +69,9 @@ func Start(ctx context.Context, sc *scenario.Scenario, opts Options) (*Run, erro
 	if exe == "" {
 		exe = "/proc/self/exe"
 	}
-	pr, pw, err := os.Pipe()
+	pr, pw, err := channel()
 	if err != nil {
-		return nil, fmt.Errorf("event pipe: %w", err)
+		return nil, err
 	}
 	stderr := &capped{max: 64 << 10}
 	var ctl io.WriteCloser

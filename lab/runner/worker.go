@@ -48,6 +48,10 @@ func WorkerMain(cat scenario.Catalog) int {
 		fmt.Fprintln(os.Stderr, "netlab worker: no event pipe (fd 3)")
 		return 2
 	}
+	if err := fromFrontEnd(out); err != nil {
+		fmt.Fprintf(os.Stderr, "netlab worker: refusing to run: %v\n", err)
+		return 2
+	}
 	w := newFlusher(out)
 	defer w.close()
 	enc := newEncoder(w)
@@ -69,6 +73,9 @@ func WorkerMain(cat scenario.Catalog) int {
 	mode, ok := sandbox.Inside()
 	if !ok {
 		return fatal(2, errors.New("worker started outside a sandbox"))
+	}
+	if err := sandbox.Enter(mode); err != nil {
+		return fatal(2, fmt.Errorf("worker: %w", err))
 	}
 	if code, done := sandbox.Nest(mode); done {
 		return code

@@ -11,12 +11,13 @@
 //   - as a normal user: a new user and network namespace
 //     (CLONE_NEWUSER|CLONE_NEWNET) in which the process is root of its own
 //     namespace and may capture on its own loopback;
-//   - where neither is allowed but the binary has CAP_NET_RAW and
-//     CAP_NET_ADMIN (setcap): on the host's loopback, no namespace;
+//   - where user namespaces are refused but the binary has CAP_NET_RAW and
+//     CAP_NET_ADMIN (setcap): on the host's loopback, no namespace, with
+//     CAP_NET_RAW only and nothing of the host's changed (see Enter);
 //   - otherwise: an *Error whose message names the fix (exit code 3).
 //
-// The child learns its mode from the environment (Inside) and brings its
-// loopback up (Setup). The namespace dies with the child: there is nothing to
+// The child learns its mode from the environment (Inside), checks it against
+// the kernel (Enter) and brings its loopback up (Setup). The namespace dies with the child: there is nothing to
 // clean up after a run, even after kill -9.
 package sandbox
 
@@ -57,6 +58,28 @@ func Inside() (Mode, bool) {
 	return "", false
 }
 
+// Enter is the first thing a sandboxed child does with the mode its
+// environment claims (Inside): it checks the claim against what the kernel
+// shows, so that a process started with a forged environment changes
+// nothing, and gives up what it does not need. A Netns or Rootless child
+// must be in a network namespace netlab created (OwnsNetns); a Host child
+// keeps only CAP_NET_RAW.
+func Enter(mode Mode) error {
+	switch mode {
+	case Host:
+		return CaptureOnly()
+	case Netns, Rootless:
+		if err := OwnsNetns(); err != nil {
+			if cerr := CaptureOnly(); cerr != nil {
+				return cerr
+			}
+			return fmt.Errorf("started as a %s sandbox, but this is %w", mode, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown sandbox mode %q", mode)
+}
+
 // Choose picks the mode for a new run: Netns as root, Rootless otherwise.
 // (Whether user namespaces are allowed is only known by trying: Start falls
 // back to Host or returns an *Error.)
@@ -94,7 +117,15 @@ func Prepare(cmd *exec.Cmd, mode Mode) {
 // Start starts cmd in a sandbox: Choose's mode, falling back to Host when
 // namespaces are refused but the binary holds the capabilities to capture on
 // the host. It returns the mode used, or an *Error naming the fix.
+//
+// A front end started from a setcap'd binary first gives up the file's
+// capabilities (DropFileCaps): then the kernel lets it make the user
+// namespace, and a run gets a sandbox of its own instead of the host's
+// loopback.
 func Start(newCmd func() *exec.Cmd) (*exec.Cmd, Mode, error) {
+	if err := DropFileCaps(); err != nil {
+		return nil, "", err
+	}
 	mode := Choose()
 	cmd := newCmd()
 	Prepare(cmd, mode)
@@ -102,7 +133,7 @@ func Start(newCmd func() *exec.Cmd) (*exec.Cmd, Mode, error) {
 	if err == nil {
 		return cmd, mode, nil
 	}
-	if mode == Rootless && HasCaptureCaps() {
+	if mode == Rootless && FileCaps(cmd.Path) {
 		cmd = newCmd()
 		Prepare(cmd, Host)
 		if err2 := cmd.Start(); err2 == nil {
