@@ -100,7 +100,7 @@ func TestForgedWorkerChangesNothing(t *testing.T) {
 
 	before := readHostState(t)
 	for _, sc := range []string{"coalescing", "keepalive"} {
-		for _, mode := range []string{"netns", "rootless"} {
+		for _, mode := range []string{"netns", "rootless", "host"} {
 			for _, fd3 := range []string{"file", "socketpair"} {
 				name := sc + "/" + mode + "/" + fd3
 				cmd := exec.Command(bin)

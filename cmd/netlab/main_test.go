@@ -401,7 +401,7 @@ func TestRootless(t *testing.T) {
 
 func TestDoctor(t *testing.T) {
 	r := netlab(t, "doctor")
-	for _, want := range []string{"root", "sandbox", "AF_PACKET capture", "sock_diag", "nftables", "TUN"} {
+	for _, want := range []string{"sandbox", "AF_PACKET capture", "sock_diag", "nftables", "TUN", "checked inside a fresh"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, r.stdout)
 		}
@@ -411,6 +411,65 @@ func TestDoctor(t *testing.T) {
 	}
 	if r.code == 0 && strings.Contains(r.stdout, "missing  AF_PACKET") {
 		t.Errorf("exit 0 although capture is missing:\n%s", r.stdout)
+	}
+	zh := netlab(t, "doctor", "--lang", "zh")
+	for _, want := range []string{"沙箱", "AF_PACKET 抓包"} {
+		if !strings.Contains(zh.stdout, want) {
+			t.Errorf("doctor --lang zh lacks %q:\n%s", want, zh.stdout)
+		}
+	}
+	if strings.Contains(zh.stdout, "ok ") || strings.Contains(zh.stdout, "missing") {
+		t.Errorf("doctor --lang zh speaks English:\n%s", zh.stdout)
+	}
+}
+
+// TestDoctorAsNormalUser: run by a normal user where user namespaces work
+// (also from a setcap'd copy), doctor says the run is rootless and why, and
+// prints nothing as missing that a rootless run does not need.
+func TestDoctorAsNormalUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run netlab as another user")
+	}
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skipf("no unprivileged user: %v", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	bins := []string{netlabBin}
+	if setcap, err := exec.LookPath("setcap"); err == nil {
+		dir, err := os.MkdirTemp("", "netlab-setcap-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		os.Chmod(dir, 0o755)
+		capped := filepath.Join(dir, "netlab")
+		data, _ := os.ReadFile(netlabBin)
+		if os.WriteFile(capped, data, 0o755) == nil && exec.Command(setcap, "cap_net_raw,cap_net_admin+ep", capped).Run() == nil {
+			bins = append(bins, capped)
+		}
+	}
+	for _, bin := range bins {
+		cmd := exec.Command(bin, "doctor")
+		cmd.Dir = "/"
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+		out, err := cmd.Output()
+		if err != nil {
+			if strings.Contains(string(out), "no sandbox can be made") {
+				t.Skipf("user namespaces are off here:\n%s", out)
+			}
+			t.Fatalf("%s doctor as %s: %v\n%s", bin, u.Username, err, out)
+		}
+		for _, want := range []string{"(rootless): you are not root", "checked inside a fresh rootless sandbox", "can run every scenario here."} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: doctor lacks %q:\n%s", bin, want, out)
+			}
+		}
+		if strings.Contains(string(out), "missing") {
+			t.Errorf("%s: doctor prints missing for what a rootless run does not need:\n%s", bin, out)
+		}
 	}
 }
 

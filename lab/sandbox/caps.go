@@ -119,9 +119,8 @@ func DropCaps(keep uint32) error {
 // DropFileCaps gives up, in a front end started from a setcap'd binary,
 // every capability the file gave it, and makes the process dumpable again
 // so that it may write the uid_map of the user namespace it creates for a
-// run. (A run that must fall back to the host's loopback regains its
-// capabilities from the file when the worker executes it.) Root and
-// processes without capabilities are left as they are.
+// run. Root and processes in a user namespace of their own are left as they
+// are.
 func DropFileCaps() error {
 	if os.Getuid() == 0 || !InInitialUserNS() {
 		return nil
@@ -133,14 +132,4 @@ func DropFileCaps() error {
 		return fmt.Errorf("set dumpable: %w", err)
 	}
 	return nil
-}
-
-// CaptureOnly reduces a worker running with file capabilities in the host's
-// user namespace (Host mode) to CAP_NET_RAW, all a capture on the host's
-// loopback needs: CAP_NET_ADMIN (links, sysctls, firewall) goes at once.
-func CaptureOnly() error {
-	if os.Getuid() == 0 || !InInitialUserNS() {
-		return nil
-	}
-	return DropCaps(1 << unix.CAP_NET_RAW)
 }

@@ -11,9 +11,6 @@
 //   - as a normal user: a new user and network namespace
 //     (CLONE_NEWUSER|CLONE_NEWNET) in which the process is root of its own
 //     namespace and may capture on its own loopback;
-//   - where user namespaces are refused but the binary has CAP_NET_RAW and
-//     CAP_NET_ADMIN (setcap): on the host's loopback, no namespace, with
-//     CAP_NET_RAW only and nothing of the host's changed (see Enter);
 //   - otherwise: an *Error whose message names the fix (exit code 3).
 //
 // The child learns its mode from the environment (Inside), checks it against
@@ -41,7 +38,9 @@ const (
 	Netns Mode = "netns"
 	// Rootless: a fresh user+network namespace created by a normal user.
 	Rootless Mode = "rootless"
-	// Host: the host's own loopback (file capabilities, no namespaces).
+	// Host: the host's own loopback. No longer made: it captured every
+	// user's loopback traffic. Kept so that files and JSON lines naming it
+	// still parse; a worker told to run in it refuses (Enter).
 	Host Mode = "host"
 )
 
@@ -61,28 +60,33 @@ func Inside() (Mode, bool) {
 // Enter is the first thing a sandboxed child does with the mode its
 // environment claims (Inside): it checks the claim against what the kernel
 // shows, so that a process started with a forged environment changes
-// nothing, and gives up what it does not need. A Netns or Rootless child
-// must be in a network namespace netlab created (OwnsNetns); a Host child
-// keeps only CAP_NET_RAW.
+// nothing. A child must be in a network namespace netlab created
+// (OwnsNetns). Host mode is refused: no run captures on the host's loopback
+// any more (it would see every user's loopback traffic); a child that claims
+// it, or claims a namespace it is not in, gives up every capability before it
+// reports the refusal.
 func Enter(mode Mode) error {
 	switch mode {
-	case Host:
-		return CaptureOnly()
 	case Netns, Rootless:
 		if err := OwnsNetns(); err != nil {
-			if cerr := CaptureOnly(); cerr != nil {
+			if cerr := DropCaps(0); cerr != nil {
 				return cerr
 			}
 			return fmt.Errorf("started as a %s sandbox, but this is %w", mode, err)
 		}
 		return nil
+	case Host:
+		if err := DropCaps(0); err != nil {
+			return err
+		}
+		return errors.New("host mode: netlab runs only in namespaces it creates, never on the host's loopback")
 	}
 	return fmt.Errorf("unknown sandbox mode %q", mode)
 }
 
 // Choose picks the mode for a new run: Netns as root, Rootless otherwise.
-// (Whether user namespaces are allowed is only known by trying: Start falls
-// back to Host or returns an *Error.)
+// (Whether user namespaces are allowed is only known by trying: Start
+// returns an *Error naming the fix.)
 func Choose() Mode {
 	if os.Geteuid() == 0 {
 		return Netns
@@ -114,14 +118,13 @@ func Prepare(cmd *exec.Cmd, mode Mode) {
 	cmd.Env = append(cmd.Env, EnvMode+"="+string(mode))
 }
 
-// Start starts cmd in a sandbox: Choose's mode, falling back to Host when
-// namespaces are refused but the binary holds the capabilities to capture on
-// the host. It returns the mode used, or an *Error naming the fix.
+// Start starts cmd in a sandbox of Choose's mode. It returns the mode used,
+// or an *Error naming the fix.
 //
 // A front end started from a setcap'd binary first gives up the file's
 // capabilities (DropFileCaps): then the kernel lets it make the user
-// namespace, and a run gets a sandbox of its own instead of the host's
-// loopback.
+// namespace, and the run gets a sandbox of its own. There is no fallback to
+// the host's loopback: a capture there holds every user's loopback traffic.
 func Start(newCmd func() *exec.Cmd) (*exec.Cmd, Mode, error) {
 	if err := DropFileCaps(); err != nil {
 		return nil, "", err
@@ -132,13 +135,6 @@ func Start(newCmd func() *exec.Cmd) (*exec.Cmd, Mode, error) {
 	err := cmd.Start()
 	if err == nil {
 		return cmd, mode, nil
-	}
-	if mode == Rootless && FileCaps(cmd.Path) {
-		cmd = newCmd()
-		Prepare(cmd, Host)
-		if err2 := cmd.Start(); err2 == nil {
-			return cmd, Host, nil
-		}
 	}
 	var ee *exec.Error
 	if errors.As(err, &ee) {
@@ -202,7 +198,6 @@ func Explain(err error) *Error {
 		if readInt("/proc/sys/user/max_user_namespaces") == 0 {
 			fixes = append(fixes, "sudo sysctl -w user.max_user_namespaces=15000   # user namespaces are limited to 0")
 		}
-		fixes = append(fixes, "sudo setcap cap_net_raw,cap_net_admin+ep "+self+"   # capture on the host's loopback without namespaces")
 	}
 	return &Error{Err: err, Fix: fixes}
 }
