@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -58,10 +59,6 @@ func TestForgedWorkerChangesNothing(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to setcap a copy of netlab and to make the stand-in host namespace")
 	}
-	setcap, err := exec.LookPath("setcap")
-	if err != nil {
-		t.Skip("setcap is not installed")
-	}
 	u, err := user.Lookup("nobody")
 	if err != nil {
 		t.Skipf("no unprivileged user: %v", err)
@@ -71,23 +68,11 @@ func TestForgedWorkerChangesNothing(t *testing.T) {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	dir, err := os.MkdirTemp("", "netlab-setcap-")
+	bin, err := setcapCopy(t)
 	if err != nil {
-		t.Fatal(err)
+		t.Skip(err)
 	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "netlab")
-	data, err := os.ReadFile(netlabBin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(setcap, "cap_net_raw,cap_net_admin+ep", bin).CombinedOutput(); err != nil {
-		t.Skipf("setcap: %v: %s", err, out)
-	}
+	dir := filepath.Dir(bin)
 	// The front end's own path: with file capabilities the run gets a
 	// sandbox (rootless), not the host's loopback.
 	front := exec.Command(bin, "run", "handshake", "--json")
@@ -178,4 +163,32 @@ func TestForgedWorkerChangesNothing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// setcapCopy copies the netlab binary into a directory every user may
+// enter, with cap_net_raw,cap_net_admin+ep as the README once advised.
+func setcapCopy(t *testing.T) (string, error) {
+	t.Helper()
+	setcap, err := exec.LookPath("setcap")
+	if err != nil {
+		return "", fmt.Errorf("setcap is not installed")
+	}
+	dir, err := os.MkdirTemp("", "netlab-setcap-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "netlab")
+	data, err := os.ReadFile(netlabBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(setcap, "cap_net_raw,cap_net_admin+ep", bin).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("setcap: %v: %s", err, out)
+	}
+	return bin, nil
 }

@@ -437,18 +437,8 @@ func TestDoctorAsNormalUser(t *testing.T) {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	bins := []string{netlabBin}
-	if setcap, err := exec.LookPath("setcap"); err == nil {
-		dir, err := os.MkdirTemp("", "netlab-setcap-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer os.RemoveAll(dir)
-		os.Chmod(dir, 0o755)
-		capped := filepath.Join(dir, "netlab")
-		data, _ := os.ReadFile(netlabBin)
-		if os.WriteFile(capped, data, 0o755) == nil && exec.Command(setcap, "cap_net_raw,cap_net_admin+ep", capped).Run() == nil {
-			bins = append(bins, capped)
-		}
+	if capped, err := setcapCopy(t); err == nil {
+		bins = append(bins, capped)
 	}
 	for _, bin := range bins {
 		cmd := exec.Command(bin, "doctor")
