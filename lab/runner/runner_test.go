@@ -3,6 +3,10 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,4 +104,69 @@ func TestStepPausesUntilContinue(t *testing.T) {
 	if err != nil || sum.ChecksFailed != 0 || steps != 3 {
 		t.Fatalf("err %v, summary %+v, %d steps (want 3)", err, sum, steps)
 	}
+}
+
+// TestKilledWorkerSummaryCountsWhatArrived: when the worker dies without
+// its last word (killed past the front end's limit, or by the OOM killer),
+// the summary counts the packets that reached the timeline, never a
+// default of zero.
+func TestKilledWorkerSummaryCountsWhatArrived(t *testing.T) {
+	r := start(t, context.Background(), "time-wait", runner.Options{Lang: i18n.En})
+	packets := func() int {
+		n := 0
+		r.Timeline.All(func(e *timeline.Event) bool {
+			if e.Kind == timeline.KindPacket {
+				n++
+			}
+			return true
+		})
+		return n
+	}
+	for packets() < 3 {
+		n, closed := r.Timeline.Wait(context.Background(), r.Timeline.Len())
+		if closed {
+			t.Fatalf("run ended first (%d events)", n)
+		}
+	}
+	killed := 0
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if strings.HasPrefix(string(cmdline), "netlab-worker\x00") && descendsFrom(pid, os.Getpid()) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			killed++
+		}
+	}
+	if killed == 0 {
+		t.Fatal("found no worker to kill")
+	}
+	r.Wait()
+	sum, _ := r.Timeline.Closed()
+	if got := packets(); sum.Packets != got {
+		t.Fatalf("summary says %d packets, the timeline holds %d", sum.Packets, got)
+	}
+	t.Logf("killed %d worker processes; summary counts %d packets", killed, sum.Packets)
+}
+
+// descendsFrom reports whether pid is a descendant of ancestor.
+func descendsFrom(pid, ancestor int) bool {
+	for pid > 1 {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return false
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) < 2 {
+			return false
+		}
+		pid, _ = strconv.Atoi(f[1])
+		if pid == ancestor {
+			return true
+		}
+	}
+	return false
 }
