@@ -420,3 +420,32 @@ func TestWidthClamped(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardSignalExits130: the dashboard ended by SIGTERM or SIGINT
+// exits 130, as a headless run does (q exits 0: TestDashboardInTmux).
+// Before, a signal gave 0.
+func TestDashboardSignalExits130(t *testing.T) {
+	tmuxPath, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux is not installed (apt-get install tmux)")
+	}
+	if r := netlab(t, "run", "echo"); r.code == exitNoCapture {
+		t.Skipf("no sandbox: %s", r.stderr)
+	}
+	tm := &tmux{t: t, path: tmuxPath, sock: "netlab-sig-" + strconv.Itoa(os.Getpid())}
+	t.Cleanup(func() { exec.Command(tm.path, "-L", tm.sock, "kill-server").Run() })
+	if out, err := tm.run("new-session", "-d", "-s", "keep", "sleep", "3600"); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		s := tm.open(t, "sig"+strconv.Itoa(int(sig)), netlabBin, "ui", "handshake")
+		s.waitFor("step 1")
+		sent := time.Now()
+		syscall.Kill(s.pid, sig)
+		screen := s.waitFor("netlab exited with status")
+		if !strings.Contains(screen, "netlab exited with status 130") {
+			t.Errorf("%v: want status 130:\n%s", sig, screen)
+		}
+		t.Logf("%v: exited %v after the signal", sig, time.Since(sent).Round(time.Millisecond))
+	}
+}

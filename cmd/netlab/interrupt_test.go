@@ -20,7 +20,10 @@ const interruptGoal = 500 * time.Millisecond
 var slowToStop = map[string]struct {
 	limit time.Duration
 	why   string
-}{}
+}{
+	"keepalive": {3500 * time.Millisecond, "act 2's read of the vanished peer (scenarios/keepalive.go:68) and its wait for the keepalive verdict (:93) do not watch the run's context: the worker stops only when the front end kills it at 3 s"},
+	"close":     {3500 * time.Millisecond, "the server goroutine's Accept/Read (scenarios/close.go:154-170) do not return on cancellation while the session's sockets stay open: the worker is killed at 3 s"},
+}
 
 // TestInterruptEverywhere: SIGINT at several points of several scenarios
 // exits 130 within interruptGoal, and the summary counts exactly the packets
