@@ -20,7 +20,48 @@ import (
 	"github.com/netlab/netlab/scenarios"
 )
 
-func TestMain(m *testing.M) { labtest.Main(m, scenarios.Catalog()) }
+// TestMain runs the tests or, in a worker this test binary started, the
+// requested scenario with a goroutine leak check once the run is over.
+func TestMain(m *testing.M) {
+	if runner.IsWorker() {
+		before := goleak.IgnoreCurrent()
+		os.Exit(runner.WorkerMainWith(scenarios.Catalog(), runner.WorkerOptions{AfterRun: func() error {
+			// The worker's own event flusher and signal handler run until
+			// it exits; everything the run started must be gone.
+			return goleak.Find(before,
+				goleak.IgnoreTopFunction("github.com/netlab/netlab/lab/runner.newFlusher.func1"),
+				goleak.IgnoreTopFunction("os/signal.NotifyContext.func1"))
+		}}))
+	}
+	labtest.Main(m, scenarios.Catalog())
+}
+
+// TestWorkerLeavesNoGoroutines: in the worker process, nothing the run
+// started (engine, merger, poller, session, app decoders) outlives it,
+// after a run to the end and after an interrupted one.
+func TestWorkerLeavesNoGoroutines(t *testing.T) {
+	for _, name := range []string{"http", "https", "dns", "keepalive"} {
+		r := start(t, context.Background(), name, runner.Options{Lang: i18n.En})
+		sum, err := r.Wait()
+		if err != nil || strings.Contains(sum.Err, "goroutine") {
+			t.Errorf("%s run to the end: err %v, summary error: %s", name, err, sum.Err)
+		}
+	}
+	for _, name := range []string{"time-wait", "http", "keepalive", "close-wait"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		r := start(t, ctx, name, runner.Options{Lang: i18n.En})
+		for r.Timeline.Len() < 8 {
+			if _, closed := r.Timeline.Wait(context.Background(), r.Timeline.Len()); closed {
+				break
+			}
+		}
+		cancel()
+		sum, err := r.Wait()
+		if err != nil || strings.Contains(sum.Err, "goroutine") {
+			t.Errorf("%s interrupted: err %v, summary error: %s", name, err, sum.Err)
+		}
+	}
+}
 
 func start(t *testing.T, ctx context.Context, name string, opts runner.Options) *runner.Run {
 	t.Helper()
