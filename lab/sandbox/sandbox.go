@@ -25,8 +25,6 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Mode is where a run happens.
@@ -141,18 +139,6 @@ func Start(newCmd func() *exec.Cmd) (*exec.Cmd, Mode, error) {
 		return nil, mode, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	return nil, mode, Explain(fmt.Errorf("create a %s namespace: %w", mode, err))
-}
-
-// HasCaptureCaps reports whether this process holds CAP_NET_RAW and
-// CAP_NET_ADMIN in its effective set (root, or `setcap cap_net_raw,cap_net_admin+ep`).
-func HasCaptureCaps() bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return false
-	}
-	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
-	return has(unix.CAP_NET_RAW) && has(unix.CAP_NET_ADMIN)
 }
 
 // Error is a run that cannot capture here, with what to do about it.
