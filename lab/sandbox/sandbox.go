@@ -14,8 +14,9 @@
 //   - otherwise: an *Error whose message names the fix (exit code 3).
 //
 // The child learns its mode from the environment (Inside), checks it against
-// the kernel (Enter) and brings its loopback up (Setup). The namespace dies with the child: there is nothing to
-// clean up after a run, even after kill -9.
+// the kernel (Enter) and brings its loopback up (Setup). The namespace dies
+// with the child: there is nothing to clean up after a run, even after
+// kill -9.
 package sandbox
 
 import (
