@@ -110,7 +110,7 @@ socket states (sock_diag) and the program's own calls — with every lesson
 checked against what the kernel did in that run.
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 usage, 3 cannot capture
-(the message names the fix), 130 interrupted.`,
+(the message names the fix), 4 an output could not be written, 130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,

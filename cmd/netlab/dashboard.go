@@ -50,6 +50,10 @@ func (a *app) dashboard(ctx context.Context, name string) error {
 	if err != nil {
 		return &exitError{code: exitCheckFailed, err: err}
 	}
+	if ctx.Err() != nil {
+		// Ended by SIGINT or SIGTERM, as a headless run would be; q is 0.
+		return &exitError{code: exitInterrupted}
+	}
 	return nil
 }
 

@@ -29,11 +29,7 @@ running, or to print for a course.`,
 			if err != nil {
 				return err
 			}
-			w := width
-			if w <= 0 {
-				w = a.width(0)
-			}
-			writeLesson(a.stdout, sc, a.language(), min(max(w, 40), render.MaxWidth))
+			writeLesson(a.stdout, sc, a.language(), max(a.width(width, a.stdout), 40))
 			return nil
 		},
 	}

@@ -12,7 +12,8 @@
 //	netlab doctor               what this machine allows, and how to fix it
 //
 // Exit codes: 0 all checks passed, 1 a check failed, 2 usage, 3 cannot
-// capture (the message names the fix), 130 interrupted.
+// capture (the message names the fix), 4 an output could not be written,
+// 130 interrupted.
 package main
 
 import (

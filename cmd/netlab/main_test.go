@@ -403,7 +403,7 @@ func TestRootless(t *testing.T) {
 
 func TestDoctor(t *testing.T) {
 	r := netlab(t, "doctor")
-	for _, want := range []string{"root", "sandbox", "AF_PACKET capture", "sock_diag", "nftables", "TUN"} {
+	for _, want := range []string{"sandbox", "AF_PACKET capture", "sock_diag", "nftables", "TUN", "checked inside a fresh"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, r.stdout)
 		}
@@ -413,6 +413,55 @@ func TestDoctor(t *testing.T) {
 	}
 	if r.code == 0 && strings.Contains(r.stdout, "missing  AF_PACKET") {
 		t.Errorf("exit 0 although capture is missing:\n%s", r.stdout)
+	}
+	zh := netlab(t, "doctor", "--lang", "zh")
+	for _, want := range []string{"沙箱", "AF_PACKET 抓包"} {
+		if !strings.Contains(zh.stdout, want) {
+			t.Errorf("doctor --lang zh lacks %q:\n%s", want, zh.stdout)
+		}
+	}
+	if strings.Contains(zh.stdout, "ok ") || strings.Contains(zh.stdout, "missing") {
+		t.Errorf("doctor --lang zh speaks English:\n%s", zh.stdout)
+	}
+}
+
+// TestDoctorAsNormalUser: run by a normal user where user namespaces work
+// (also from a setcap'd copy), doctor says the run is rootless and why, and
+// prints nothing as missing that a rootless run does not need.
+func TestDoctorAsNormalUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run netlab as another user")
+	}
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skipf("no unprivileged user: %v", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	bins := []string{netlabBin}
+	if capped, err := setcapCopy(t); err == nil {
+		bins = append(bins, capped)
+	}
+	for _, bin := range bins {
+		cmd := exec.Command(bin, "doctor")
+		cmd.Dir = "/"
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+		out, err := cmd.Output()
+		if err != nil {
+			if strings.Contains(string(out), "no sandbox can be made") {
+				t.Skipf("user namespaces are off here:\n%s", out)
+			}
+			t.Fatalf("%s doctor as %s: %v\n%s", bin, u.Username, err, out)
+		}
+		for _, want := range []string{"(rootless): you are not root", "checked inside a fresh rootless sandbox", "can run every scenario here."} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: doctor lacks %q:\n%s", bin, want, out)
+			}
+		}
+		if strings.Contains(string(out), "missing") {
+			t.Errorf("%s: doctor prints missing for what a rootless run does not need:\n%s", bin, out)
+		}
 	}
 }
 
@@ -472,24 +521,40 @@ func scenarioNames(t *testing.T) []string {
 	return names
 }
 
-// TestPcapCarriesTLSSecrets: the https run's pcapng holds its TLS secrets,
-// so Wireshark (here tshark) decrypts the login request itself.
-func TestPcapCarriesTLSSecrets(t *testing.T) {
+// TestPcapTLSSecretsOnlyOnRequest: the https run's pcapng carries no TLS
+// secrets by default, so tshark decrypts nothing on port 443 (the lesson says
+// the bytes stay encrypted); with --pcap-secrets it embeds them and tshark
+// shows the login form sent over TLS. (The plain-HTTP act on port 80 is in
+// clear either way: that is its lesson.)
+func TestPcapTLSSecretsOnlyOnRequest(t *testing.T) {
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
 		t.Skip("tshark is not installed (.ci/run installs it)")
 	}
-	pcap := filepath.Join(t.TempDir(), "https.pcapng")
-	r := netlab(t, "run", "https", "--pcap", pcap)
-	needSandbox(t, r)
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{nil, ""},
+		{[]string{"--pcap-secrets"}, "POST\t/login\talice,opensesame-42"},
+	} {
+		pcap := filepath.Join(t.TempDir(), "https.pcapng")
+		r := netlab(t, append([]string{"run", "https", "--pcap", pcap}, tc.flags...)...)
+		needSandbox(t, r)
+		if r.code != 0 {
+			t.Fatalf("%v: exit %d\n%s", tc.flags, r.code, r.stderr)
+		}
+		out, err := exec.Command(tshark, "-r", pcap, "-Y", "tcp.port == 443 && (http.request || urlencoded-form)",
+			"-T", "fields", "-e", "http.request.method", "-e", "http.request.uri", "-e", "urlencoded-form.value").Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		got := strings.TrimSpace(string(out))
+		if got != tc.want {
+			t.Errorf("%v: tshark decrypted %q on port 443, want %q", tc.flags, got, tc.want)
+		}
 	}
-	out, err := exec.Command(tshark, "-r", pcap, "-Y", "tls and http.request", "-T", "fields", "-e", "http.request.method", "-e", "http.request.uri").Output()
-	if err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
-	if !strings.Contains(string(out), "POST\t/login") {
-		t.Fatalf("tshark did not decrypt the HTTPS request; it shows %q", out)
+	if r := netlab(t, "run", "https", "--pcap-secrets"); r.code != exitUsage || !strings.Contains(r.stderr, "--pcap-secrets needs --pcap") {
+		t.Errorf("--pcap-secrets without --pcap: exit %d\n%s", r.code, r.stderr)
 	}
 }

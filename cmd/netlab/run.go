@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/record"
 	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/runner"
@@ -17,10 +20,21 @@ import (
 	"github.com/netlab/netlab/lab/timeline"
 )
 
+// exitOutput: an output (the ladder, --json, --pcap) could not be written.
+const exitOutput = 4
+
+// maxWidth bounds the ladder's width, from --width or $COLUMNS.
+const maxWidth = render.MaxWidth
+
+// blockedGrace is how long outputs may still take once an interrupted run
+// has wound down, before the program exits anyway.
+const blockedGrace = 500 * time.Millisecond
+
 type runFlags struct {
-	json  bool
-	pcap  string
-	width int
+	json    bool
+	pcap    string
+	secrets bool
+	width   int
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -32,7 +46,10 @@ func (a *app) runCmd() *cobra.Command {
 the run goes (lanes per endpoint, arrows with flags seq/ack/len/win, the
 program's calls and the kernel's states beside their lane, elapsed ms), then
 the checks. --json prints JSON lines instead (schema in the README).
---pcap FILE also writes a pcapng file with the narration as packet comments.`,
+--pcap FILE also writes a pcapng file with the narration as packet comments
+(--pcap - writes it to standard output, and the ladder to standard error).
+--pcap-secrets embeds the run's TLS secrets in it, so that Wireshark shows
+the HTTPS traffic decrypted.`,
 		Args: cobra.ExactArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			return a.catalog.Names(), cobra.ShellCompDirectiveNoFileComp
@@ -42,9 +59,39 @@ the checks. --json prints JSON lines instead (schema in the README).
 		},
 	}
 	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON lines instead of the ladder")
-	cmd.Flags().StringVar(&f.pcap, "pcap", "", "also write the capture to this pcapng file")
-	cmd.Flags().IntVar(&f.width, "width", 0, "ladder width in columns (default: the terminal's, or 80)")
+	cmd.Flags().StringVar(&f.pcap, "pcap", "", "also write the capture to this pcapng file (- for standard output)")
+	cmd.Flags().BoolVar(&f.secrets, "pcap-secrets", false, "embed the run's TLS secrets in the pcapng file (Wireshark then decrypts HTTPS, passwords included)")
+	cmd.Flags().IntVar(&f.width, "width", 0, "ladder width in columns (default: the terminal's, or 80; at most 1000)")
 	return cmd
+}
+
+// output is one of the run's outputs: it keeps the first write error, and
+// writes nothing more after one.
+type output struct {
+	w    io.Writer
+	what i18n.Text
+	err  error
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	if err != nil {
+		o.err = err
+	}
+	return n, err
+}
+
+// failed is the exit error for the first output that failed, if any.
+func (a *app) failed(outs ...*output) error {
+	for _, o := range outs {
+		if o != nil && o.err != nil {
+			return &exitError{code: exitOutput, err: fmt.Errorf("%s: %w", o.what.In(a.language()), o.err)}
+		}
+	}
+	return nil
 }
 
 func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
@@ -52,16 +99,41 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.pcap != "" {
+	lang := a.language()
+	usage := func(en, zh string) error {
+		return &exitError{code: exitUsage, err: errors.New(i18n.T(en, zh).In(lang))}
+	}
+	if f.secrets && f.pcap == "" {
+		return usage("--pcap-secrets needs --pcap FILE", "--pcap-secrets 需要 --pcap 文件")
+	}
+	// The ladder or JSON lines go to standard output, unless the pcapng
+	// does (as tcpdump -w -): the ladder then goes to standard error.
+	stdout := &output{w: a.stdout, what: i18n.T("writing to standard output", "写入标准输出")}
+	if f.json {
+		stdout.what = i18n.T("writing JSON lines to standard output", "把 JSON 行写入标准输出")
+	} else {
+		stdout.what = i18n.T("writing the ladder to standard output", "把梯形图写入标准输出")
+	}
+	text := stdout
+	if f.pcap == "-" {
+		if f.json {
+			return usage("--pcap - and --json both write to standard output: give --pcap a file", "--pcap - 和 --json 都要写标准输出：请给 --pcap 一个文件")
+		}
+		text = &output{w: a.stderr, what: i18n.T("writing the ladder to standard error", "把梯形图写入标准错误")}
+		stdout.what = i18n.T("writing the pcapng to standard output", "把 pcapng 写入标准输出")
+	} else if f.pcap != "" {
 		if err := record.CheckWritable(f.pcap); err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("--pcap: %w", err)}
 		}
 	}
-	lang := a.language()
+	width := a.width(f.width, text.w)
 	r, err := runner.Start(ctx, sc, runner.Options{Lang: lang})
 	if err != nil {
 		return err
 	}
+	finished := make(chan struct{})
+	defer close(finished)
+	go exitIfBlocked(ctx, r.Done(), finished)
 	tl := r.Timeline
 
 	var out func(*timeline.Event)
@@ -69,7 +141,7 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 	var ladder *render.Ladder
 	var js *record.JSON
 	if f.json {
-		js = record.NewJSON(a.stdout, lang)
+		js = record.NewJSON(stdout, lang)
 		out = func(e *timeline.Event) {
 			if !started {
 				js.Run(tl.Meta())
@@ -83,11 +155,11 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 				return
 			}
 			if !started {
-				ladder = render.NewLadder(tl.Meta(), a.width(f.width), lang)
-				ladder.Header(a.stdout)
+				ladder = render.NewLadder(tl.Meta(), width, lang)
+				ladder.Header(text)
 				started = true
 			}
-			ladder.Event(a.stdout, e)
+			ladder.Event(text, e)
 		}
 	}
 	// Follow until the run is over; an interrupt makes the worker wind down
@@ -108,42 +180,84 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 		js.Summary(sum)
 	} else {
 		if sc.ShowBytes {
-			render.Segmentation(a.stdout, tl, lang, a.width(f.width))
+			render.Segmentation(text, tl, lang, width)
 		}
-		render.Checks(a.stdout, tl, lang, a.width(f.width))
-		render.Sockets(a.stdout, tl, lang)
-		render.Summary(a.stdout, sum, lang)
+		render.Checks(text, tl, lang, width)
+		render.Sockets(text, tl, lang)
+		render.Summary(text, sum, lang)
 	}
-	if f.pcap != "" {
-		n, err := record.WritePcapng(f.pcap, tl, lang)
-		if err != nil {
-			return &exitError{code: exitCheckFailed, err: err}
-		}
-		if !f.json {
-			fmt.Fprintf(a.stdout, "wrote %s (%d packets)\n", f.pcap, n)
+	var pcapErr error
+	opts := record.PcapngOptions{Secrets: f.secrets}
+	switch f.pcap {
+	case "":
+	case "-":
+		_, pcapErr = record.WritePcapngTo(stdout, tl, lang, opts)
+	default:
+		n, err := record.SavePcapng(f.pcap, tl, lang, opts)
+		pcapErr = err
+		if err == nil && !f.json {
+			fmt.Fprintf(text, i18n.T("wrote %s (%d packets)\n", "已写入 %s（%d 个报文）\n").In(lang), f.pcap, n)
 		}
 	}
 	switch {
 	case sum.Interrupted:
 		return &exitError{code: exitInterrupted}
+	case stdout.err != nil || text.err != nil:
+		return a.failed(stdout, text)
+	case pcapErr != nil:
+		return &exitError{code: exitOutput, err: pcapErr}
 	case sum.Err != "" || sum.ChecksFailed > 0:
 		return &exitError{code: exitCheckFailed}
 	}
 	return nil
 }
 
-// width is the flag's value, else the terminal's width, else $COLUMNS, else 80.
-func (a *app) width(flag int) int {
-	if flag > 0 {
-		return flag
+// exitIfBlocked keeps an interrupt from ever being ignored: once a signal
+// has stopped the run and the worker has wound down, the outputs get
+// blockedGrace to finish; a write blocked longer (a full pipe, a FIFO
+// nobody reads) ends the program with exit code 130. The worker is gone by
+// then, so nothing is left behind.
+func exitIfBlocked(ctx context.Context, runDone, finished <-chan struct{}) {
+	select {
+	case <-finished:
+		return
+	case <-ctx.Done():
 	}
-	if f, ok := a.stdout.(*os.File); ok {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
-			return w
+	select {
+	case <-finished:
+		return
+	case <-runDone:
+	}
+	select {
+	case <-finished:
+	case <-time.After(blockedGrace):
+		os.Exit(exitInterrupted)
+	}
+}
+
+// width is the flag's value, else the terminal's width (of w, where the
+// ladder goes), else $COLUMNS, else 80; never more than maxWidth (a wider
+// request is clamped, and stderr says so).
+func (a *app) width(flag int, w io.Writer) int {
+	n, from := 80, ""
+	switch {
+	case flag > 0:
+		n, from = flag, "--width"
+	default:
+		if f, ok := w.(*os.File); ok {
+			if tw, _, err := term.GetSize(int(f.Fd())); err == nil && tw > 0 {
+				n, from = tw, "the terminal's width"
+				break
+			}
+		}
+		if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 0 {
+			n, from = c, "$COLUMNS"
 		}
 	}
-	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 0 {
-		return c
+	if n > maxWidth {
+		fmt.Fprintf(a.stderr, i18n.T("netlab: %s %d is wider than %d columns: the ladder uses %d\n",
+			"netlab：%s %d 超过 %d 列：梯形图使用 %d 列\n").In(a.language()), from, n, maxWidth, maxWidth)
+		n = maxWidth
 	}
-	return 80
+	return n
 }

@@ -23,9 +23,10 @@ const (
 	livePollTimeout  = 5 * time.Millisecond
 	// liveSnapLen is what the filter accepts per packet (libpcap's maximum).
 	liveSnapLen = 262144
-	// startupGrace bounds how long after opening frames stamped before the
-	// filter was attached are still discarded (see Live.ReadFrame).
-	startupGrace = 20 * liveBlockTimeout
+	// drainQuiet is how long the ring must have been closed to new packets
+	// before it is known empty (see OpenLive): a few block timeouts, far
+	// longer than a packet takes from the filter to the ring.
+	drainQuiet = 3 * liveBlockTimeout
 )
 
 // Live is a live packet source on one network interface. It implements
@@ -43,11 +44,8 @@ type Live struct {
 
 	// readMu is held by ReadFrame for the duration of one poll. Close takes it
 	// before unmapping the ring, so the ring is never freed under a reader.
-	readMu    sync.Mutex
-	slab      slab      // guarded by readMu
-	startup   bool      // guarded by readMu: discard frames stamped before notBefore
-	notBefore time.Time // filter attach time
-	openedAt  time.Time // monotonic, for startupGrace
+	readMu sync.Mutex
+	slab   slab // guarded by readMu
 
 	// mu guards tp's lifetime for Stats and the last drop count. tp is only
 	// replaced (by Close) while both readMu and mu are held, so ReadFrame may
@@ -89,21 +87,56 @@ func OpenLive(iface string) (*Live, error) {
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			return nil, fmt.Errorf("open live capture on %s: %w (capturing needs CAP_NET_RAW: run as root, "+
-				"inside a user+network namespace, or grant the binary cap_net_raw with setcap)", iface, err)
+				"or inside a user+network namespace)", iface, err)
 		}
 		return nil, fmt.Errorf("open live capture on %s: %w", iface, err)
 	}
 	l := &Live{iface: iface, ifindex: ifi.Index, linkType: lt, tp: tp}
 	if hwType == unix.ARPHRD_LOOPBACK {
-		if err := tp.SetBPF(noOutgoingFilter()); err != nil {
+		if err := dedupLoopback(tp); err != nil {
 			tp.Close()
-			return nil, fmt.Errorf("open live capture on %s: attach BPF filter: %w", iface, err)
+			return nil, fmt.Errorf("open live capture on %s: %w", iface, err)
 		}
-		l.startup = true
 	}
-	l.notBefore = time.Now()
-	l.openedAt = l.notBefore
 	return l, nil
+}
+
+// dedupLoopback makes every frame the ring will hand out pass the filter
+// that rejects loopback's outgoing copies. The socket captures from the
+// moment its ring exists, before any filter can be attached, so the ring may
+// hold both copies of a packet. Guessing which frames came before the filter
+// from their timestamps let a duplicate through now and then (two CPUs write
+// one ring). Exactly: close the ring to new packets with a filter that
+// rejects everything, drain it until it has been empty for drainQuiet, and
+// only then attach the real filter: whatever arrives after was filtered.
+// (Packets sent during those few milliseconds are not captured; a run
+// starts its scenario only once its capture is open.)
+func dedupLoopback(tp *afpacket.TPacket) error {
+	if err := tp.SetBPF(rejectAllFilter()); err != nil {
+		return fmt.Errorf("attach BPF filter: %w", err)
+	}
+	quietFrom := time.Now()
+	for {
+		_, _, err := tp.ZeroCopyReadPacketData()
+		switch {
+		case err == nil:
+			quietFrom = time.Now() // written before the filter: discard
+		case errors.Is(err, afpacket.ErrTimeout):
+			if time.Since(quietFrom) >= drainQuiet {
+				if err := tp.SetBPF(noOutgoingFilter()); err != nil {
+					return fmt.Errorf("attach BPF filter: %w", err)
+				}
+				return nil
+			}
+		default:
+			return fmt.Errorf("drain the ring: %w", err)
+		}
+	}
+}
+
+// rejectAllFilter is "ret #0": no packet enters the ring.
+func rejectAllFilter() []bpf.RawInstruction {
+	return []bpf.RawInstruction{{Op: unix.BPF_RET | unix.BPF_K, K: 0}}
 }
 
 // noOutgoingFilter returns the classic BPF program
@@ -182,23 +215,9 @@ func (l *Live) ReadFrame() (Frame, error) {
 				if l.closed.Load() {
 					return Frame{}, ErrClosed
 				}
-				if l.startup && time.Since(l.openedAt) > startupGrace {
-					// Any unfiltered packet from before the filter was
-					// attached would have been retired and read by now.
-					l.startup = false
-				}
 				return Frame{}, ErrTimeout
 			}
 			return Frame{}, fmt.Errorf("read %s: %w", l.iface, err)
-		}
-		if l.startup {
-			// The ring may hold unfiltered packets written between bind and
-			// SetBPF. Ring order is write order, so once a packet stamped
-			// after the filter went on is seen, none of those can follow.
-			if ci.Timestamp.Before(l.notBefore) {
-				continue
-			}
-			l.startup = false
 		}
 		l.packets.Add(1)
 		return Frame{

@@ -9,6 +9,7 @@ import (
 	"github.com/netlab/netlab/lab/capture"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/flow"
+	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -17,6 +18,11 @@ import (
 // connection (answered a SYN) is "server" ("server 2", ... for more), the
 // endpoints that opened connections are "client", others go by address.
 // There are no kernel states or app calls in a file, only packets.
+//
+// A damaged file (a truncated last record, a malformed block) does not throw
+// away what was read: the timeline holds every packet before the damage,
+// ends with a note saying where it is, and its summary's Err says so too;
+// the error returned with it wraps capture.ErrMalformed.
 func Replay(src capture.Source, meta timeline.Meta) (*timeline.Timeline, error) {
 	dec, err := decode.NewDecoder(src.LinkType())
 	if err != nil {
@@ -28,9 +34,14 @@ func Replay(src capture.Source, meta timeline.Meta) (*timeline.Timeline, error) 
 	}
 	tr := flow.NewTracker()
 	var events []timeline.Event
+	var damage error
 	for {
 		f, err := src.ReadFrame()
 		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, capture.ErrMalformed) {
+			damage = fmt.Errorf("replay: %w", err)
 			break
 		}
 		if err != nil {
@@ -47,7 +58,7 @@ func Replay(src capture.Source, meta timeline.Meta) (*timeline.Timeline, error) 
 	lanes := map[netip.AddrPort]string{}
 	var servers []string
 	for _, c := range tr.Convs() {
-		p := events[0].Packet
+		p := events[0].Packet // Convs is empty when events is
 		for _, e := range events {
 			if e.Packet.N == c.FirstPacket {
 				p = e.Packet
@@ -86,6 +97,18 @@ func Replay(src capture.Source, meta timeline.Meta) (*timeline.Timeline, error) 
 	}
 	tl := timeline.New(meta)
 	tl.Append(events...)
-	tl.Close(timeline.Summary{Packets: len(events), Drops: src.Stats().Drops})
-	return tl, nil
+	sum := timeline.Summary{Packets: len(events), Drops: src.Stats().Drops}
+	if damage != nil {
+		at := meta.Start
+		if len(events) > 0 {
+			at = events[len(events)-1].Time
+		}
+		why := damage.Error()
+		tl.Append(timeline.Event{Time: at, Kind: timeline.KindNote, Note: &timeline.Note{Text: i18n.T(
+			fmt.Sprintf("the file is damaged after packet %d: %s", len(events), why),
+			fmt.Sprintf("文件在第 %d 个报文之后损坏：%s", len(events), why))}})
+		sum.Err = why
+	}
+	tl.Close(sum)
+	return tl, damage
 }

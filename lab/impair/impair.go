@@ -64,6 +64,9 @@ func Open(mode sandbox.Mode) (*Firewall, error) {
 	if mode == sandbox.Host {
 		return nil, errors.New("impair: not in a private namespace (host mode leaves the host's firewall alone)")
 	}
+	if err := sandbox.OwnsNetns(); err != nil {
+		return nil, fmt.Errorf("impair: %w", err)
+	}
 	c, err := nftables.New()
 	if err != nil {
 		return nil, fmt.Errorf("impair: nftables: %w", err)

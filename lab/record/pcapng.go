@@ -3,7 +3,7 @@ package record
 import (
 	"bufio"
 	"fmt"
-	"os"
+	"io"
 	"strconv"
 
 	"github.com/gopacket/gopacket"
@@ -15,45 +15,47 @@ import (
 	"github.com/netlab/netlab/lab/timeline"
 )
 
-// CheckWritable fails early, before a run starts, when path cannot be
-// created (a missing directory, no permission), so no run is wasted.
-func CheckWritable(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err == nil {
-		f.Close()
-		return os.Remove(path)
-	}
-	if os.IsExist(err) {
-		f, err = os.OpenFile(path, os.O_WRONLY, 0)
-		if err == nil {
-			f.Close()
-			return nil
-		}
-	}
-	return fmt.Errorf("cannot write %s: %w", path, err)
+// PcapngOptions choose what a pcapng file carries beyond the packets and
+// their comments.
+type PcapngOptions struct {
+	// Secrets embeds the TLS secrets the run's own TLS stack logged (a
+	// Decryption Secrets Block, what SSLKEYLOGFILE is to Wireshark): whoever
+	// opens the file in Wireshark or tshark then reads the run's TLS
+	// traffic in clear, passwords included. Off by default: the bytes on
+	// the wire stay encrypted in the file as they were on the wire.
+	Secrets bool
 }
 
-// WritePcapng writes every packet of the timeline to path as pcapng. Each
-// packet carries as comments what happened since the packet before it
-// (narration, the program's calls, kernel states) and its own explanation;
-// what happened after the last packet goes on the last one. Run as root
-// through sudo, the file is given to the invoking user.
+// WritePcapng writes every packet of the timeline to path as pcapng, with
+// the default options (no TLS secrets). Each packet carries as comments
+// what happened since the packet before it (narration, the program's
+// calls, kernel states) and its own explanation; what happened after the
+// last packet goes on the last one. The file is written as Create says:
+// under sudo, as the invoking user.
 func WritePcapng(path string, tl *timeline.Timeline, lang i18n.Lang) (packets int, err error) {
-	f, err := os.Create(path)
+	return SavePcapng(path, tl, lang, PcapngOptions{})
+}
+
+// SavePcapng is WritePcapng with options.
+func SavePcapng(path string, tl *timeline.Timeline, lang i18n.Lang, opts PcapngOptions) (packets int, err error) {
+	out, err := Create(path)
 	if err != nil {
 		return 0, fmt.Errorf("write pcapng: %w", err)
 	}
-	packets, err = writePcapng(f, tl, lang)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("write pcapng: %w", cerr)
-	}
+	packets, err = WritePcapngTo(out, tl, lang, opts)
 	if err != nil {
+		out.Abort()
 		return packets, err
 	}
-	return packets, giveToSudoUser(path)
+	if err := out.Commit(); err != nil {
+		return packets, fmt.Errorf("write pcapng: %w", err)
+	}
+	return packets, nil
 }
 
-func writePcapng(f *os.File, tl *timeline.Timeline, lang i18n.Lang) (int, error) {
+// WritePcapngTo writes the timeline as pcapng to w (standard output for
+// --pcap -) and returns the number of packets written.
+func WritePcapngTo(f io.Writer, tl *timeline.Timeline, lang i18n.Lang, opts PcapngOptions) (int, error) {
 	meta := tl.Meta()
 	link := layers.LinkType(meta.Link)
 	if meta.Link == 0 {
@@ -69,7 +71,7 @@ func writePcapng(f *os.File, tl *timeline.Timeline, lang i18n.Lang) (int, error)
 	if err != nil {
 		return 0, fmt.Errorf("write pcapng: %w", err)
 	}
-	if sum, _ := tl.Closed(); len(sum.TLSKeyLog) > 0 {
+	if sum, _ := tl.Closed(); opts.Secrets && len(sum.TLSKeyLog) > 0 {
 		// The run's own TLS secrets, so Wireshark and tshark decrypt its
 		// TLS traffic as netlab's decoder did (a Decryption Secrets Block,
 		// what SSLKEYLOGFILE would give them).
@@ -147,21 +149,4 @@ func comment(e *timeline.Event, lang i18n.Lang) string {
 		return "check " + mark + " " + e.Check.Name.In(lang) + ": " + e.Check.Detail.In(lang)
 	}
 	return ""
-}
-
-// giveToSudoUser chowns path to the user who ran sudo, so their own tools
-// can open and delete it.
-func giveToSudoUser(path string) error {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	uid, err1 := strconv.Atoi(os.Getenv("SUDO_UID"))
-	gid, err2 := strconv.Atoi(os.Getenv("SUDO_GID"))
-	if err1 != nil || err2 != nil {
-		return nil
-	}
-	if err := os.Chown(path, uid, gid); err != nil {
-		return fmt.Errorf("give %s to the sudo user: %w", path, err)
-	}
-	return nil
 }

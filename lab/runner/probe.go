@@ -9,6 +9,7 @@ import (
 	"os/exec"
 
 	"github.com/netlab/netlab/lab/doctor"
+	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/sandbox"
 )
 
@@ -20,9 +21,9 @@ func Probe(exe string) ([]doctor.Result, sandbox.Mode, error) {
 		exe = "/proc/self/exe"
 	}
 	req, _ := json.Marshal(request{Probe: true})
-	pr, pw, err := os.Pipe()
+	pr, pw, err := channel()
 	if err != nil {
-		return nil, "", fmt.Errorf("probe pipe: %w", err)
+		return nil, "", err
 	}
 	defer pr.Close()
 	stderr := &capped{max: 16 << 10}
@@ -44,17 +45,22 @@ func Probe(exe string) ([]doctor.Result, sandbox.Mode, error) {
 		m, err := dec.next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				results = append(results, doctor.Result{Name: "sandbox child", Detail: err.Error()})
+				results = append(results, childFailed(err.Error()))
 			}
 			break
 		}
 		results = append(results, m.Probe...)
 		if m.End != nil && m.End.Fatal != "" {
-			results = append(results, doctor.Result{Name: "sandbox child", Detail: m.End.Fatal})
+			results = append(results, childFailed(m.End.Fatal))
 		}
 	}
 	if err := cmd.Wait(); err != nil && len(results) == 0 {
 		return nil, mode, fmt.Errorf("probe child: %v: %s", err, stderr.Bytes())
 	}
 	return results, mode, nil
+}
+
+// childFailed is the result of a probe child that could not report.
+func childFailed(why string) doctor.Result {
+	return doctor.Result{Name: i18n.T("sandbox child", "沙箱子进程"), Detail: i18n.T(why, why)}
 }

@@ -69,9 +69,9 @@ func Start(ctx context.Context, sc *scenario.Scenario, opts Options) (*Run, erro
 	if exe == "" {
 		exe = "/proc/self/exe"
 	}
-	pr, pw, err := os.Pipe()
+	pr, pw, err := channel()
 	if err != nil {
-		return nil, fmt.Errorf("event pipe: %w", err)
+		return nil, err
 	}
 	stderr := &capped{max: 64 << 10}
 	var ctl io.WriteCloser
@@ -167,6 +167,7 @@ func (r *Run) collect(pr *os.File) {
 	dec := newDecoder(pr)
 	var last *end
 	var lastTime time.Time
+	received := 0 // packet events on the timeline
 	var decErr error
 	for {
 		m, err := dec.next()
@@ -181,6 +182,9 @@ func (r *Run) collect(pr *os.File) {
 			r.Timeline.SetMeta(*m.Meta)
 		case m.Event != nil:
 			lastTime = m.Event.Time
+			if m.Event.Kind == timeline.KindPacket {
+				received++
+			}
 			r.Timeline.Append(*m.Event)
 		case m.End != nil:
 			last = m.End
@@ -199,7 +203,11 @@ func (r *Run) collect(pr *os.File) {
 	interrupted := r.interrupted
 	r.mu.Unlock()
 
-	sum := timeline.Summary{Interrupted: interrupted}
+	// Without the worker's last word (it was killed), the summary counts
+	// what arrived, never a default of zero.
+	r.mu.Lock()
+	sum := timeline.Summary{Interrupted: interrupted, Packets: received, Drops: r.live.Drops}
+	r.mu.Unlock()
 	switch {
 	case last != nil && last.Fatal != "":
 		if last.Code == 3 {

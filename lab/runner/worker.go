@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -42,10 +43,25 @@ func IsWorker() bool { return os.Getenv(envRequest) != "" }
 // process exit code: 0 when the run completed (the front end judges the
 // checks), 3 when it could not capture, 130 when interrupted, 2 on a bad
 // request.
-func WorkerMain(cat scenario.Catalog) int {
+func WorkerMain(cat scenario.Catalog) int { return WorkerMainWith(cat, WorkerOptions{}) }
+
+// WorkerOptions tune a worker for tests.
+type WorkerOptions struct {
+	// AfterRun is called in the worker once the run (engine, merger,
+	// poller, session, app decoders) has returned, before its last message;
+	// an error it returns is appended to the run's error (a leak check).
+	AfterRun func() error
+}
+
+// WorkerMainWith is WorkerMain with options.
+func WorkerMainWith(cat scenario.Catalog, opts WorkerOptions) int {
 	out := os.NewFile(3, "events")
 	if out == nil {
 		fmt.Fprintln(os.Stderr, "netlab worker: no event pipe (fd 3)")
+		return 2
+	}
+	if err := fromFrontEnd(out); err != nil {
+		fmt.Fprintf(os.Stderr, "netlab worker: refusing to run: %v\n", err)
 		return 2
 	}
 	w := newFlusher(out)
@@ -69,6 +85,9 @@ func WorkerMain(cat scenario.Catalog) int {
 	mode, ok := sandbox.Inside()
 	if !ok {
 		return fatal(2, errors.New("worker started outside a sandbox"))
+	}
+	if err := sandbox.Enter(mode); err != nil {
+		return fatal(2, fmt.Errorf("worker: %w", err))
 	}
 	if code, done := sandbox.Nest(mode); done {
 		return code
@@ -136,6 +155,11 @@ func WorkerMain(cat scenario.Catalog) int {
 	e := &end{Packets: res.Packets, Drops: res.Drops, KeyLog: res.TLSKeyLog}
 	if res.Err != nil {
 		e.Err = res.Err.Error()
+	}
+	if opts.AfterRun != nil {
+		if err := opts.AfterRun(); err != nil {
+			e.Err = strings.TrimPrefix(e.Err+"; "+err.Error(), "; ")
+		}
 	}
 	if ctx.Err() != nil {
 		e.Code = 130

@@ -27,7 +27,7 @@ const childEhashPath = "/proc/sys/net/ipv4/tcp_child_ehash_entries"
 // first namespace, with slower dumps); done=true with the exit code in the
 // outer process once the inner one has exited.
 func Nest(mode Mode) (code int, done bool) {
-	if mode == Host || os.Getenv(envNested) != "" {
+	if mode == Host || os.Getenv(envNested) != "" || OwnsNetns() != nil {
 		return 0, false
 	}
 	if err := os.WriteFile(childEhashPath, []byte("128"), 0); err != nil {

@@ -11,13 +11,12 @@
 //   - as a normal user: a new user and network namespace
 //     (CLONE_NEWUSER|CLONE_NEWNET) in which the process is root of its own
 //     namespace and may capture on its own loopback;
-//   - where neither is allowed but the binary has CAP_NET_RAW and
-//     CAP_NET_ADMIN (setcap): on the host's loopback, no namespace;
 //   - otherwise: an *Error whose message names the fix (exit code 3).
 //
-// The child learns its mode from the environment (Inside) and brings its
-// loopback up (Setup). The namespace dies with the child: there is nothing to
-// clean up after a run, even after kill -9.
+// The child learns its mode from the environment (Inside), checks it against
+// the kernel (Enter) and brings its loopback up (Setup). The namespace dies
+// with the child: there is nothing to clean up after a run, even after
+// kill -9.
 package sandbox
 
 import (
@@ -27,8 +26,6 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Mode is where a run happens.
@@ -40,7 +37,9 @@ const (
 	Netns Mode = "netns"
 	// Rootless: a fresh user+network namespace created by a normal user.
 	Rootless Mode = "rootless"
-	// Host: the host's own loopback (file capabilities, no namespaces).
+	// Host: the host's own loopback. No longer made: it captured every
+	// user's loopback traffic. Kept so that files and JSON lines naming it
+	// still parse; a worker told to run in it refuses (Enter).
 	Host Mode = "host"
 )
 
@@ -57,9 +56,36 @@ func Inside() (Mode, bool) {
 	return "", false
 }
 
+// Enter is the first thing a sandboxed child does with the mode its
+// environment claims (Inside): it checks the claim against what the kernel
+// shows, so that a process started with a forged environment changes
+// nothing. A child must be in a network namespace netlab created
+// (OwnsNetns). Host mode is refused: no run captures on the host's loopback
+// any more (it would see every user's loopback traffic); a child that claims
+// it, or claims a namespace it is not in, gives up every capability before it
+// reports the refusal.
+func Enter(mode Mode) error {
+	switch mode {
+	case Netns, Rootless:
+		if err := OwnsNetns(); err != nil {
+			if cerr := DropCaps(0); cerr != nil {
+				return cerr
+			}
+			return fmt.Errorf("started as a %s sandbox, but this is %w", mode, err)
+		}
+		return nil
+	case Host:
+		if err := DropCaps(0); err != nil {
+			return err
+		}
+		return errors.New("host mode: netlab runs only in namespaces it creates, never on the host's loopback")
+	}
+	return fmt.Errorf("unknown sandbox mode %q", mode)
+}
+
 // Choose picks the mode for a new run: Netns as root, Rootless otherwise.
-// (Whether user namespaces are allowed is only known by trying: Start falls
-// back to Host or returns an *Error.)
+// (Whether user namespaces are allowed is only known by trying: Start
+// returns an *Error naming the fix.)
 func Choose() Mode {
 	if os.Geteuid() == 0 {
 		return Netns
@@ -91,10 +117,17 @@ func Prepare(cmd *exec.Cmd, mode Mode) {
 	cmd.Env = append(cmd.Env, EnvMode+"="+string(mode))
 }
 
-// Start starts cmd in a sandbox: Choose's mode, falling back to Host when
-// namespaces are refused but the binary holds the capabilities to capture on
-// the host. It returns the mode used, or an *Error naming the fix.
+// Start starts cmd in a sandbox of Choose's mode. It returns the mode used,
+// or an *Error naming the fix.
+//
+// A front end started from a setcap'd binary first gives up the file's
+// capabilities (DropFileCaps): then the kernel lets it make the user
+// namespace, and the run gets a sandbox of its own. There is no fallback to
+// the host's loopback: a capture there holds every user's loopback traffic.
 func Start(newCmd func() *exec.Cmd) (*exec.Cmd, Mode, error) {
+	if err := DropFileCaps(); err != nil {
+		return nil, "", err
+	}
 	mode := Choose()
 	cmd := newCmd()
 	Prepare(cmd, mode)
@@ -102,30 +135,11 @@ func Start(newCmd func() *exec.Cmd) (*exec.Cmd, Mode, error) {
 	if err == nil {
 		return cmd, mode, nil
 	}
-	if mode == Rootless && HasCaptureCaps() {
-		cmd = newCmd()
-		Prepare(cmd, Host)
-		if err2 := cmd.Start(); err2 == nil {
-			return cmd, Host, nil
-		}
-	}
 	var ee *exec.Error
 	if errors.As(err, &ee) {
 		return nil, mode, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	return nil, mode, Explain(fmt.Errorf("create a %s namespace: %w", mode, err))
-}
-
-// HasCaptureCaps reports whether this process holds CAP_NET_RAW and
-// CAP_NET_ADMIN in its effective set (root, or `setcap cap_net_raw,cap_net_admin+ep`).
-func HasCaptureCaps() bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return false
-	}
-	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
-	return has(unix.CAP_NET_RAW) && has(unix.CAP_NET_ADMIN)
 }
 
 // Error is a run that cannot capture here, with what to do about it.
@@ -171,7 +185,6 @@ func Explain(err error) *Error {
 		if readInt("/proc/sys/user/max_user_namespaces") == 0 {
 			fixes = append(fixes, "sudo sysctl -w user.max_user_namespaces=15000   # user namespaces are limited to 0")
 		}
-		fixes = append(fixes, "sudo setcap cap_net_raw,cap_net_admin+ep "+self+"   # capture on the host's loopback without namespaces")
 	}
 	return &Error{Err: err, Fix: fixes}
 }

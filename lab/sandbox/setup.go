@@ -40,8 +40,12 @@ func SetMTU(mode Mode, name string, mtu uint32) error {
 	})
 }
 
-// setLink sends one RTM_NEWLINK change for an interface.
+// setLink sends one RTM_NEWLINK change for an interface, only in a network
+// namespace netlab created (OwnsNetns).
 func setLink(name, what string, change func(*rtnetlink.LinkMessage)) error {
+	if err := OwnsNetns(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	ifi, err := net.InterfaceByName(name)
 	if err != nil {
 		return fmt.Errorf("find %s: %w", name, err)
@@ -78,6 +82,9 @@ func SetSegmentationOffload(mode Mode, name string, on bool) error {
 		name [unix.IFNAMSIZ]byte
 		data unsafe.Pointer
 		_    [24 - unsafe.Sizeof(uintptr(0))]byte // the rest of struct ifreq's union
+	}
+	if err := OwnsNetns(); err != nil {
+		return fmt.Errorf("set %s tso: %w", name, err)
 	}
 	if len(name) >= unix.IFNAMSIZ {
 		return fmt.Errorf("set %s tso: name too long", name)

