@@ -172,7 +172,7 @@ var httpsTLS = &scenario.Act{
 • ServerHello (server → client): TLS 1.3, the suite it chose and its own key share. Each side can now compute the same secret keys; nobody watching can. From here on every record is encrypted.
 • ChangeCipherSpec: a leftover sent only so that old middleboxes that expect TLS 1.2 let the connection through; it carries nothing.
 • Then, encrypted: EncryptedExtensions; Certificate (the server's identity — made for this run, ECDSA P-256, and trusted by this client only because it was told to: a browser would refuse it); CertificateVerify (a signature proving the server holds the certificate's private key); Finished (a check over the whole handshake). The client answers with its own Finished and sends the request right behind it.
-On the wire all of these are records labelled "Application Data". netlab can name them because the run's own TLS stack writes its session keys to a key log — what browsers do with SSLKEYLOGFILE for Wireshark — and the decoder opens the records; the ladder shows what was inside in braces {…}. The capture's bytes stay encrypted: the certificate's organisation name "netlab lesson" appears nowhere in them.
+On the wire all of these are records labelled "Application Data". netlab can name them because the run's own TLS stack writes its session keys to a key log — what browsers do with SSLKEYLOGFILE for Wireshark — and the decoder opens the records; the ladder shows what was inside in braces {…}. The capture's bytes stay encrypted: the certificate's organisation name "netlab lesson" appears nowhere in them. A pcapng saved from the run (--pcap, or s in the dashboard) leaves the keys out, so Wireshark shows only encrypted records, as an eavesdropper would see them; --pcap-secrets (S in the dashboard) puts the keys in the file (a Decryption Secrets Block) and Wireshark then decrypts the login, password included.
 
 Round trips before the first byte of the answer: HTTP needs two (TCP handshake, then request → response); TLS 1.3 adds one (ClientHello → ServerHello…Finished). TLS 1.2 added two, and sent the certificate in clear.
 
@@ -182,7 +182,7 @@ How the connection ends: the client sends its close_notify alert ("I am done") a
 • ServerHello(服务器 → 客户端):TLS 1.3、它选中的套件和它自己的 key_share。此刻双方都能算出同一套密钥,旁观者算不出来。从这里开始每一条记录都是加密的。
 • ChangeCipherSpec:一个遗留物,只是为了让那些还以为是 TLS 1.2 的老旧中间设备放行,不携带任何内容。
 • 接下来全部加密:EncryptedExtensions;Certificate(服务器的身份——为本次运行现场生成的 ECDSA P-256 证书,客户端之所以信任它,只是因为我们告诉它要信任:浏览器会拒绝);CertificateVerify(一个签名,证明服务器持有证书的私钥);Finished(对整个握手过程的校验)。客户端回一个自己的 Finished,紧接着发出请求。
-在线路上,这些统统是标着 "Application Data" 的记录。netlab 之所以能说出里面是什么,是因为本次运行自己的 TLS 协议栈把会话密钥写进了密钥日志——就像浏览器配合 Wireshark 使用 SSLKEYLOGFILE 那样——解码器用它打开记录,梯形图用花括号 {…} 标出里面的内容。抓到的字节本身依然是密文:证书里的组织名 "netlab lesson" 在其中一次也没有出现。
+在线路上,这些统统是标着 "Application Data" 的记录。netlab 之所以能说出里面是什么,是因为本次运行自己的 TLS 协议栈把会话密钥写进了密钥日志——就像浏览器配合 Wireshark 使用 SSLKEYLOGFILE 那样——解码器用它打开记录,梯形图用花括号 {…} 标出里面的内容。抓到的字节本身依然是密文:证书里的组织名 "netlab lesson" 在其中一次也没有出现。从运行中保存的 pcapng(--pcap,或仪表盘里的 s)不带密钥,Wireshark 只能看到加密的记录,和窃听者看到的一样;--pcap-secrets(仪表盘里的 S)把密钥写进文件(Decryption Secrets Block),Wireshark 就能解密登录请求,连同密码。
 
 拿到回答的第一个字节之前要几个往返:HTTP 要两个(TCP 握手,然后请求 → 响应);TLS 1.3 多一个(ClientHello → ServerHello…Finished)。TLS 1.2 要多出两个,而且证书是明文发送的。
 

@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -272,4 +274,48 @@ func sandboxCheck() (bool, error) {
 	r.Stop()
 	<-r.Done()
 	return true, nil
+}
+
+// TestAppSaveSecrets: s saves pcapng without the run's TLS secrets (the
+// HTTPS lesson says the bytes stay encrypted); S saves them too, as
+// --pcap-secrets does.
+func TestAppSaveSecrets(t *testing.T) {
+	const secret = "CLIENT_RANDOM 00112233 445566778899"
+	starter := func(ctx context.Context, sc *scenario.Scenario, lang i18n.Lang) (LiveRun, error) {
+		r, err := fakeStarter(ctx, sc, lang)
+		r.(*fakeRun).sum.TLSKeyLog = []byte(secret + "\n")
+		return r, err
+	}
+	a := startApp(t, Options{Catalog: scenario.Catalog{fxScenario}, Lang: i18n.En, Starter: starter}, 100, 35)
+	a.key(tcell.KeyEnter)
+	a.waitFor("step 1|paused", 10*time.Second)
+	a.rune('c')
+	a.waitFor("■ done", 10*time.Second)
+	a.rune('S')
+	a.waitFor("save pcapng WITH TLS secrets to", 10*time.Second)
+	a.key(tcell.KeyEnter)
+	a.waitFor("saved ", 5*time.Second)
+	time.Sleep(1100 * time.Millisecond) // the next default name is a second later
+	a.rune('s')
+	a.waitFor("save pcapng to", 10*time.Second)
+	a.key(tcell.KeyEnter)
+	a.waitFor("saved ", 5*time.Second)
+	a.quit()
+	files, _ := filepath.Glob(filepath.Join(a.d.opts.SaveDir, "*.pcapng"))
+	if len(files) != 2 {
+		t.Fatalf("saved %d files, want 2: %v", len(files), files)
+	}
+	var with int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(secret)) {
+			with++
+		}
+	}
+	if with != 1 {
+		t.Errorf("%d of 2 files carry the TLS secrets, want exactly the one saved with S", with)
+	}
 }

@@ -650,18 +650,25 @@ func (d *Dashboard) openFilter() {
 	})
 }
 
-func (d *Dashboard) openSave() {
+// openSave asks where to save the run as pcapng; with secrets the file
+// also carries the run's TLS secrets (a Decryption Secrets Block), as
+// --pcap-secrets does.
+func (d *Dashboard) openSave(secrets bool) {
 	m := d.model
 	if m.tl == nil {
 		d.say(d.tr("nothing to save: run a scenario first", "没有可保存的内容:请先运行一个场景"))
 		return
 	}
 	name := fmt.Sprintf("netlab-%s-%s.pcapng", m.sc.Name, time.Now().Format("20060102-150405"))
-	d.prompt(d.tr("save pcapng to: ", "保存 pcapng 到:"), filepath.Join(d.opts.SaveDir, name), func(path string) {
+	ask := d.tr("save pcapng to: ", "保存 pcapng 到:")
+	if secrets {
+		ask = d.tr("save pcapng WITH TLS secrets to: ", "保存 pcapng(含 TLS 密钥)到:")
+	}
+	d.prompt(ask, filepath.Join(d.opts.SaveDir, name), func(path string) {
 		tl, lang := m.tl, d.lang
 		d.say(d.tr("saving ", "正在保存 ") + path + " …")
 		go func() {
-			n, err := record.WritePcapng(path, tl, lang)
+			n, err := record.SavePcapng(path, tl, lang, record.PcapngOptions{Secrets: secrets})
 			msg := fmt.Sprintf(d.tr("saved %s (%d packets)", "已保存 %s(%d 个报文)"), path, n)
 			show := d.say
 			if err != nil {
