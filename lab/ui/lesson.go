@@ -83,8 +83,8 @@ func (b *stepBox) Draw(screen tcell.Screen) {
 		k := m.step()
 		e := m.at(int(m.steps[k-1]))
 		head := fmt.Sprintf(d.tr("▶ step %d: ", "▶ 第 %d 步:"), k)
-		if e.Note.ActStart {
-			head = fmt.Sprintf(d.tr("■ act %d, step %d: ", "■ 第 %d 幕,第 %d 步:"), e.Act, k)
+		if e.Note.ActStart { // the note itself begins "Act 2: …"
+			head = fmt.Sprintf(d.tr("■ step %d: ", "■ 第 %d 步:"), k)
 		}
 		text := head + e.Note.Text.In(d.lang)
 		if m.paused() && k == len(m.steps) && m.follow {
