@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -60,6 +62,9 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		if err != nil {
 			return err
 		}
+		if _, err := srv.GetsockoptInt(unix.SOL_SOCKET, unix.SO_RCVBUF, "SO_RCVBUF"); err != nil {
+			return err
+		}
 		s.Step("The client writes 64 KB; the server does not read.", "客户端写入 64 KB;服务器不读。")
 		wrote := make(chan error, 1)
 		s.Go(func() error {
@@ -90,6 +95,15 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		return closeBoth(cli, srv)
 	},
 	Checks: []check.Check{
+		check.New("Linux doubles SO_RCVBUF: the accepted socket reads back twice the value set on the listener", "Linux 把 SO_RCVBUF 翻倍:accept 得到的套接字读回的是监听套接字上所设值的两倍", func(v *check.View) (bool, i18n.Text) {
+			for _, a := range v.Calls(server, "getsockopt") {
+				if n, ok := strings.CutPrefix(a.Detail, "SO_RCVBUF="); ok {
+					got, err := strconv.Atoi(n)
+					return err == nil && got == 2*flowRcvBuf, check.Say("set %d, the kernel reads back %s", "设置 %d,内核读回 %s", flowRcvBuf, n)
+				}
+			}
+			return false, check.Say("no getsockopt(SO_RCVBUF) on the server", "服务器上没有 getsockopt(SO_RCVBUF)")
+		}),
 		check.New("the server's advertised window shrinks to 0 while nobody reads", "没有人读取时,服务器通告的窗口缩小到 0", func(v *check.View) (bool, i18n.Text) {
 			var wins []uint32
 			for _, p := range v.Packets(check.From(server), check.TCP) {

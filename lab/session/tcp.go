@@ -403,6 +403,30 @@ func (c *Conn) SetsockoptInt(level, opt, value int, name string) error {
 	})
 }
 
+// GetsockoptInt reads an integer socket option back from the kernel and
+// records it as name=value (call "getsockopt"): what the kernel made of a
+// value the program set, e.g. SO_RCVBUF doubled.
+func (c *Conn) GetsockoptInt(level, opt int, name string) (int, error) {
+	a := timeline.App{Lane: c.lane, Call: "getsockopt", Proto: "tcp", Socket: c.sock, Detail: name}
+	call := c.s.begin(a)
+	v, err := -1, error(nil)
+	rc, err := c.c.SyscallConn()
+	if err == nil {
+		if cerr := rc.Control(func(fd uintptr) { v, err = unix.GetsockoptInt(int(fd), level, opt) }); cerr != nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		a.Detail = name + "=" + strconv.Itoa(v)
+	}
+	a.Err = errText(err)
+	call.done(a)
+	if err != nil {
+		return 0, fmt.Errorf("getsockopt %s: %w", name, err)
+	}
+	return v, nil
+}
+
 func (c *Conn) setsockopt(detail string, fn func() error) error {
 	a := timeline.App{Lane: c.lane, Call: "setsockopt", Proto: "tcp", Socket: c.sock, Detail: detail}
 	call := c.s.begin(a)
