@@ -80,31 +80,6 @@ func (t Timer) String() string {
 	return fmt.Sprintf("timer(%d)", uint8(t))
 }
 
-// Info is the subset of struct tcp_info (linux/tcp.h) netlab shows. Older
-// kernels send a shorter struct; fields the kernel did not send are zero.
-type Info struct {
-	RTT, RTTVar   time.Duration // smoothed round-trip time and its variance (µs resolution)
-	SndCwnd       uint32        // congestion window, in segments
-	SndMSS        uint32
-	RcvMSS        uint32
-	Unacked       uint32 // segments sent and not yet acknowledged
-	Retransmits   uint32 // consecutive RTO retransmissions of the current segment
-	Probes        uint32 // unanswered zero-window or keepalive probes
-	Backoff       uint32 // exponential RTO backoff
-	TotalRetrans  uint32 // retransmitted segments over the connection's life
-	Lost          uint32 // segments presumed lost
-	SndWscale     uint32 // window scale the peer announced (applied to its windows)
-	RcvWscale     uint32 // window scale we announced
-	RcvSpace      uint32 // receive-buffer auto-tuning estimate
-	SndWnd        uint32 // peer's advertised receive window (tcpi_snd_wnd), 0 if not sent
-	RcvWnd        uint32 // window we advertise (tcpi_rcv_wnd), 0 if not sent
-	Options       uint8  // TCPI_OPT_* bits (timestamps, SACK, wscale, ECN, ...)
-	BytesAcked    uint64
-	BytesReceived uint64
-	DataSegsOut   uint32
-	DataSegsIn    uint32
-}
-
 // Socket is one row of the kernel's TCP socket table.
 type Socket struct {
 	// Local and Remote are the socket's addresses. IPv4 and IPv4-mapped IPv6
@@ -127,8 +102,8 @@ type Socket struct {
 	Cookie       uint64 // the kernel's socket cookie
 	// Info is the socket's tcp_info, nil where the kernel sends none
 	// (TIME-WAIT and orphaned FIN-WAIT-2 sockets, SYN-RECEIVED request
-	// sockets).
-	Info *Info
+	// sockets): absent, never zeros.
+	Info *TCPInfo
 }
 
 // Listening reports whether s is a listening socket.
