@@ -96,7 +96,7 @@ type TCPInfo struct {
 	PMTU                                    uint32 // path MTU, bytes
 	RcvSsthresh                             uint32 // receive window clamp of slow start, bytes
 	RTT, RTTVar                             time.Duration
-	SndSsthresh                             uint32 // slow-start threshold, segments; ≥ 0x7fffffff means "not set yet"
+	SndSsthresh                             uint32 // slow-start threshold, segments; see SsthreshSet
 	SndCwnd                                 uint32 // congestion window, segments
 	AdvMSS                                  uint32
 	Reordering                              uint32 // reordering degree the sender tolerates, segments
@@ -144,6 +144,16 @@ type TCPInfo struct {
 	BBR   BBRInfo
 	Vegas VegasInfo
 }
+
+// InfiniteSsthresh is the slow-start threshold of a connection that has not
+// left slow start yet (TCP_INFINITE_SSTHRESH).
+const InfiniteSsthresh = 0x7fffffff
+
+// SsthreshSet reports whether the kernel has set a slow-start threshold:
+// false until the first loss or congestion signal (or, with bbr, its first
+// estimate), when SndSsthresh is InfiniteSsthresh. ss prints no ssthresh
+// then.
+func (t *TCPInfo) SsthreshSet() bool { return t.SndSsthresh < InfiniteSsthresh }
 
 // BBRInfo is struct tcp_bbr_info (linux/inet_diag.h).
 type BBRInfo struct {

@@ -2,6 +2,7 @@ package sockstate
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -329,6 +330,9 @@ func TestCAStateString(t *testing.T) {
 		if got := s.String(); got != want {
 			t.Errorf("CAState(%d).String() = %q, want %q", s, got, want)
 		}
+		if got, err := json.Marshal(s); err != nil || string(got) != `"`+want+`"` {
+			t.Errorf("json.Marshal(CAState(%d)) = %s, %v; want %q", s, got, err, want)
+		}
 	}
 }
 
@@ -422,6 +426,14 @@ func TestParseAttrsErrors(t *testing.T) {
 	} {
 		if _, err := parseAttrs(tt.attrs, new(TCPInfo)); err == nil {
 			t.Errorf("%s: parseAttrs(% x) succeeded, want error", tt.name, tt.attrs)
+		}
+	}
+}
+
+func TestSsthreshSet(t *testing.T) {
+	for v, want := range map[uint32]bool{0: true, 8: true, InfiniteSsthresh - 1: true, InfiniteSsthresh: false, ^uint32(0): false} {
+		if got := (&TCPInfo{SndSsthresh: v}).SsthreshSet(); got != want {
+			t.Errorf("SsthreshSet with ssthresh %#x = %v, want %v", v, got, want)
 		}
 	}
 }
