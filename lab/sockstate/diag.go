@@ -15,7 +15,14 @@ import (
 
 // Constants from linux/inet_diag.h that golang.org/x/sys/unix does not define.
 const (
-	inetDiagInfo = 2 // INET_DIAG_INFO: struct tcp_info
+	inetDiagInfo      = 2  // INET_DIAG_INFO: struct tcp_info
+	inetDiagVegasInfo = 3  // INET_DIAG_VEGASINFO: struct tcpvegas_info; its bit also asks for BBR's
+	inetDiagCong      = 4  // INET_DIAG_CONG: the congestion-control algorithm's name
+	inetDiagBBRInfo   = 16 // INET_DIAG_BBRINFO: struct tcp_bbr_info (no request bit of its own)
+
+	// requestExt asks for tcp_info, the algorithm's name and its own info
+	// (BBR and DCTCP answer the VEGASINFO bit too), as ss -i does.
+	requestExt = 1<<(inetDiagInfo-1) | 1<<(inetDiagVegasInfo-1) | 1<<(inetDiagCong-1)
 
 	sizeofReq = 56 // struct inet_diag_req_v2
 	sizeofMsg = 72 // struct inet_diag_msg
@@ -43,7 +50,7 @@ type Conn struct {
 	// slab hands out Info values a chunk at a time. Slabs are never reused:
 	// Sockets returned by DumpTCP keep their Info valid for as long as the
 	// caller holds them.
-	slab []Info
+	slab []TCPInfo
 }
 
 // Open opens a sock_diag netlink socket in the network namespace of the
@@ -82,23 +89,7 @@ func (c *Conn) DumpTCP(dst []Socket) ([]Socket, error) {
 }
 
 func (c *Conn) dump(dst []Socket, family uint8) ([]Socket, error) {
-	r := &c.req
-	*r = [sizeofReq]byte{}
-	r[0] = family                                   // sdiag_family
-	r[1] = unix.IPPROTO_TCP                         // sdiag_protocol
-	r[2] = 1 << (inetDiagInfo - 1)                  // idiag_ext
-	binary.NativeEndian.PutUint32(r[4:], allStates) // idiag_states
-	// The inet_diag_sockid is left zero; its cookie must say "no cookie".
-	binary.NativeEndian.PutUint32(r[48:], ^uint32(0))
-	binary.NativeEndian.PutUint32(r[52:], ^uint32(0))
-
-	req, err := c.nl.Send(netlink.Message{
-		Header: netlink.Header{
-			Type:  unix.SOCK_DIAG_BY_FAMILY,
-			Flags: netlink.Request | netlink.Dump,
-		},
-		Data: r[:],
-	})
+	req, err := c.nl.Send(dumpRequest(&c.req, family))
 	if err != nil {
 		return dst, fmt.Errorf("sockstate: send %s dump request: %w", familyName(family), err)
 	}
@@ -127,6 +118,25 @@ func (c *Conn) dump(dst []Socket, family uint8) ([]Socket, error) {
 	return dst, perr
 }
 
+// dumpRequest fills r with the dump request for one address family.
+func dumpRequest(r *[sizeofReq]byte, family uint8) netlink.Message {
+	*r = [sizeofReq]byte{}
+	r[0] = family                                   // sdiag_family
+	r[1] = unix.IPPROTO_TCP                         // sdiag_protocol
+	r[2] = requestExt                               // idiag_ext
+	binary.NativeEndian.PutUint32(r[4:], allStates) // idiag_states
+	// The inet_diag_sockid is left zero; its cookie must say "no cookie".
+	binary.NativeEndian.PutUint32(r[48:], ^uint32(0))
+	binary.NativeEndian.PutUint32(r[52:], ^uint32(0))
+	return netlink.Message{
+		Header: netlink.Header{
+			Type:  unix.SOCK_DIAG_BY_FAMILY,
+			Flags: netlink.Request | netlink.Dump,
+		},
+		Data: r[:],
+	}
+}
+
 func familyName(f uint8) string {
 	if f == unix.AF_INET6 {
 		return "AF_INET6"
@@ -134,10 +144,10 @@ func familyName(f uint8) string {
 	return "AF_INET"
 }
 
-// newInfo returns a zeroed Info from the current slab.
-func (c *Conn) newInfo() *Info {
+// newInfo returns a zeroed TCPInfo from the current slab.
+func (c *Conn) newInfo() *TCPInfo {
 	if len(c.slab) == cap(c.slab) {
-		c.slab = make([]Info, 0, 16)
+		c.slab = make([]TCPInfo, 0, 16)
 	}
 	c.slab = c.slab[:len(c.slab)+1]
 	return &c.slab[len(c.slab)-1]
@@ -148,7 +158,7 @@ var errShortMsg = errors.New("inet_diag_msg too short")
 // parseMsg decodes one struct inet_diag_msg and its attributes into s. If the
 // message carries a tcp_info, s.Info points to an Info from c's slab.
 func (c *Conn) parseMsg(b []byte, s *Socket) error {
-	var info Info
+	var info TCPInfo
 	hasInfo, err := parseMsg(b, s, &info)
 	if err != nil {
 		return err
@@ -162,8 +172,8 @@ func (c *Conn) parseMsg(b []byte, s *Socket) error {
 }
 
 // parseMsg decodes one struct inet_diag_msg (linux/inet_diag.h) and its
-// attributes. s.Info is left alone; the tcp_info, if any, goes to info and
-// hasInfo reports its presence.
+// attributes. s.Info is left alone; the tcp_info, if any, goes to info with
+// the congestion-control attributes, and hasInfo reports its presence.
 //
 //	struct inet_diag_msg {
 //		__u8 idiag_family, idiag_state, idiag_timer, idiag_retrans;  //  0
@@ -176,7 +186,7 @@ func (c *Conn) parseMsg(b []byte, s *Socket) error {
 //		__u32 idiag_expires, idiag_rqueue, idiag_wqueue;             // 52
 //		__u32 idiag_uid, idiag_inode;                                // 64
 //	};                                                                   // 72
-func parseMsg(b []byte, s *Socket, info *Info) (hasInfo bool, err error) {
+func parseMsg(b []byte, s *Socket, info *TCPInfo) (hasInfo bool, err error) {
 	if len(b) < sizeofMsg {
 		return false, fmt.Errorf("%w: %d bytes, want at least %d", errShortMsg, len(b), sizeofMsg)
 	}
@@ -211,99 +221,11 @@ func parseMsg(b []byte, s *Socket, info *Info) (hasInfo bool, err error) {
 	if len(b) == sizeofMsg {
 		return false, nil
 	}
-	ad, err := netlink.NewAttributeDecoder(b[sizeofMsg:])
+	hasInfo, err = parseAttrs(b[sizeofMsg:], info)
 	if err != nil {
 		return false, fmt.Errorf("inet_diag_msg attributes: %w", err)
 	}
-	for ad.Next() {
-		if ad.Type() == inetDiagInfo {
-			ad.Do(func(d []byte) error {
-				parseInfo(d, info)
-				hasInfo = true
-				return nil
-			})
-		}
-	}
-	if err := ad.Err(); err != nil {
-		return false, fmt.Errorf("inet_diag_msg attributes: %w", err)
-	}
 	return hasInfo, nil
-}
-
-// Offsets into struct tcp_info (linux/tcp.h). The struct has only ever grown
-// at the end, so a field is present iff the attribute is long enough.
-const (
-	tiRetransmits   = 2  // __u8
-	tiProbes        = 3  // __u8
-	tiBackoff       = 4  // __u8
-	tiOptions       = 5  // __u8
-	tiWscale        = 6  // __u8 tcpi_snd_wscale:4, tcpi_rcv_wscale:4
-	tiSndMSS        = 16 // __u32
-	tiRcvMSS        = 20
-	tiUnacked       = 24
-	tiLost          = 32
-	tiRTT           = 68 // µs
-	tiRTTVar        = 72 // µs
-	tiSndCwnd       = 80
-	tiRcvSpace      = 96
-	tiTotalRetrans  = 100
-	tiBytesAcked    = 120 // __u64
-	tiBytesReceived = 128 // __u64
-	tiDataSegsIn    = 152
-	tiDataSegsOut   = 156
-	tiSndWnd        = 228
-	tiRcvWnd        = 232
-)
-
-// parseInfo decodes the fields of struct tcp_info that fit in b.
-func parseInfo(b []byte, in *Info) {
-	ne := binary.NativeEndian
-	u8 := func(off int) uint8 {
-		if len(b) > off {
-			return b[off]
-		}
-		return 0
-	}
-	u32 := func(off int) uint32 {
-		if len(b) >= off+4 {
-			return ne.Uint32(b[off:])
-		}
-		return 0
-	}
-	u64 := func(off int) uint64 {
-		if len(b) >= off+8 {
-			return ne.Uint64(b[off:])
-		}
-		return 0
-	}
-	ws := u8(tiWscale)
-	snd, rcv := ws&0x0f, ws>>4
-	if isBigEndian() { // C compilers fill bitfields from the most significant bit there
-		snd, rcv = ws>>4, ws&0x0f
-	}
-	*in = Info{
-		RTT:           time.Duration(u32(tiRTT)) * time.Microsecond,
-		RTTVar:        time.Duration(u32(tiRTTVar)) * time.Microsecond,
-		SndCwnd:       u32(tiSndCwnd),
-		SndMSS:        u32(tiSndMSS),
-		RcvMSS:        u32(tiRcvMSS),
-		Unacked:       u32(tiUnacked),
-		Retransmits:   uint32(u8(tiRetransmits)),
-		Probes:        uint32(u8(tiProbes)),
-		Backoff:       uint32(u8(tiBackoff)),
-		TotalRetrans:  u32(tiTotalRetrans),
-		Lost:          u32(tiLost),
-		SndWscale:     uint32(snd),
-		RcvWscale:     uint32(rcv),
-		RcvSpace:      u32(tiRcvSpace),
-		SndWnd:        u32(tiSndWnd),
-		RcvWnd:        u32(tiRcvWnd),
-		Options:       u8(tiOptions),
-		BytesAcked:    u64(tiBytesAcked),
-		BytesReceived: u64(tiBytesReceived),
-		DataSegsOut:   u32(tiDataSegsOut),
-		DataSegsIn:    u32(tiDataSegsIn),
-	}
 }
 
 func isBigEndian() bool {

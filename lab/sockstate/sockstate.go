@@ -41,6 +41,32 @@
 // the namespace was created (Linux 6.1+); with a shared table a dump of a
 // dozen sockets can take about a millisecond of kernel time, with a small
 // private table a fraction of that.
+//
+// # TCP info
+//
+// Each dump also asks for INET_DIAG_INFO (struct tcp_info), INET_DIAG_CONG
+// (the congestion-control algorithm's name) and the algorithm's own
+// attribute (INET_DIAG_BBRINFO from bbr, INET_DIAG_VEGASINFO from vegas and
+// its relatives; cubic and reno have none), as ss -i does; [TCPInfo] holds
+// them. The algorithm's name is what the kernel says the socket uses,
+// never a default netlab assumes: Linux defaults to
+// net.ipv4.tcp_congestion_control (bbr on the machine netlab was built on, cubic on
+// most distributions) and TCP_CONGESTION changes it per socket.
+//
+// struct tcp_info has grown at its end from Linux 2.6 (104 bytes: states,
+// windows, RTT, cwnd, ssthresh, retransmissions) through 3.15 (pacing
+// rate), 4.1 (bytes acked/received), 4.2 (segments in/out), 4.6 (min RTT,
+// data segments), 4.9 (delivery rate), 4.10 (busy and limited times), 4.18
+// (delivered), 4.19 (bytes sent/retransmitted, DSACKs), 5.4 (snd_wnd), 6.2
+// (rcv_wnd) and 6.7 (RTO totals); the kernel sends its own length and
+// TCPInfo.Size records it. A field beyond that length is absent: it reads
+// zero, and the TCPInfoSize constants and [TCPInfo.Has] say whether a zero
+// is the kernel's. TIME-WAIT and orphaned FIN-WAIT-2 rows (timewait
+// sockets) and SYN-RECEIVED request sockets carry no tcp_info at all:
+// their Socket.Info is nil, a reading that is absent, never one of zeros.
+//
+// Asking for the algorithm's attributes costs nothing measurable in kernel
+// time; the attributes are read in place, without allocation.
 package sockstate
 
 import (
@@ -80,31 +106,6 @@ func (t Timer) String() string {
 	return fmt.Sprintf("timer(%d)", uint8(t))
 }
 
-// Info is the subset of struct tcp_info (linux/tcp.h) netlab shows. Older
-// kernels send a shorter struct; fields the kernel did not send are zero.
-type Info struct {
-	RTT, RTTVar   time.Duration // smoothed round-trip time and its variance (µs resolution)
-	SndCwnd       uint32        // congestion window, in segments
-	SndMSS        uint32
-	RcvMSS        uint32
-	Unacked       uint32 // segments sent and not yet acknowledged
-	Retransmits   uint32 // consecutive RTO retransmissions of the current segment
-	Probes        uint32 // unanswered zero-window or keepalive probes
-	Backoff       uint32 // exponential RTO backoff
-	TotalRetrans  uint32 // retransmitted segments over the connection's life
-	Lost          uint32 // segments presumed lost
-	SndWscale     uint32 // window scale the peer announced (applied to its windows)
-	RcvWscale     uint32 // window scale we announced
-	RcvSpace      uint32 // receive-buffer auto-tuning estimate
-	SndWnd        uint32 // peer's advertised receive window (tcpi_snd_wnd), 0 if not sent
-	RcvWnd        uint32 // window we advertise (tcpi_rcv_wnd), 0 if not sent
-	Options       uint8  // TCPI_OPT_* bits (timestamps, SACK, wscale, ECN, ...)
-	BytesAcked    uint64
-	BytesReceived uint64
-	DataSegsOut   uint32
-	DataSegsIn    uint32
-}
-
 // Socket is one row of the kernel's TCP socket table.
 type Socket struct {
 	// Local and Remote are the socket's addresses. IPv4 and IPv4-mapped IPv6
@@ -127,8 +128,8 @@ type Socket struct {
 	Cookie       uint64 // the kernel's socket cookie
 	// Info is the socket's tcp_info, nil where the kernel sends none
 	// (TIME-WAIT and orphaned FIN-WAIT-2 sockets, SYN-RECEIVED request
-	// sockets).
-	Info *Info
+	// sockets): absent, never zeros.
+	Info *TCPInfo
 }
 
 // Listening reports whether s is a listening socket.

@@ -28,7 +28,7 @@ func withTimer(t Timer, expires time.Duration) func(*Socket) {
 	return func(s *Socket) { s.Timer, s.Expires = t, expires }
 }
 
-func withInfo(s *Socket) { s.Info = &Info{SndCwnd: 10} }
+func withInfo(s *Socket) { s.Info = &TCPInfo{SndCwnd: 10} }
 
 func withQueues(rq, wq uint32) func(*Socket) {
 	return func(s *Socket) { s.RecvQ, s.SendQ = rq, wq }
