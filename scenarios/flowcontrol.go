@@ -11,6 +11,7 @@ import (
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -140,7 +141,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		}),
 		check.New("the kernel shows the client's persist (zero-window probe) timer", "内核显示客户端的坚持定时器(零窗口探测)", func(v *check.View) (bool, i18n.Text) {
 			for _, st := range v.KernelStates(client) {
-				if st.Timer == "probe" {
+				if st.Timer == tcpstate.TimerProbe {
 					return true, check.Say("%s, timer probe %.0f ms", "%s,定时器 probe %.0f 毫秒", st.To, ms(st.Expires))
 				}
 			}
@@ -154,7 +155,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 					break
 				}
 			}
-			read := v.Bytes(server, "read")
+			read := v.Bytes(server, timeline.CallRead)
 			if update == nil {
 				return false, check.Say("no window update; server read %d bytes", "没有窗口更新;服务器读到 %d 字节", read)
 			}

@@ -61,7 +61,7 @@ func writePcapng(f *os.File, tl *timeline.Timeline, lang i18n.Lang) (int, error)
 	}
 	bw := bufio.NewWriterSize(f, 256<<10)
 	w, err := pcapgo.NewNgWriterInterface(bw, pcapgo.NgInterface{
-		Name: meta.Iface, Description: "netlab " + meta.Scenario + " (" + meta.Sandbox + ")",
+		Name: meta.Iface, Description: "netlab " + meta.Scenario + " (" + meta.Sandbox.String() + ")",
 		LinkType: link, SnapLength: 0, TimestampResolution: 9,
 	}, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
 		Application: "netlab", Comment: "netlab " + meta.Scenario + ": " + meta.Title.In(lang),

@@ -108,9 +108,9 @@ type State struct {
 	From   tcpstate.State // the state shown before (kernel or inferred)
 	To     tcpstate.State
 	Source Source
-	// Timer is the kernel's timer on the socket ("timewait", "keepalive",
-	// "on" for retransmission, "probe" for zero-window probe; "" none).
-	Timer   string
+	// Timer is the kernel's timer on the socket (TIME-WAIT, keepalive,
+	// retransmission, zero-window probe, or none).
+	Timer   tcpstate.Timer
 	Expires time.Duration // time left on Timer
 	// Gone: the socket is no longer in the kernel's table (To is CLOSED).
 	Gone bool
@@ -132,9 +132,9 @@ type State struct {
 // App is a call the scenario's program made on a socket.
 type App struct {
 	Lane   string
-	Call   string // listen, connect, accept, write, read, close, shutdown, setsockopt, send, recv ...
-	Proto  string // "tcp" or "udp"
-	Bytes  int    // bytes written or read
+	Call   Call
+	Proto  decode.Proto // ProtoTCP or ProtoUDP
+	Bytes  int          // bytes written or read
 	Socket Socket
 	Detail string // e.g. `"hello world"`, "TCP_NODELAY=1", "SO_LINGER=0"
 	Err    string // the error the program saw, if any
@@ -165,7 +165,7 @@ type Meta struct {
 	Scenario string
 	Title    i18n.Text
 	Lanes    []string // lane order for ladders (client, server, ...)
-	Sandbox  string   // "netns", "rootless", "host", or "file"
+	Sandbox  Sandbox
 	Iface    string
 	Start    time.Time
 	Link     int // link type of the packets (layers.LinkType)

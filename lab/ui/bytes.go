@@ -72,7 +72,7 @@ func (v *bytesView) directions(c *connInfo) []*direction {
 		default:
 			a := e.App
 			sp = span{pos, pos + int64(a.Bytes), strconv.Itoa(a.Bytes)}
-			if isWrite(a.Call) {
+			if a.Call.Writes() {
 				dd = get(a.Socket.Local, a.Socket.Remote)
 				dd.fromLane = orStr(dd.fromLane, a.Lane)
 				dd.writes = append(dd.writes, sp)

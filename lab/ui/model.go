@@ -122,7 +122,7 @@ func classify(tl *timeline.Timeline, gen, from, to int) *delta {
 		case timeline.KindState:
 			d.states = append(d.states, i)
 		case timeline.KindApp:
-			if isDataCall(e.App.Call) && e.App.Bytes > 0 && !e.App.Blocking {
+			if e.App.Call.CarriesData() && e.App.Bytes > 0 && !e.App.Blocking {
 				d.data = append(d.data, i)
 			}
 		}
@@ -131,16 +131,6 @@ func classify(tl *timeline.Timeline, gen, from, to int) *delta {
 	})
 	return d
 }
-
-func isDataCall(call string) bool {
-	switch call {
-	case "write", "read", "send", "recv", "sendto", "recvfrom":
-		return true
-	}
-	return false
-}
-
-func isWrite(call string) bool { return call == "write" || call == "send" || call == "sendto" }
 
 // apply adds a delta; it reports false for a delta of another run.
 func (m *runModel) apply(d *delta) bool {
@@ -190,7 +180,7 @@ func (m *runModel) apply(d *delta) bool {
 				pos = int64(p.RelSeq) - 1
 			}
 			c.carried[p.Src] = max(c.carried[p.Src], pos+int64(p.PayloadLen))
-		case isWrite(e.App.Call):
+		case e.App.Call.Writes():
 			c = m.conn(e.App.Socket.Local, e.App.Socket.Remote, i)
 			pos = c.wrote[e.App.Socket.Local]
 			c.wrote[e.App.Socket.Local] += int64(e.App.Bytes)
