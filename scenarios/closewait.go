@@ -157,7 +157,7 @@ var closeWaitBug = &scenario.Act{
 				switch {
 				case e.State != nil && e.State.Lane == server && e.State.Source == timeline.Kernel && e.State.To == tcpstate.CloseWait && cwT.IsZero():
 					cwT = e.Time
-				case e.App != nil && e.App.Lane == server && e.App.Call == timeline.CallClose && e.App.Socket.Remote.IsValid() && closeT.IsZero():
+				case e.App != nil && e.App.Lane == server && e.App.Call == timeline.CallClose && !e.App.Socket.Listener() && closeT.IsZero():
 					closeT = e.Time
 				case e.Packet != nil && e.Packet.From == server && e.Packet.Flags.Has(decode.FIN) && finT.IsZero():
 					finT = e.Time

@@ -195,7 +195,7 @@ var keepaliveVanish = &scenario.Act{
 				if a := e.App; a != nil && a.Lane == client && a.Call == timeline.CallRead && a.Err != "" {
 					break
 				}
-				if st := e.State; st != nil && st.Source == timeline.Kernel && st.Socket.Remote.Port() != 0 {
+				if st := e.State; st != nil && st.Source == timeline.Kernel && !st.Socket.Listener() {
 					switch st.Lane {
 					case server:
 						srv = st

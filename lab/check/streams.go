@@ -57,13 +57,13 @@ func (v *View) Streams() []*Stream {
 			}
 			switch {
 			case a.Call.Writes():
-				st := get(key{norm(a.Socket.Local), norm(a.Socket.Remote)}, e.Act, a.Proto)
+				st := get(key{timeline.Unmap(a.Socket.Local), timeline.Unmap(a.Socket.Remote)}, e.Act, a.Proto)
 				st.Writes = append(st.Writes, a.Bytes)
 				if st.From == "" {
 					st.From = a.Lane
 				}
 			case a.Call.Reads():
-				st := get(key{norm(a.Socket.Remote), norm(a.Socket.Local)}, e.Act, a.Proto)
+				st := get(key{timeline.Unmap(a.Socket.Remote), timeline.Unmap(a.Socket.Local)}, e.Act, a.Proto)
 				st.Reads = append(st.Reads, a.Bytes)
 				if st.To == "" {
 					st.To = a.Lane
@@ -74,7 +74,7 @@ func (v *View) Streams() []*Stream {
 			if p.PayloadLen == 0 || (p.Proto != decode.ProtoTCP && p.Proto != decode.ProtoUDP) || p.Expert&decode.Retransmission != 0 {
 				continue
 			}
-			st := get(key{norm(p.Src), norm(p.Dst)}, e.Act, p.Proto)
+			st := get(key{timeline.Unmap(p.Src), timeline.Unmap(p.Dst)}, e.Act, p.Proto)
 			st.Segments = append(st.Segments, p.PayloadLen)
 			if st.From == "" {
 				st.From = p.From
@@ -95,8 +95,4 @@ func (v *View) StreamFrom(lane string) *Stream {
 		}
 	}
 	return nil
-}
-
-func norm(ap netip.AddrPort) netip.AddrPort {
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

@@ -293,7 +293,7 @@ func (l *Ladder) prose(stamp, prefix, text string) []string {
 // seen notes a connected TCP socket of a lane (the kernel reports states
 // for TCP sockets only).
 func (l *Ladder) seen(lane string, s timeline.Socket) {
-	if !s.Remote.IsValid() || s.Remote.Port() == 0 || !s.Local.IsValid() {
+	if s.Listener() || !s.Local.IsValid() {
 		return
 	}
 	if l.socks[lane] == nil {
@@ -388,7 +388,7 @@ func StateTextIn(s *timeline.State, lang i18n.Lang) string {
 	if s.Gone {
 		name = "CLOSED"
 	}
-	if !s.Socket.Remote.IsValid() || s.Socket.Remote.Port() == 0 {
+	if s.Socket.Listener() {
 		name = tr(lang, "listener ", "监听 ") + name
 	}
 	var t string

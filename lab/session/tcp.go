@@ -419,11 +419,9 @@ func (c *Conn) setsockopt(detail string, fn func() error) error {
 func addrPort(a net.Addr) netip.AddrPort {
 	switch v := a.(type) {
 	case *net.TCPAddr:
-		ap := v.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		return timeline.Unmap(v.AddrPort())
 	case *net.UDPAddr:
-		ap := v.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		return timeline.Unmap(v.AddrPort())
 	}
 	return netip.AddrPort{}
 }

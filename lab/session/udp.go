@@ -130,7 +130,7 @@ func (u *UDPConn) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 	if err != nil && u.s.ctx.Err() != nil {
 		return n, from, errSessionClosed
 	}
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	from = timeline.Unmap(from)
 	u.s.returned(timeline.App{Lane: u.lane, Call: timeline.CallRecvfrom, Proto: decode.ProtoUDP, Bytes: n, Socket: timeline.Socket{Local: u.local, Remote: from}, Detail: preview(b[:n]), Err: errText(err), Dur: now().Sub(start)})
 	return n, from, err
 }

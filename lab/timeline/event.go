@@ -71,10 +71,22 @@ type Socket struct {
 // String renders "local->remote" (remote "*" for a listener).
 func (s Socket) String() string {
 	r := "*"
-	if s.Remote.IsValid() && s.Remote.Port() != 0 {
+	if !s.Listener() {
 		r = s.Remote.String()
 	}
 	return s.Local.String() + "->" + r
+}
+
+// Listener reports whether the socket has no peer: a listening socket (an
+// unconnected UDP socket, for an App event).
+func (s Socket) Listener() bool { return !s.Remote.IsValid() || s.Remote.Port() == 0 }
+
+// Unmap returns ap with an IPv4-mapped IPv6 address (::ffff:127.0.0.1, as a
+// dual-stack socket reports its peer) as plain IPv4: the form every address
+// in the timeline has, so that the addresses the program's calls, the
+// kernel and the capture report compare equal.
+func Unmap(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // Reverse returns the same connection seen from the other side.

@@ -182,7 +182,7 @@ func drawSpans(screen tcell.Screen, x, y, width int, lo, hi int64, spans []span,
 
 func (v *bytesView) titleExtra() string {
 	if c := v.d.model.focusConn(); c != nil {
-		return c.key.a.String() + " ⇄ " + c.key.b.String()
+		return c.key.Lo.String() + " ⇄ " + c.key.Hi.String()
 	}
 	return ""
 }
