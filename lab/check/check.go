@@ -35,11 +35,6 @@ func New(en, zh string, eval func(v *View) (bool, i18n.Text)) Check {
 	return Check{Name: i18n.T(en, zh), Eval: eval}
 }
 
-// InAct builds a check about act n only (see Check.Act).
-func InAct(n int, en, zh string, eval func(v *View) (bool, i18n.Text)) Check {
-	return Check{Name: i18n.T(en, zh), Act: n, Eval: eval}
-}
-
 // Say builds a detail in English and Chinese from two format strings that
 // take the same args, with the same verbs in the same order:
 // Say("%d segment(s)", "%d 个报文段", n). An arg that is an i18n.Text (a
