@@ -93,7 +93,7 @@ This is what an overloaded server looks like from outside: connects that take ex
 		}),
 		check.New("clients 1 and 2 are ESTABLISHED although the server never called accept()", "客户端 1 和 2 都是 ESTABLISHED,尽管服务器从未调用 accept()", func(v *check.View) (bool, i18n.Text) {
 			c1, c2 := kernelSaw(v, client1, tcpstate.Established), kernelSaw(v, client2, tcpstate.Established)
-			accepts := len(v.Calls(server, "accept"))
+			accepts := len(v.Calls(server, timeline.CallAccept))
 			return c1 && c2 && accepts == 0, check.Say("client 1 ESTABLISHED %v, client 2 ESTABLISHED %v, accept() calls %d", "客户端 1 处于 ESTABLISHED:%v,客户端 2 处于 ESTABLISHED:%v,accept() 调用 %d 次", check.Bool(c1), check.Bool(c2), accepts)
 		}),
 		check.New("client 3's SYN gets no answer: no SYN,ACK and no RST", "客户端 3 的 SYN 没有得到任何回应:没有 SYN,ACK,也没有 RST", func(v *check.View) (bool, i18n.Text) {
@@ -121,7 +121,7 @@ This is what an overloaded server looks like from outside: connects that take ex
 			closed := false
 			reset := map[string]bool{}
 			for _, e := range v.Events() {
-				if a := e.App; a != nil && a.Lane == server && a.Call == "close" && a.Detail == "listener" {
+				if a := e.App; a != nil && a.Lane == server && a.Call == timeline.CallClose && a.Detail == "listener" {
 					closed = true
 				}
 				if p := e.Packet; p != nil && closed && p.From == server && p.Flags.Has(decode.RST) {
@@ -139,7 +139,7 @@ This is what an overloaded server looks like from outside: connects that take ex
 				seen = true
 				// A dump can land between connect() entering SYN-SENT and
 				// arming the timer: any reading with it running will do.
-				if st.Timer == "on" {
+				if st.Timer == tcpstate.TimerRetrans {
 					return true, check.Say("SYN-SENT, timer %q %.0f ms", "SYN-SENT,定时器 %q %.0f 毫秒", st.Timer, ms(st.Expires))
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
+	"github.com/netlab/netlab/lab/timeline"
 )
 
 // closeLateDelay is how long the server waits before closing in act 2: well
@@ -265,10 +266,10 @@ Who sends the first FIN is the "active closer": it is the side that ends in TIME
 			shut := false
 			for _, e := range v.Events() {
 				if ap := e.App; ap != nil && ap.Lane == client {
-					if ap.Call == "shutdown" {
+					if ap.Call == timeline.CallShutdown {
 						shut = true
 					}
-					if shut && ap.Call == "read" {
+					if shut && ap.Call == timeline.CallRead {
 						read += ap.Bytes
 					}
 				}

@@ -104,11 +104,11 @@ func kernelEntry(v *check.View, lane string, st tcpstate.State) *timeline.State 
 }
 
 // timerName names a kernel timer for a check's detail: "none" rather than "".
-func timerName(t string) i18n.Text {
-	if t == "" {
+func timerName(t tcpstate.Timer) i18n.Text {
+	if t == tcpstate.TimerNone {
 		return i18n.T("none", "无")
 	}
-	return check.Plain(t)
+	return check.Plain(t.String())
 }
 
 // leftStateAt is when lane's socket was first shown leaving st. It follows
@@ -147,7 +147,7 @@ var closeWaitBug = &scenario.Act{
 			if fw == nil || cw == nil {
 				return false, check.Say("FIN-WAIT-2 or CLOSE-WAIT not seen", "没有看到 FIN-WAIT-2 或 CLOSE-WAIT")
 			}
-			ok := fw.Timer == "timewait" && fw.Expires > 50*time.Second && fw.Expires <= 61*time.Second && cw.Timer == ""
+			ok := fw.Timer == tcpstate.TimerTimeWait && fw.Expires > 50*time.Second && fw.Expires <= 61*time.Second && cw.Timer == tcpstate.TimerNone
 			return ok, check.Say("client FIN-WAIT-2 timer %s %.1f s; server CLOSE-WAIT timer %s", "客户端 FIN-WAIT-2 的定时器 %s %.1f 秒;服务器 CLOSE-WAIT 的定时器 %s", timerName(fw.Timer), fw.Expires.Seconds(), timerName(cw.Timer))
 		}),
 		check.New("the server stays in CLOSE-WAIT, sending no FIN, until its program closes a second later", "服务器停在 CLOSE-WAIT,不发 FIN,直到一秒后程序关闭", func(v *check.View) (bool, i18n.Text) {
@@ -157,7 +157,7 @@ var closeWaitBug = &scenario.Act{
 				switch {
 				case e.State != nil && e.State.Lane == server && e.State.Source == timeline.Kernel && e.State.To == tcpstate.CloseWait && cwT.IsZero():
 					cwT = e.Time
-				case e.App != nil && e.App.Lane == server && e.App.Call == "close" && e.App.Socket.Remote.IsValid() && closeT.IsZero():
+				case e.App != nil && e.App.Lane == server && e.App.Call == timeline.CallClose && !e.App.Socket.Listener() && closeT.IsZero():
 					closeT = e.Time
 				case e.Packet != nil && e.Packet.From == server && e.Packet.Flags.Has(decode.FIN) && finT.IsZero():
 					finT = e.Time

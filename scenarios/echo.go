@@ -9,6 +9,7 @@ import (
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/timeline"
 )
 
 // Echo: the classic socket example, a client sends "hello world" and the
@@ -124,7 +125,7 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 				if ackAt == 0 && e.Packet != nil && e.Packet.From == server && e.Packet.Flags.Has(decode.ACK) && e.Packet.Ack == data.Seq+uint32(data.PayloadLen) {
 					ackAt = e.ID
 				}
-				if readAt == 0 && e.App != nil && e.App.Lane == server && e.App.Call == "read" && e.App.Bytes > 0 {
+				if readAt == 0 && e.App != nil && e.App.Lane == server && e.App.Call == timeline.CallRead && e.App.Bytes > 0 {
 					readAt = e.ID
 				}
 			}
@@ -141,7 +142,7 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 			return len(c) == 1 && len(s) == 1, check.Say("client FIN %d, server FIN %d", "客户端 FIN %d 个,服务器 FIN %d 个", len(c), len(s))
 		}),
 		check.New("the program's reads return exactly what was sent", "程序读到的正是对方发送的内容", func(v *check.View) (bool, i18n.Text) {
-			sr, cr := v.Bytes(server, "read"), v.Bytes(client, "read")
+			sr, cr := v.Bytes(server, timeline.CallRead), v.Bytes(client, timeline.CallRead)
 			return sr == 11 && cr == 11, check.Say("server read %d bytes, client read %d bytes", "服务器读到 %d 字节,客户端读到 %d 字节", sr, cr)
 		}),
 	},

@@ -13,6 +13,7 @@ import (
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -96,7 +97,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 	},
 	Checks: []check.Check{
 		check.New("Linux doubles SO_RCVBUF: the accepted socket reads back twice the value set on the listener", "Linux 把 SO_RCVBUF 翻倍:accept 得到的套接字读回的是监听套接字上所设值的两倍", func(v *check.View) (bool, i18n.Text) {
-			for _, a := range v.Calls(server, "getsockopt") {
+			for _, a := range v.Calls(server, timeline.CallGetsockopt) {
 				if n, ok := strings.CutPrefix(a.Detail, "SO_RCVBUF="); ok {
 					got, err := strconv.Atoi(n)
 					return err == nil && got == 2*flowRcvBuf, check.Say("set %d, the kernel reads back %s", "设置 %d,内核读回 %s", flowRcvBuf, n)
@@ -154,7 +155,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		}),
 		check.New("the kernel shows the client's persist (zero-window probe) timer", "内核显示客户端的坚持定时器(零窗口探测)", func(v *check.View) (bool, i18n.Text) {
 			for _, st := range v.KernelStates(client) {
-				if st.Timer == "probe" {
+				if st.Timer == tcpstate.TimerProbe {
 					return true, check.Say("%s, timer probe %.0f ms", "%s,定时器 probe %.0f 毫秒", st.To, ms(st.Expires))
 				}
 			}
@@ -168,7 +169,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 					break
 				}
 			}
-			read := v.Bytes(server, "read")
+			read := v.Bytes(server, timeline.CallRead)
 			if update == nil {
 				return false, check.Say("no window update; server read %d bytes", "没有窗口更新;服务器读到 %d 字节", read)
 			}

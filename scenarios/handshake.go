@@ -11,6 +11,7 @@ import (
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
+	"github.com/netlab/netlab/lab/timeline"
 )
 
 // Handshake: the TCP three-way handshake with its ISNs and options.
@@ -127,7 +128,7 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 				if p := e.Packet; p != nil && p.From == client && p.Flags == decode.ACK && ackAt < 0 {
 					ackAt = i
 				}
-				if a := e.App; a != nil && a.Lane == server && a.Call == "accept" && acceptAt < 0 {
+				if a := e.App; a != nil && a.Lane == server && a.Call == timeline.CallAccept && acceptAt < 0 {
 					acceptAt = i
 				}
 			}

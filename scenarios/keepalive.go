@@ -145,7 +145,7 @@ var keepaliveIdle = &scenario.Act{
 			return false, check.Say("no probe", "没有探测报文")
 		}),
 		check.New("the client program saw nothing: its read() was still blocked", "客户端程序什么也没看到:它的 read() 仍在阻塞", func(v *check.View) (bool, i18n.Text) {
-			reads := v.Calls(client, "read")
+			reads := v.Calls(client, timeline.CallRead)
 			return len(reads) == 0, check.Say("%d reads returned in act %s", "第%[2]s幕中有 %[1]d 次 read 返回", len(reads), v.ActNumber())
 		}),
 	},
@@ -185,17 +185,17 @@ var keepaliveVanish = &scenario.Act{
 			return ok, check.Say("probes %.0f ms apart, no answer, RST %.0f ms after the last probe (%d probes answered before the firewall went up)", "探测间隔 %.0f 毫秒,没有回应,RST 在最后一次探测之后 %.0f 毫秒(防火墙生效之前有 %d 次探测得到回应)", ms(gap), ms(rstT.Sub(probes[1])), answered)
 		}),
 		check.New("the client's blocked read() fails with connection timed out", "客户端阻塞的 read() 以 connection timed out 失败", func(v *check.View) (bool, i18n.Text) {
-			return callFailed(v.Onward(), client, "read", "connection timed out")
+			return callFailed(v.Onward(), client, timeline.CallRead, "connection timed out")
 		}),
 		check.New("when the client gives up, the server behind the firewall is still ESTABLISHED: a half-open connection", "客户端放弃时,防火墙后面的服务器仍是 ESTABLISHED:半开连接", func(v *check.View) (bool, i18n.Text) {
 			// The poller reports every change: the last report before the
 			// client's read failed is the server's state at that moment.
 			var srv, cli *timeline.State
 			for _, e := range v.Whole().Events() {
-				if a := e.App; a != nil && a.Lane == client && a.Call == "read" && a.Err != "" {
+				if a := e.App; a != nil && a.Lane == client && a.Call == timeline.CallRead && a.Err != "" {
 					break
 				}
-				if st := e.State; st != nil && st.Source == timeline.Kernel && st.Socket.Remote.Port() != 0 {
+				if st := e.State; st != nil && st.Source == timeline.Kernel && !st.Socket.Listener() {
 					switch st.Lane {
 					case server:
 						srv = st

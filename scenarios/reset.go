@@ -148,7 +148,7 @@ func closedWithRST(v *check.View, name string) (bool, i18n.Text) {
 
 // callFailed checks that lane's call named call failed with an error
 // containing want.
-func callFailed(v *check.View, name, call, want string) (bool, i18n.Text) {
+func callFailed(v *check.View, name string, call timeline.Call, want string) (bool, i18n.Text) {
 	for _, c := range v.Calls(name, call) {
 		if c.Err != "" && !c.Blocking {
 			return strings.Contains(c.Err, want), check.Say("%s %s: %s", "%s的 %s:%s", lane(name), call, c.Err)
@@ -167,7 +167,7 @@ var resetLinger = &scenario.Act{
 			return closedWithRST(v, client)
 		}),
 		check.New("the server's read fails with connection reset by peer", "服务器的读取以 connection reset by peer 失败", func(v *check.View) (bool, i18n.Text) {
-			return callFailed(v, server, "read", "connection reset by peer")
+			return callFailed(v, server, timeline.CallRead, "connection reset by peer")
 		}),
 		check.New("the client's socket leaves the kernel's table at once, without TIME-WAIT", "客户端套接字立即从内核表中消失,没有 TIME-WAIT", func(v *check.View) (bool, i18n.Text) {
 			gone := false
@@ -204,7 +204,7 @@ var resetRefused = &scenario.Act{
 			if syn == nil || rst == nil {
 				return false, check.Say("SYN or RST,ACK missing", "缺少 SYN 或 RST,ACK")
 			}
-			ok, detail := callFailed(v, client, "connect", "connection refused")
+			ok, detail := callFailed(v, client, timeline.CallConnect, "connection refused")
 			return ok && rst.Ack == syn.Seq+1, check.Say("%s; RST,ACK ack = SYN seq+1: %v", "%s;RST,ACK 的 ack = SYN seq+1:%v", detail, check.Bool(rst.Ack == syn.Seq+1))
 		}),
 	},
@@ -232,7 +232,7 @@ var resetVanished = &scenario.Act{
 		}),
 		check.New("the first write succeeds, the next one fails with broken pipe", "第一次写入成功,下一次以 broken pipe 失败", func(v *check.View) (bool, i18n.Text) {
 			var errs []string
-			for _, c := range v.Calls(client, "write") {
+			for _, c := range v.Calls(client, timeline.CallWrite) {
 				if c.Blocking {
 					continue
 				}

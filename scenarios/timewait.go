@@ -74,7 +74,7 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 		check.New("the TIME-WAIT countdown runs down: a later kernel reading shows less time left", "TIME-WAIT 倒计时在减少:内核稍后读出的剩余时间更少", func(v *check.View) (bool, i18n.Text) {
 			var first, last *timeline.Event
 			for _, e := range v.Act(twClientFirst.ActNumber()).Events() {
-				if st := e.State; st != nil && st.Lane == client && st.Source == timeline.Kernel && st.To == tcpstate.TimeWait && st.Timer == "timewait" {
+				if st := e.State; st != nil && st.Lane == client && st.Source == timeline.Kernel && st.To == tcpstate.TimeWait && st.Timer == tcpstate.TimerTimeWait {
 					if first == nil {
 						first = e
 					}
@@ -127,7 +127,7 @@ func closeFirst(s *session.Session, ln *session.Listener, closer string) error {
 func timeWaitTimer(v *check.View, name string) (bool, i18n.Text) {
 	for _, s := range v.KernelStates(name) {
 		if s.To == tcpstate.TimeWait {
-			ok := s.Timer == "timewait" && s.Expires > 50*time.Second && s.Expires <= 61*time.Second
+			ok := s.Timer == tcpstate.TimerTimeWait && s.Expires > 50*time.Second && s.Expires <= 61*time.Second
 			return ok, check.Say("%s timer %s, %.1f s left", "%s的定时器 %s,剩余 %.1f 秒", lane(name), s.Timer, s.Expires.Seconds())
 		}
 	}

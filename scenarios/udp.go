@@ -13,6 +13,7 @@ import (
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/timeline"
 )
 
 // udpMessages are sent over TCP (act 1) and over UDP (act 2).
@@ -89,7 +90,7 @@ var udpOverTCP = &scenario.Act{
 		check.New("TCP sends packets without data (handshake, ACKs, close) and the server's one read joins the three messages", "TCP 发送了不带数据的报文(握手、ACK、关闭),服务器一次读取把三条消息连在了一起", func(v *check.View) (bool, i18n.Text) {
 			all := v.Packets(check.TCP)
 			data := v.Packets(check.TCP, check.WithPayload)
-			reads := v.Calls(server, "read")
+			reads := v.Calls(server, timeline.CallRead)
 			ok := len(all)-len(data) >= 6 && len(reads) >= 1 && reads[0].Bytes == len(strings.Join(udpMessages, ""))
 			got := 0
 			if len(reads) > 0 {
@@ -112,7 +113,7 @@ Header overhead, measured from this capture: the UDP header is 8 bytes (ports, l
 	Checks: []check.Check{
 		check.New("UDP sends exactly one datagram per send, and nothing else (no handshake, no ACK, no close)", "UDP 每次 send 恰好一个数据报,除此之外什么也不发(没有握手、确认、关闭)", func(v *check.View) (bool, i18n.Text) {
 			all := v.Packets()
-			sends := v.Calls(client, "send")
+			sends := v.Calls(client, timeline.CallSend)
 			var sizes []int
 			for _, p := range all {
 				sizes = append(sizes, p.PayloadLen)
@@ -151,8 +152,8 @@ var udpClosedPort = &scenario.Act{
 			return len(sent) == 2 && quoted == 2, check.Say("%d datagrams to %s, %d ICMP port unreachable quoting them", "%d 个数据报发往 %s,%d 个 ICMP 端口不可达引用了它们", len(sent), closedAddr(sent), quoted)
 		}),
 		check.New("the unconnected sendto() saw no error; the connected socket's receive failed with connection refused", "未连接的 sendto() 没有看到错误;已连接套接字的接收以 connection refused 失败", func(v *check.View) (bool, i18n.Text) {
-			st := v.Calls(client, "sendto")
-			rv := v.Calls(client, "recv")
+			st := v.Calls(client, timeline.CallSendto)
+			rv := v.Calls(client, timeline.CallRecv)
 			ok := len(st) == 1 && st[0].Err == "" && len(rv) == 1 && strings.Contains(rv[0].Err, "connection refused")
 			var se, re string
 			if len(st) > 0 {

@@ -35,11 +35,6 @@ func New(en, zh string, eval func(v *View) (bool, i18n.Text)) Check {
 	return Check{Name: i18n.T(en, zh), Eval: eval}
 }
 
-// InAct builds a check about act n only (see Check.Act).
-func InAct(n int, en, zh string, eval func(v *View) (bool, i18n.Text)) Check {
-	return Check{Name: i18n.T(en, zh), Act: n, Eval: eval}
-}
-
 // Say builds a detail in English and Chinese from two format strings that
 // take the same args, with the same verbs in the same order:
 // Say("%d segment(s)", "%d 个报文段", n). An arg that is an i18n.Text (a
@@ -260,19 +255,19 @@ func (v *View) LastKernel(lane string) *timeline.State {
 	return ks[len(ks)-1]
 }
 
-// Calls returns lane's app calls named call ("" for all).
-func (v *View) Calls(lane, call string) []*timeline.App {
+// Calls returns lane's app calls of the kind call (the zero Call for all).
+func (v *View) Calls(lane string, call timeline.Call) []*timeline.App {
 	var out []*timeline.App
 	for _, e := range v.events {
-		if e.Kind == timeline.KindApp && e.App.Lane == lane && (call == "" || e.App.Call == call) {
+		if e.Kind == timeline.KindApp && e.App.Lane == lane && (call == 0 || e.App.Call == call) {
 			out = append(out, e.App)
 		}
 	}
 	return out
 }
 
-// Bytes sums the bytes of lane's calls named call.
-func (v *View) Bytes(lane, call string) int {
+// Bytes sums the bytes of lane's calls of the kind call.
+func (v *View) Bytes(lane string, call timeline.Call) int {
 	n := 0
 	for _, a := range v.Calls(lane, call) {
 		n += a.Bytes

@@ -14,7 +14,7 @@ import (
 // them; UDP keeps every one.
 type Stream struct {
 	Act      int // act of the first write or packet
-	Proto    string
+	Proto    decode.Proto
 	From, To string         // lanes of the sender and the receiver
 	Src, Dst netip.AddrPort // sender's and receiver's addresses
 	// Writes are the byte counts of the sender's write/send/sendto calls,
@@ -39,7 +39,7 @@ func (v *View) Streams() []*Stream {
 	type key struct{ src, dst netip.AddrPort }
 	var out []*Stream
 	byKey := map[key]*Stream{}
-	get := func(k key, act int, proto string) *Stream {
+	get := func(k key, act int, proto decode.Proto) *Stream {
 		st := byKey[k]
 		if st == nil {
 			st = &Stream{Act: act, Proto: proto, Src: k.src, Dst: k.dst}
@@ -55,15 +55,15 @@ func (v *View) Streams() []*Stream {
 			if a.Blocking || a.Bytes <= 0 {
 				continue
 			}
-			switch a.Call {
-			case "write", "send", "sendto":
-				st := get(key{norm(a.Socket.Local), norm(a.Socket.Remote)}, e.Act, a.Proto)
+			switch {
+			case a.Call.Writes():
+				st := get(key{timeline.Unmap(a.Socket.Local), timeline.Unmap(a.Socket.Remote)}, e.Act, a.Proto)
 				st.Writes = append(st.Writes, a.Bytes)
 				if st.From == "" {
 					st.From = a.Lane
 				}
-			case "read", "recv", "recvfrom":
-				st := get(key{norm(a.Socket.Remote), norm(a.Socket.Local)}, e.Act, a.Proto)
+			case a.Call.Reads():
+				st := get(key{timeline.Unmap(a.Socket.Remote), timeline.Unmap(a.Socket.Local)}, e.Act, a.Proto)
 				st.Reads = append(st.Reads, a.Bytes)
 				if st.To == "" {
 					st.To = a.Lane
@@ -74,7 +74,7 @@ func (v *View) Streams() []*Stream {
 			if p.PayloadLen == 0 || (p.Proto != decode.ProtoTCP && p.Proto != decode.ProtoUDP) || p.Expert&decode.Retransmission != 0 {
 				continue
 			}
-			st := get(key{norm(p.Src), norm(p.Dst)}, e.Act, p.Proto.String())
+			st := get(key{timeline.Unmap(p.Src), timeline.Unmap(p.Dst)}, e.Act, p.Proto)
 			st.Segments = append(st.Segments, p.PayloadLen)
 			if st.From == "" {
 				st.From = p.From
@@ -95,8 +95,4 @@ func (v *View) StreamFrom(lane string) *Stream {
 		}
 	}
 	return nil
-}
-
-func norm(ap netip.AddrPort) netip.AddrPort {
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

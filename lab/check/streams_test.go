@@ -15,7 +15,7 @@ func TestStreams(t *testing.T) {
 	udpA := netip.MustParseAddrPort("127.0.0.1:5000")
 	udpB := netip.MustParseAddrPort("127.0.0.1:5001")
 	cs := timeline.Socket{Local: cli, Remote: srv}
-	app := func(act int, lane, call, proto string, n int, s timeline.Socket) timeline.Event {
+	app := func(act int, lane string, call timeline.Call, proto decode.Proto, n int, s timeline.Socket) timeline.Event {
 		return timeline.Event{Kind: timeline.KindApp, Act: act, App: &timeline.App{Lane: lane, Call: call, Proto: proto, Bytes: n, Socket: s}}
 	}
 	pkt := func(act int, proto decode.Proto, src, dst netip.AddrPort, from, to string, n int) timeline.Event {
@@ -24,17 +24,17 @@ func TestStreams(t *testing.T) {
 	tl := timeline.New(timeline.Meta{})
 	tl.Append(
 		pkt(1, decode.ProtoTCP, cli, srv, "client", "server", 0), // SYN: no data, no stream yet
-		app(1, "client", "write", "tcp", 3, cs),
+		app(1, "client", timeline.CallWrite, decode.ProtoTCP, 3, cs),
 		pkt(1, decode.ProtoTCP, cli, srv, "client", "server", 3),
-		app(1, "server", "write", "tcp", 2, cs.Reverse()),
-		app(1, "client", "write", "tcp", 4, cs),
+		app(1, "server", timeline.CallWrite, decode.ProtoTCP, 2, cs.Reverse()),
+		app(1, "client", timeline.CallWrite, decode.ProtoTCP, 4, cs),
 		pkt(1, decode.ProtoTCP, srv, cli, "server", "client", 2),
 		pkt(1, decode.ProtoTCP, cli, srv, "client", "server", 4),
-		app(1, "server", "read", "tcp", 7, cs.Reverse()),
-		app(1, "client", "read", "tcp", 2, cs),
-		app(2, "a", "sendto", "udp", 9, timeline.Socket{Local: udpA, Remote: udpB}),
+		app(1, "server", timeline.CallRead, decode.ProtoTCP, 7, cs.Reverse()),
+		app(1, "client", timeline.CallRead, decode.ProtoTCP, 2, cs),
+		app(2, "a", timeline.CallSendto, decode.ProtoUDP, 9, timeline.Socket{Local: udpA, Remote: udpB}),
 		pkt(2, decode.ProtoUDP, udpA, udpB, "a", "b", 9),
-		app(2, "b", "recvfrom", "udp", 9, timeline.Socket{Local: udpB, Remote: udpA}),
+		app(2, "b", timeline.CallRecvfrom, decode.ProtoUDP, 9, timeline.Socket{Local: udpB, Remote: udpA}),
 	)
 	v := NewView(tl)
 	got := v.Streams()
@@ -42,9 +42,9 @@ func TestStreams(t *testing.T) {
 		t.Fatalf("%d streams, want 3: %+v", len(got), got)
 	}
 	want := []Stream{
-		{Act: 1, Proto: "tcp", From: "client", To: "server", Src: cli, Dst: srv, Writes: []int{3, 4}, Segments: []int{3, 4}, Reads: []int{7}},
-		{Act: 1, Proto: "tcp", From: "server", To: "client", Src: srv, Dst: cli, Writes: []int{2}, Segments: []int{2}, Reads: []int{2}},
-		{Act: 2, Proto: "udp", From: "a", To: "b", Src: udpA, Dst: udpB, Writes: []int{9}, Segments: []int{9}, Reads: []int{9}},
+		{Act: 1, Proto: decode.ProtoTCP, From: "client", To: "server", Src: cli, Dst: srv, Writes: []int{3, 4}, Segments: []int{3, 4}, Reads: []int{7}},
+		{Act: 1, Proto: decode.ProtoTCP, From: "server", To: "client", Src: srv, Dst: cli, Writes: []int{2}, Segments: []int{2}, Reads: []int{2}},
+		{Act: 2, Proto: decode.ProtoUDP, From: "a", To: "b", Src: udpA, Dst: udpB, Writes: []int{9}, Segments: []int{9}, Reads: []int{9}},
 	}
 	for i, w := range want {
 		g := got[i]
@@ -53,7 +53,7 @@ func TestStreams(t *testing.T) {
 			t.Errorf("stream %d = %+v, want %+v", i, *g, w)
 		}
 	}
-	if st := v.Act(2).StreamFrom("a"); st == nil || st.Proto != "udp" {
+	if st := v.Act(2).StreamFrom("a"); st == nil || st.Proto != decode.ProtoUDP {
 		t.Errorf("StreamFrom(a) in act 2 = %+v", st)
 	}
 	if st := v.StreamFrom("nobody"); st != nil {

@@ -130,7 +130,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	clock := sessionrun.NewClock(50 * time.Millisecond)
 	m := newMerger(lanes, clock, emit, cfg.Mode == sandbox.Host)
 	meta := timeline.Meta{
-		Scenario: sc.Name, Title: sc.Title, Lanes: sc.Lanes, Sandbox: string(cfg.Mode),
+		Scenario: sc.Name, Title: sc.Title, Lanes: sc.Lanes, Sandbox: timeline.SandboxNamed(string(cfg.Mode)),
 		Iface: cfg.Iface, Start: time.Now().Round(0), Link: int(src.LinkType()),
 	}
 	local.SetMeta(meta)

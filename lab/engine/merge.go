@@ -399,7 +399,7 @@ func (m *merger) kernelState(c *sockstate.Change, at time.Time) {
 	}
 	m.emit(timeline.Event{Time: at, Kind: timeline.KindState, Act: act, State: &timeline.State{
 		Lane: lane, Socket: sock, From: from, To: to, Source: timeline.Kernel,
-		Timer: s.Timer.String(), Expires: s.Expires, Gone: c.Gone, RecvQ: s.RecvQ, SendQ: s.SendQ,
+		Timer: s.Timer, Expires: s.Expires, Gone: c.Gone, RecvQ: s.RecvQ, SendQ: s.SendQ,
 		KernelFrom: c.From.Canonical(), KernelFromAt: c.PrevStart, ReadAt: c.Time,
 	}})
 }

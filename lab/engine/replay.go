@@ -29,8 +29,8 @@ func Replay(src capture.Source, meta timeline.Meta) (*timeline.Timeline, error) 
 		return nil, err
 	}
 	meta.Link = int(src.LinkType())
-	if meta.Sandbox == "" {
-		meta.Sandbox = "file"
+	if meta.Sandbox == 0 {
+		meta.Sandbox = timeline.SandboxFile
 	}
 	tr := flow.NewTracker()
 	var events []timeline.Event

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/lab/capture"
+	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/engine"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/tcpstate"
@@ -37,12 +38,12 @@ func Sample(t testing.TB, pcapPath string) *timeline.Timeline {
 	sock := timeline.Socket{Local: first.Packet.Src, Remote: first.Packet.Dst}
 	tl.Append(
 		timeline.Event{Time: first.Time.Add(-time.Millisecond), Kind: timeline.KindNote, Note: &timeline.Note{Text: i18n.T("The client connects.", "客户端发起连接。"), Step: true}},
-		timeline.Event{Time: first.Time.Add(-time.Microsecond), Kind: timeline.KindApp, App: &timeline.App{Lane: "client", Call: "connect", Proto: "tcp", Socket: sock, Detail: "to " + sock.Remote.String()}},
+		timeline.Event{Time: first.Time.Add(-time.Microsecond), Kind: timeline.KindApp, App: &timeline.App{Lane: "client", Call: timeline.CallConnect, Proto: decode.ProtoTCP, Socket: sock, Detail: "to " + sock.Remote.String()}},
 	)
 	replay.All(func(e *timeline.Event) bool { tl.Append(*e); return true })
 	last := replay.At(replay.Len() - 1).Time
 	tl.Append(
-		timeline.Event{Time: last, Kind: timeline.KindState, State: &timeline.State{Lane: "client", Socket: sock, From: tcpstate.FinWait2, To: tcpstate.TimeWait, Source: timeline.Kernel, Timer: "timewait", Expires: 59900 * time.Millisecond}},
+		timeline.Event{Time: last, Kind: timeline.KindState, State: &timeline.State{Lane: "client", Socket: sock, From: tcpstate.FinWait2, To: tcpstate.TimeWait, Source: timeline.Kernel, Timer: tcpstate.TimerTimeWait, Expires: 59900 * time.Millisecond}},
 		timeline.Event{Time: last, Kind: timeline.KindCheck, Check: &timeline.Check{Name: i18n.T("first is SYN", "第一个是 SYN"), OK: true, Detail: i18n.T("SYN", "")}},
 	)
 	tl.Close(timeline.Summary{Packets: replay.Len(), ChecksPassed: 1})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -106,7 +107,7 @@ type Line struct {
 func (j *JSON) Run(meta timeline.Meta) error {
 	j.meta = meta
 	return j.enc.Encode(Line{ID: 0, Type: "run", Schema: SchemaVersion, Scenario: meta.Scenario,
-		Title: meta.Title.In(j.lang), Lanes: meta.Lanes, Sandbox: meta.Sandbox})
+		Title: meta.Title.In(j.lang), Lanes: meta.Lanes, Sandbox: meta.Sandbox.String()})
 }
 
 // SetMeta updates the run start used for "t" (known once capture starts).
@@ -142,19 +143,19 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 		}
 	case timeline.KindState:
 		s := e.State
-		l.Endpoint, l.Socket, l.From, l.To, l.Source, l.Timer = s.Lane, s.Socket.String(), s.From.String(), s.To.String(), s.Source.String(), s.Timer
+		l.Endpoint, l.Socket, l.From, l.To, l.Source, l.Timer = s.Lane, s.Socket.String(), s.From.String(), s.To.String(), s.Source.String(), s.Timer.String()
 		l.Gone, l.InferredFrom = s.Gone, s.Packet
-		if s.Timer != "" {
+		if s.Timer != tcpstate.TimerNone {
 			ms := s.Expires.Milliseconds()
 			l.ExpiresMS = &ms
 		}
-		if s.To.String() == "LISTEN" {
+		if s.To == tcpstate.Listen {
 			l.Queue = &[2]uint32{s.RecvQ, s.SendQ}
 		}
 	case timeline.KindApp:
 		a := e.App
 		b := a.Bytes
-		l.Endpoint, l.Call, l.Bytes, l.Socket, l.Detail, l.Error, l.Proto = a.Lane, a.Call, &b, a.Socket.String(), a.Detail, a.Err, a.Proto
+		l.Endpoint, l.Call, l.Bytes, l.Socket, l.Detail, l.Error, l.Proto = a.Lane, a.Call.String(), &b, a.Socket.String(), a.Detail, a.Err, a.Proto.String()
 	case timeline.KindNote:
 		l.Text, l.Step = e.Note.Text.In(j.lang), e.Note.Step
 	case timeline.KindCheck:

@@ -63,7 +63,7 @@ func WritePcapngTo(f io.Writer, tl *timeline.Timeline, lang i18n.Lang, opts Pcap
 	}
 	bw := bufio.NewWriterSize(f, 256<<10)
 	w, err := pcapgo.NewNgWriterInterface(bw, pcapgo.NgInterface{
-		Name: meta.Iface, Description: "netlab " + meta.Scenario + " (" + meta.Sandbox + ")",
+		Name: meta.Iface, Description: "netlab " + meta.Scenario + " (" + meta.Sandbox.String() + ")",
 		LinkType: link, SnapLength: 0, TimestampResolution: 9,
 	}, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
 		Application: "netlab", Comment: "netlab " + meta.Scenario + ": " + meta.Title.In(lang),

@@ -293,7 +293,7 @@ func (l *Ladder) prose(stamp, prefix, text string) []string {
 // seen notes a connected TCP socket of a lane (the kernel reports states
 // for TCP sockets only).
 func (l *Ladder) seen(lane string, s timeline.Socket) {
-	if !s.Remote.IsValid() || s.Remote.Port() == 0 || !s.Local.IsValid() {
+	if s.Listener() || !s.Local.IsValid() {
 		return
 	}
 	if l.socks[lane] == nil {
@@ -388,7 +388,7 @@ func StateTextIn(s *timeline.State, lang i18n.Lang) string {
 	if s.Gone {
 		name = "CLOSED"
 	}
-	if !s.Socket.Remote.IsValid() || s.Socket.Remote.Port() == 0 {
+	if s.Socket.Listener() {
 		name = tr(lang, "listener ", "监听 ") + name
 	}
 	var t string
@@ -397,8 +397,9 @@ func StateTextIn(s *timeline.State, lang i18n.Lang) string {
 	} else {
 		t = "[" + name + "]"
 	}
-	if timer := s.Timer; timer != "" && timer != "on" && !s.Gone {
-		if timer == "timewait" && s.To == tcpstate.FinWait2 {
+	if s.Timer.Countdown() && !s.Gone {
+		timer := s.Timer.String()
+		if s.Timer == tcpstate.TimerTimeWait && s.To == tcpstate.FinWait2 {
 			timer = "fin_timeout" // an orphaned FIN-WAIT-2 lives on a timewait socket
 		}
 		t += fmt.Sprintf(" %s %.1fs", timer, s.Expires.Seconds())
@@ -417,7 +418,7 @@ func AppText(a *timeline.App) string { return AppTextIn(a, i18n.En) }
 // API's own and stay as they are; the words around them are translated.
 func AppTextIn(a *timeline.App, lang i18n.Lang) string {
 	var b strings.Builder
-	b.WriteString(a.Call)
+	b.WriteString(a.Call.String())
 	detail := detailIn(a.Detail, lang)
 	if a.Blocking {
 		b.WriteString(" ")
@@ -425,8 +426,7 @@ func AppTextIn(a *timeline.App, lang i18n.Lang) string {
 		b.WriteString(tr(lang, " … blocks", " …… 阻塞中"))
 		return b.String()
 	}
-	switch a.Call {
-	case "write", "read", "send", "recv", "sendto", "recvfrom":
+	if a.Call.CarriesData() {
 		switch {
 		case lang == i18n.Zh:
 			fmt.Fprintf(&b, " %d 字节", a.Bytes)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/netlab/netlab/lab/check"
+	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -30,7 +31,7 @@ func Segmentation(w io.Writer, tl *timeline.Timeline, lang i18n.Lang, width int)
 		"字节:程序的写入、线路上的报文、对端的读取"))
 	for _, st := range streams {
 		segName := tr(lang, "segments", "报文段")
-		if st.Proto == "udp" {
+		if st.Proto == decode.ProtoUDP {
 			segName = tr(lang, "datagrams", "数据报")
 		}
 		total := max(check.Sum(st.Writes), check.Sum(st.Segments), check.Sum(st.Reads))

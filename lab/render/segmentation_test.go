@@ -22,7 +22,7 @@ func coalescedRun() *timeline.Timeline {
 	tl := timeline.New(timeline.Meta{Scenario: "t", Lanes: []string{"client", "server"}})
 	cs := timeline.Socket{Local: cliAddr, Remote: srvAddr}
 	write := func(n int) timeline.Event {
-		return timeline.Event{Kind: timeline.KindApp, Act: 1, App: &timeline.App{Lane: "client", Call: "write", Proto: "tcp", Bytes: n, Socket: cs}}
+		return timeline.Event{Kind: timeline.KindApp, Act: 1, App: &timeline.App{Lane: "client", Call: timeline.CallWrite, Proto: decode.ProtoTCP, Bytes: n, Socket: cs}}
 	}
 	seg := func(n int, x decode.Expert) timeline.Event {
 		return timeline.Event{Kind: timeline.KindPacket, Act: 1, Packet: &decode.Packet{Proto: decode.ProtoTCP, Src: cliAddr, Dst: srvAddr, PayloadLen: n, From: "client", To: "server", Expert: x}}
@@ -30,11 +30,11 @@ func coalescedRun() *timeline.Timeline {
 	tl.Append(
 		write(5), seg(5, 0), write(5),
 		// a blocking write is shown twice: only the finished call counts
-		timeline.Event{Kind: timeline.KindApp, Act: 1, App: &timeline.App{Lane: "client", Call: "write", Proto: "tcp", Socket: cs, Blocking: true}},
+		timeline.Event{Kind: timeline.KindApp, Act: 1, App: &timeline.App{Lane: "client", Call: timeline.CallWrite, Proto: decode.ProtoTCP, Socket: cs, Blocking: true}},
 		write(5), seg(10, 0),
 		seg(10, decode.Retransmission), // carries bytes already counted
-		timeline.Event{Kind: timeline.KindApp, Act: 1, App: &timeline.App{Lane: "server", Call: "read", Proto: "tcp", Bytes: 15, Socket: cs.Reverse()}},
-		timeline.Event{Kind: timeline.KindApp, Act: 1, App: &timeline.App{Lane: "server", Call: "read", Proto: "tcp", Socket: cs.Reverse(), Err: "EOF"}},
+		timeline.Event{Kind: timeline.KindApp, Act: 1, App: &timeline.App{Lane: "server", Call: timeline.CallRead, Proto: decode.ProtoTCP, Bytes: 15, Socket: cs.Reverse()}},
+		timeline.Event{Kind: timeline.KindApp, Act: 1, App: &timeline.App{Lane: "server", Call: timeline.CallRead, Proto: decode.ProtoTCP, Socket: cs.Reverse(), Err: "EOF"}},
 	)
 	return tl
 }

@@ -100,7 +100,7 @@ func Start(ctx context.Context, sc *scenario.Scenario, opts Options) (*Run, erro
 	}
 	r := &Run{
 		Scenario: sc,
-		Timeline: timeline.New(timeline.Meta{Scenario: sc.Name, Title: sc.Title, Lanes: sc.Lanes, Sandbox: string(mode)}),
+		Timeline: timeline.New(timeline.Meta{Scenario: sc.Name, Title: sc.Title, Lanes: sc.Lanes, Sandbox: timeline.SandboxNamed(string(mode))}),
 		Mode:     mode, cmd: cmd, ctl: ctl, stderr: stderr, done: make(chan struct{}),
 	}
 	go r.collect(pr)

@@ -28,7 +28,7 @@ func (r *recorder) Record(ev timeline.Event) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) calls(lane, call string) int {
+func (r *recorder) calls(lane string, call timeline.Call) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
@@ -114,7 +114,10 @@ func TestHTTPOverSession(t *testing.T) {
 	// A call is recorded when it returns, which may be after the peer has
 	// its bytes: give the server's goroutine a moment.
 	deadline := time.Now().Add(2 * time.Second)
-	for _, c := range []struct{ lane, call string }{{"client", "connect"}, {"client", "write"}, {"client", "read"}, {"server", "accept"}, {"server", "read"}, {"server", "write"}} {
+	for _, c := range []struct {
+		lane string
+		call timeline.Call
+	}{{"client", timeline.CallConnect}, {"client", timeline.CallWrite}, {"client", timeline.CallRead}, {"server", timeline.CallAccept}, {"server", timeline.CallRead}, {"server", timeline.CallWrite}} {
 		for rec.calls(c.lane, c.call) == 0 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
@@ -162,7 +165,7 @@ func TestPacketConn(t *testing.T) {
 	if err != nil || string(buf[:n]) != "pong" {
 		t.Fatalf("read %q: %v", buf[:n], err)
 	}
-	if rec.calls("client", "send") != 1 || rec.calls("server", "recvfrom") != 1 || rec.calls("server", "sendto") != 1 || rec.calls("client", "recv") != 1 {
+	if rec.calls("client", timeline.CallSend) != 1 || rec.calls("server", timeline.CallRecvfrom) != 1 || rec.calls("server", timeline.CallSendto) != 1 || rec.calls("client", timeline.CallRecv) != 1 {
 		t.Fatal("calls not recorded")
 	}
 }
@@ -191,14 +194,14 @@ func TestSelfInterruptedReadNotRecorded(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("read not interrupted")
 	}
-	if n := rec.calls("client", "read"); n != 0 {
+	if n := rec.calls("client", timeline.CallRead); n != 0 {
 		t.Fatalf("%d reads recorded for a read the program interrupted", n)
 	}
 	c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 	if _, err := c.Read(make([]byte, 1)); err == nil {
 		t.Fatal("read did not time out")
 	}
-	if n := rec.calls("client", "read"); n != 1 {
+	if n := rec.calls("client", timeline.CallRead); n != 1 {
 		t.Fatalf("%d reads recorded, want the timed-out one", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -67,7 +68,7 @@ func (s *Session) Listen(lane Lane, port uint16, opts ...Option) (*Listener, err
 		return nil, fmt.Errorf("listen %s: %w", ap, err)
 	}
 	o := options(opts)
-	a := timeline.App{Lane: string(lane), Call: "listen", Proto: "tcp", Socket: timeline.Socket{Local: ap},
+	a := timeline.App{Lane: string(lane), Call: timeline.CallListen, Proto: decode.ProtoTCP, Socket: timeline.Socket{Local: ap},
 		Detail: joinDetails(append([]string{"backlog=" + strconv.Itoa(o.backlog)}, o.details...))}
 	c := s.begin(a)
 	l, err := listenTCP(ap, o)
@@ -138,18 +139,18 @@ func (l *Listener) Accept() (*Conn, error) {
 		if l.s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 			return nil, errSessionClosed
 		}
-		l.s.returned(timeline.App{Lane: l.lane, Call: "accept", Proto: "tcp", Socket: timeline.Socket{Local: l.addr}, Err: errText(err), Dur: now().Sub(start)})
+		l.s.returned(timeline.App{Lane: l.lane, Call: timeline.CallAccept, Proto: decode.ProtoTCP, Socket: timeline.Socket{Local: l.addr}, Err: errText(err), Dur: now().Sub(start)})
 		return nil, fmt.Errorf("accept: %w", err)
 	}
 	c.SetKeepAlive(false) // accepted sockets would get Go's 15 s keep-alive
 	conn := l.s.newConn(c, l.lane)
-	l.s.returned(timeline.App{Lane: l.lane, Call: "accept", Proto: "tcp", Socket: conn.sock, Detail: "from " + conn.sock.Remote.String(), Dur: now().Sub(start)})
+	l.s.returned(timeline.App{Lane: l.lane, Call: timeline.CallAccept, Proto: decode.ProtoTCP, Socket: conn.sock, Detail: "from " + conn.sock.Remote.String(), Dur: now().Sub(start)})
 	return conn, nil
 }
 
 // Close stops listening.
 func (l *Listener) Close() error {
-	a := timeline.App{Lane: l.lane, Call: "close", Proto: "tcp", Socket: timeline.Socket{Local: l.addr}, Detail: "listener"}
+	a := timeline.App{Lane: l.lane, Call: timeline.CallClose, Proto: decode.ProtoTCP, Socket: timeline.Socket{Local: l.addr}, Detail: "listener"}
 	c := l.s.begin(a)
 	err := l.l.Close()
 	if errors.Is(err, net.ErrClosed) {
@@ -207,7 +208,7 @@ func (s *Session) DialAddr(lane Lane, addr string, opts ...Option) (*Conn, error
 		}
 	}
 	s.cfg.Lanes.Dialing(ap, string(lane))
-	a := timeline.App{Lane: string(lane), Call: "connect", Proto: "tcp", Socket: timeline.Socket{Remote: ap},
+	a := timeline.App{Lane: string(lane), Call: timeline.CallConnect, Proto: decode.ProtoTCP, Socket: timeline.Socket{Remote: ap},
 		Detail: joinDetails(append([]string{"to " + ap.String()}, o.details...))}
 	call := s.begin(a)
 	c, err := d.DialContext(s.ctx, "tcp", addr)
@@ -243,7 +244,7 @@ func (c *Conn) TCP() *net.TCPConn { return c.c }
 
 // Write sends b and records "write N bytes".
 func (c *Conn) Write(b []byte) (int, error) {
-	a := timeline.App{Lane: c.lane, Call: "write", Proto: "tcp", Socket: c.sock, Detail: fmt.Sprintf("%d bytes", len(b))}
+	a := timeline.App{Lane: c.lane, Call: timeline.CallWrite, Proto: decode.ProtoTCP, Socket: c.sock, Detail: fmt.Sprintf("%d bytes", len(b))}
 	call := c.s.begin(a)
 	n, err := c.c.Write(b)
 	a.Bytes, a.Detail, a.Err = n, preview(b[:n]), errText(err)
@@ -268,7 +269,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 		(errors.Is(err, os.ErrDeadlineExceeded) && c.readDeadline.Load() != 0 && c.readDeadline.Load() <= start.UnixNano())) {
 		return n, err
 	}
-	c.s.returned(timeline.App{Lane: c.lane, Call: "read", Proto: "tcp", Bytes: n, Socket: c.sock, Detail: preview(b[:n]), Err: errText(err), Dur: now().Sub(start)})
+	c.s.returned(timeline.App{Lane: c.lane, Call: timeline.CallRead, Proto: decode.ProtoTCP, Bytes: n, Socket: c.sock, Detail: preview(b[:n]), Err: errText(err), Dur: now().Sub(start)})
 	return n, err
 }
 
@@ -339,7 +340,7 @@ var _ net.Conn = (*Conn)(nil)
 // Close closes the socket: the kernel sends FIN (or RST with SO_LINGER 0, or
 // when unread data is left in the receive buffer).
 func (c *Conn) Close() error {
-	a := timeline.App{Lane: c.lane, Call: "close", Proto: "tcp", Socket: c.sock}
+	a := timeline.App{Lane: c.lane, Call: timeline.CallClose, Proto: decode.ProtoTCP, Socket: c.sock}
 	call := c.s.begin(a)
 	err := c.c.Close()
 	if errors.Is(err, net.ErrClosed) {
@@ -354,7 +355,7 @@ func (c *Conn) Close() error {
 // CloseWrite shuts down the sending side (shutdown(SHUT_WR)): the kernel
 // sends FIN while the socket can still read.
 func (c *Conn) CloseWrite() error {
-	a := timeline.App{Lane: c.lane, Call: "shutdown", Proto: "tcp", Socket: c.sock, Detail: "SHUT_WR"}
+	a := timeline.App{Lane: c.lane, Call: timeline.CallShutdown, Proto: decode.ProtoTCP, Socket: c.sock, Detail: "SHUT_WR"}
 	call := c.s.begin(a)
 	err := c.c.CloseWrite()
 	a.Err = errText(err)
@@ -407,7 +408,7 @@ func (c *Conn) SetsockoptInt(level, opt, value int, name string) error {
 // records it as name=value (call "getsockopt"): what the kernel made of a
 // value the program set, e.g. SO_RCVBUF doubled.
 func (c *Conn) GetsockoptInt(level, opt int, name string) (int, error) {
-	a := timeline.App{Lane: c.lane, Call: "getsockopt", Proto: "tcp", Socket: c.sock, Detail: name}
+	a := timeline.App{Lane: c.lane, Call: timeline.CallGetsockopt, Proto: decode.ProtoTCP, Socket: c.sock, Detail: name}
 	call := c.s.begin(a)
 	v, err := -1, error(nil)
 	rc, err := c.c.SyscallConn()
@@ -428,7 +429,7 @@ func (c *Conn) GetsockoptInt(level, opt int, name string) (int, error) {
 }
 
 func (c *Conn) setsockopt(detail string, fn func() error) error {
-	a := timeline.App{Lane: c.lane, Call: "setsockopt", Proto: "tcp", Socket: c.sock, Detail: detail}
+	a := timeline.App{Lane: c.lane, Call: timeline.CallSetsockopt, Proto: decode.ProtoTCP, Socket: c.sock, Detail: detail}
 	call := c.s.begin(a)
 	err := fn()
 	a.Err = errText(err)
@@ -442,11 +443,9 @@ func (c *Conn) setsockopt(detail string, fn func() error) error {
 func addrPort(a net.Addr) netip.AddrPort {
 	switch v := a.(type) {
 	case *net.TCPAddr:
-		ap := v.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		return timeline.Unmap(v.AddrPort())
 	case *net.UDPAddr:
-		ap := v.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		return timeline.Unmap(v.AddrPort())
 	}
 	return netip.AddrPort{}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -27,7 +28,7 @@ func (s *Session) ListenUDP(lane Lane, port uint16) (*UDPConn, error) {
 	if err := s.over(); err != nil {
 		return nil, fmt.Errorf("bind %s: %w", ap, err)
 	}
-	a := timeline.App{Lane: string(lane), Call: "bind", Proto: "udp", Socket: timeline.Socket{Local: ap}}
+	a := timeline.App{Lane: string(lane), Call: timeline.CallBind, Proto: decode.ProtoUDP, Socket: timeline.Socket{Local: ap}}
 	call := s.begin(a)
 	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
 	if err != nil {
@@ -60,7 +61,7 @@ func (s *Session) DialUDPAddr(lane Lane, addr string) (*UDPConn, error) {
 	if err := s.over(); err != nil {
 		return nil, fmt.Errorf("connect udp %s: %w", addr, err)
 	}
-	a := timeline.App{Lane: string(lane), Call: "connect", Proto: "udp", Socket: timeline.Socket{Remote: ap}, Detail: "no packet: UDP has no handshake"}
+	a := timeline.App{Lane: string(lane), Call: timeline.CallConnect, Proto: decode.ProtoUDP, Socket: timeline.Socket{Remote: ap}, Detail: "no packet: UDP has no handshake"}
 	call := s.begin(a)
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap))
 	if err != nil {
@@ -84,7 +85,7 @@ func (u *UDPConn) UDP() *net.UDPConn { return u.c }
 
 // Write sends one datagram on a connected socket.
 func (u *UDPConn) Write(b []byte) (int, error) {
-	a := timeline.App{Lane: u.lane, Call: "send", Proto: "udp", Socket: u.Socket(), Detail: preview(b)}
+	a := timeline.App{Lane: u.lane, Call: timeline.CallSend, Proto: decode.ProtoUDP, Socket: u.Socket(), Detail: preview(b)}
 	call := u.s.begin(a)
 	n, err := u.c.Write(b)
 	a.Bytes, a.Detail, a.Err = n, preview(b[:n]), errText(err)
@@ -99,7 +100,7 @@ func (u *UDPConn) Read(b []byte) (int, error) {
 	if err != nil && u.s.ctx.Err() != nil {
 		return n, errSessionClosed
 	}
-	u.s.returned(timeline.App{Lane: u.lane, Call: "recv", Proto: "udp", Bytes: n, Socket: u.Socket(), Detail: preview(b[:n]), Err: errText(err), Dur: now().Sub(start)})
+	u.s.returned(timeline.App{Lane: u.lane, Call: timeline.CallRecv, Proto: decode.ProtoUDP, Bytes: n, Socket: u.Socket(), Detail: preview(b[:n]), Err: errText(err), Dur: now().Sub(start)})
 	return n, err
 }
 
@@ -109,7 +110,7 @@ func (u *UDPConn) WriteTo(b []byte, addr string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sendto %s: %w", addr, err)
 	}
-	a := timeline.App{Lane: u.lane, Call: "sendto", Proto: "udp", Socket: timeline.Socket{Local: u.local, Remote: ap}, Detail: preview(b)}
+	a := timeline.App{Lane: u.lane, Call: timeline.CallSendto, Proto: decode.ProtoUDP, Socket: timeline.Socket{Local: u.local, Remote: ap}, Detail: preview(b)}
 	call := u.s.begin(a)
 	n, err := u.c.WriteToUDPAddrPort(b, ap)
 	a.Bytes, a.Detail, a.Err = n, preview(b[:n]), errText(err)
@@ -129,14 +130,14 @@ func (u *UDPConn) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 	if err != nil && u.s.ctx.Err() != nil {
 		return n, from, errSessionClosed
 	}
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	u.s.returned(timeline.App{Lane: u.lane, Call: "recvfrom", Proto: "udp", Bytes: n, Socket: timeline.Socket{Local: u.local, Remote: from}, Detail: preview(b[:n]), Err: errText(err), Dur: now().Sub(start)})
+	from = timeline.Unmap(from)
+	u.s.returned(timeline.App{Lane: u.lane, Call: timeline.CallRecvfrom, Proto: decode.ProtoUDP, Bytes: n, Socket: timeline.Socket{Local: u.local, Remote: from}, Detail: preview(b[:n]), Err: errText(err), Dur: now().Sub(start)})
 	return n, from, err
 }
 
 // Close closes the socket (nothing is sent: UDP has no close handshake).
 func (u *UDPConn) Close() error {
-	a := timeline.App{Lane: u.lane, Call: "close", Proto: "udp", Socket: u.Socket(), Detail: "no packet"}
+	a := timeline.App{Lane: u.lane, Call: timeline.CallClose, Proto: decode.ProtoUDP, Socket: u.Socket(), Detail: "no packet"}
 	call := u.s.begin(a)
 	err := u.c.Close()
 	if errors.Is(err, net.ErrClosed) {

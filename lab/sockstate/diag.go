@@ -206,7 +206,7 @@ func parseMsg(b []byte, s *Socket, info *TCPInfo) (hasInfo bool, err error) {
 		Local:   netip.AddrPortFrom(src, binary.BigEndian.Uint16(b[4:6])),
 		Remote:  netip.AddrPortFrom(dst, binary.BigEndian.Uint16(b[6:8])),
 		State:   tcpstate.State(b[1]),
-		Timer:   Timer(b[2]),
+		Timer:   tcpstate.Timer(b[2]),
 		Retrans: b[3],
 		Cookie:  uint64(ne.Uint32(b[44:48])) | uint64(ne.Uint32(b[48:52]))<<32,
 		Expires: time.Duration(ne.Uint32(b[52:56])) * time.Millisecond,
@@ -215,7 +215,7 @@ func parseMsg(b []byte, s *Socket, info *TCPInfo) (hasInfo bool, err error) {
 		UID:     ne.Uint32(b[64:68]),
 		Inode:   ne.Uint32(b[68:72]),
 	}
-	if s.Timer == TimerNone {
+	if s.Timer == tcpstate.TimerNone {
 		s.Expires = 0
 	}
 	if len(b) == sizeofMsg {

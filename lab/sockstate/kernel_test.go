@@ -498,7 +498,7 @@ func TestTimeWait(t *testing.T) {
 	})
 	tw := find(socks, cli, srv)
 	t.Logf("TIME-WAIT row: %v cookie=%d", tw, tw.Cookie)
-	if tw.Timer != TimerTimeWait {
+	if tw.Timer != tcpstate.TimerTimeWait {
 		t.Errorf("TIME-WAIT timer = %q, want timewait", tw.Timer)
 	}
 	if tw.Expires < 55*time.Second || tw.Expires > 61*time.Second {

@@ -18,7 +18,7 @@ import (
 type fixtureMsg struct {
 	family         uint8
 	state          tcpstate.State
-	timer          Timer
+	timer          tcpstate.Timer
 	retrans        uint8
 	src, dst       netip.AddrPort
 	cookie         uint64
@@ -126,7 +126,7 @@ func TestParseMsg(t *testing.T) {
 	oldInfo.Size = TCPInfoSize4_1
 
 	established := fixtureMsg{
-		family: unix.AF_INET, state: tcpstate.Established, timer: TimerKeepalive, retrans: 0,
+		family: unix.AF_INET, state: tcpstate.Established, timer: tcpstate.TimerKeepalive, retrans: 0,
 		src:    netip.MustParseAddrPort("10.0.0.1:40000"),
 		dst:    netip.MustParseAddrPort("10.0.0.2:80"),
 		cookie: 0x1122334455667788, expiresMS: 14999, rq: 3, wq: 7, uid: 1000, inode: 4242,
@@ -137,7 +137,7 @@ func TestParseMsg(t *testing.T) {
 	}
 	establishedWant := Socket{
 		Local: established.src, Remote: established.dst, State: tcpstate.Established,
-		Timer: TimerKeepalive, Expires: 14999 * time.Millisecond, RecvQ: 3, SendQ: 7,
+		Timer: tcpstate.TimerKeepalive, Expires: 14999 * time.Millisecond, RecvQ: 3, SendQ: 7,
 		UID: 1000, Inode: 4242, Cookie: 0x1122334455667788, Info: &fullInfo,
 	}
 
@@ -156,12 +156,12 @@ func TestParseMsg(t *testing.T) {
 		cookie: 9, rq: 0, wq: 4096, inode: 77,
 	}
 	timewait := fixtureMsg{
-		family: unix.AF_INET, state: tcpstate.TimeWait, timer: TimerTimeWait, expiresMS: 59876,
+		family: unix.AF_INET, state: tcpstate.TimeWait, timer: tcpstate.TimerTimeWait, expiresMS: 59876,
 		src: netip.MustParseAddrPort("127.0.0.1:50000"), dst: netip.MustParseAddrPort("127.0.0.1:80"),
 		cookie: 5,
 	}
 	noTimer := timewait
-	noTimer.timer, noTimer.state = TimerNone, tcpstate.CloseWait
+	noTimer.timer, noTimer.state = tcpstate.TimerNone, tcpstate.CloseWait
 
 	tests := []struct {
 		name    string
@@ -178,7 +178,7 @@ func TestParseMsg(t *testing.T) {
 		}},
 		{name: "timewait", msg: timewait, want: Socket{
 			Local: timewait.src, Remote: timewait.dst, State: tcpstate.TimeWait,
-			Timer: TimerTimeWait, Expires: 59876 * time.Millisecond, Cookie: 5,
+			Timer: tcpstate.TimerTimeWait, Expires: 59876 * time.Millisecond, Cookie: 5,
 		}},
 		{name: "no timer, no expiry", msg: noTimer, want: Socket{
 			Local: timewait.src, Remote: timewait.dst, State: tcpstate.CloseWait, Cookie: 5,
@@ -228,16 +228,5 @@ func TestParseShortMsgError(t *testing.T) {
 	_, err := parseMsg(make([]byte, 10), &s, new(TCPInfo))
 	if !errors.Is(err, errShortMsg) {
 		t.Fatalf("err = %v, want errShortMsg", err)
-	}
-}
-
-func TestTimerString(t *testing.T) {
-	for timer, want := range map[Timer]string{
-		TimerNone: "", TimerRetrans: "on", TimerKeepalive: "keepalive",
-		TimerTimeWait: "timewait", TimerProbe: "probe", 9: "timer(9)",
-	} {
-		if got := timer.String(); got != want {
-			t.Errorf("Timer(%d).String() = %q, want %q", timer, got, want)
-		}
 	}
 }

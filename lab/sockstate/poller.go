@@ -139,7 +139,7 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 		if p.Refresh > 0 && now.Sub(refreshed) >= p.Refresh {
 			if !refreshed.IsZero() {
 				for i := range t.prev {
-					if s := &t.prev[i]; s.Timer == TimerTimeWait {
+					if s := &t.prev[i]; s.Timer == tcpstate.TimerTimeWait {
 						emit(Change{Start: start, Time: now, From: s.State, To: s.State, Socket: *s, PrevStart: prevStart})
 					}
 				}
@@ -304,12 +304,12 @@ func diffSame(now time.Time, old, cur *Socket, emit func(Change)) {
 // carries data, where it comes and goes with every unacknowledged segment.
 // During the handshake it is the SYN (or SYN,ACK) retransmission timer, armed
 // once and telling: it counts there.
-func timerKind(t Timer, st tcpstate.State) Timer {
-	if t == TimerRetrans {
+func timerKind(t tcpstate.Timer, st tcpstate.State) tcpstate.Timer {
+	if t == tcpstate.TimerRetrans {
 		if s := st.Canonical(); s == tcpstate.SynSent || s == tcpstate.SynReceived {
 			return t
 		}
-		return TimerNone
+		return tcpstate.TimerNone
 	}
 	return t
 }

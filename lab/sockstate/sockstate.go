@@ -77,35 +77,6 @@ import (
 	"github.com/netlab/netlab/lab/tcpstate"
 )
 
-// Timer is the kind of timer pending on a socket (idiag_timer).
-type Timer uint8
-
-// Timer kinds as the kernel reports them.
-const (
-	TimerNone      Timer = 0 // no timer pending
-	TimerRetrans   Timer = 1 // retransmission, RTO, tail-loss-probe or SYN-ACK timer ("on")
-	TimerKeepalive Timer = 2 // keepalive (also the FIN-WAIT-2 timer of a full socket)
-	TimerTimeWait  Timer = 3 // TIME-WAIT (and orphaned FIN-WAIT-2) timer
-	TimerProbe     Timer = 4 // zero-window probe timer (ss calls it "persist")
-)
-
-var timerNames = [...]string{
-	TimerNone:      "",
-	TimerRetrans:   "on",
-	TimerKeepalive: "keepalive",
-	TimerTimeWait:  "timewait",
-	TimerProbe:     "probe",
-}
-
-// String returns "" for no timer, otherwise "on", "keepalive", "timewait"
-// or "probe", the names ss -o uses (ss prints "persist" for the probe timer).
-func (t Timer) String() string {
-	if int(t) < len(timerNames) {
-		return timerNames[t]
-	}
-	return fmt.Sprintf("timer(%d)", uint8(t))
-}
-
 // Socket is one row of the kernel's TCP socket table.
 type Socket struct {
 	// Local and Remote are the socket's addresses. IPv4 and IPv4-mapped IPv6
@@ -117,7 +88,7 @@ type Socket struct {
 	// sockets yet; Inode 0, no Info) as SynReceived, not NewSynRecv; compare
 	// states with Canonical to be safe.
 	State   tcpstate.State
-	Timer   Timer
+	Timer   tcpstate.Timer
 	Expires time.Duration // time left on Timer, as the kernel reports it (ms resolution)
 	Retrans uint8         // idiag_retrans: retransmissions (or probes) of the pending timer
 	// RecvQ and SendQ are the bytes in the receive and send queues; for a
@@ -138,7 +109,7 @@ func (s Socket) Listening() bool { return s.State == tcpstate.Listen }
 // String formats s in the spirit of one ss line.
 func (s Socket) String() string {
 	str := fmt.Sprintf("%s %d %d %s %s", s.State, s.RecvQ, s.SendQ, s.Local, s.Remote)
-	if s.Timer != TimerNone {
+	if s.Timer != tcpstate.TimerNone {
 		str += fmt.Sprintf(" timer:(%s,%s,%d)", s.Timer, s.Expires, s.Retrans)
 	}
 	return str

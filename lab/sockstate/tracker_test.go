@@ -24,7 +24,7 @@ func row(local, remote string, state tcpstate.State, cookie uint64, opts ...func
 	return s
 }
 
-func withTimer(t Timer, expires time.Duration) func(*Socket) {
+func withTimer(t tcpstate.Timer, expires time.Duration) func(*Socket) {
 	return func(s *Socket) { s.Timer, s.Expires = t, expires }
 }
 
@@ -75,10 +75,10 @@ func TestTrackerChanges(t *testing.T) {
 			name: "state change, same cookie, then timewait keeps the cookie, then gone",
 			dumps: [][]Socket{
 				{row(cli, srv, est, 2)},
-				{row(cli, srv, tcpstate.FinWait1, 2, withTimer(TimerRetrans, 200*time.Millisecond))},
+				{row(cli, srv, tcpstate.FinWait1, 2, withTimer(tcpstate.TimerRetrans, 200*time.Millisecond))},
 				{row(cli, srv, tcpstate.FinWait2, 2)},
-				{row(cli, srv, tw, 2, withTimer(TimerTimeWait, time.Minute))},
-				{row(cli, srv, tw, 2, withTimer(TimerTimeWait, 59*time.Second))},
+				{row(cli, srv, tw, 2, withTimer(tcpstate.TimerTimeWait, time.Minute))},
+				{row(cli, srv, tw, 2, withTimer(tcpstate.TimerTimeWait, 59*time.Second))},
 				{},
 			},
 			want: [][]string{
@@ -93,8 +93,8 @@ func TestTrackerChanges(t *testing.T) {
 		{
 			name: "new cookie on the same tuple is a new connection",
 			dumps: [][]Socket{
-				{row(srv, cli, tw, 7, withTimer(TimerTimeWait, time.Second))},
-				{row(srv, cli, syn, 8, withTimer(TimerRetrans, time.Second))},
+				{row(srv, cli, tw, 7, withTimer(tcpstate.TimerTimeWait, time.Second))},
+				{row(srv, cli, syn, 8, withTimer(tcpstate.TimerRetrans, time.Second))},
 			},
 			want: [][]string{
 				{"CLOSED>TIME-WAIT 127.0.0.1:80-127.0.0.1:40000 #7"},
@@ -107,8 +107,8 @@ func TestTrackerChanges(t *testing.T) {
 		{
 			name: "request socket replaced by its child is a state change",
 			dumps: [][]Socket{
-				{row(srv, cli, syn, 8, withTimer(TimerRetrans, time.Second))},
-				{row(srv, cli, est, 9, withTimer(TimerKeepalive, time.Hour))},
+				{row(srv, cli, syn, 8, withTimer(tcpstate.TimerRetrans, time.Second))},
+				{row(srv, cli, est, 9, withTimer(tcpstate.TimerKeepalive, time.Hour))},
 			},
 			want: [][]string{
 				{"CLOSED>SYN-RECEIVED 127.0.0.1:80-127.0.0.1:40000 #8"},
@@ -118,7 +118,7 @@ func TestTrackerChanges(t *testing.T) {
 		{
 			name: "request socket replaced by its child, cookie copied (what Linux does)",
 			dumps: [][]Socket{
-				{row(srv, cli, tcpstate.SynReceived, 8, withTimer(TimerRetrans, time.Second))},
+				{row(srv, cli, tcpstate.SynReceived, 8, withTimer(tcpstate.TimerRetrans, time.Second))},
 				{row(srv, cli, est, 8, withInfo)},
 			},
 			want: [][]string{
@@ -176,13 +176,13 @@ func TestTrackerChanges(t *testing.T) {
 			name: "timer kinds; retransmit timer and expiry ignored",
 			dumps: [][]Socket{
 				{row(cli, srv, est, 2)},
-				{row(cli, srv, est, 2, withTimer(TimerRetrans, 200*time.Millisecond))},
+				{row(cli, srv, est, 2, withTimer(tcpstate.TimerRetrans, 200*time.Millisecond))},
 				{row(cli, srv, est, 2)},
-				{row(cli, srv, est, 2, withTimer(TimerKeepalive, time.Hour))},
-				{row(cli, srv, est, 2, withTimer(TimerKeepalive, time.Minute))},
-				{row(cli, srv, est, 2, withTimer(TimerProbe, time.Second))},
-				{row(cli, srv, est, 2, withTimer(TimerRetrans, time.Second))},
-				{row(cli, srv, est, 2, withTimer(TimerRetrans, 2*time.Second))},
+				{row(cli, srv, est, 2, withTimer(tcpstate.TimerKeepalive, time.Hour))},
+				{row(cli, srv, est, 2, withTimer(tcpstate.TimerKeepalive, time.Minute))},
+				{row(cli, srv, est, 2, withTimer(tcpstate.TimerProbe, time.Second))},
+				{row(cli, srv, est, 2, withTimer(tcpstate.TimerRetrans, time.Second))},
+				{row(cli, srv, est, 2, withTimer(tcpstate.TimerRetrans, 2*time.Second))},
 			},
 			want: [][]string{
 				{"CLOSED>ESTABLISHED 127.0.0.1:40000-127.0.0.1:80 #2"},
@@ -199,8 +199,8 @@ func TestTrackerChanges(t *testing.T) {
 			name: "the handshake's retransmission timer counts (a dump may land before connect arms it)",
 			dumps: [][]Socket{
 				{row(cli, srv, tcpstate.SynSent, 3)},
-				{row(cli, srv, tcpstate.SynSent, 3, withTimer(TimerRetrans, time.Second))},
-				{row(cli, srv, tcpstate.SynSent, 3, withTimer(TimerRetrans, 500*time.Millisecond))},
+				{row(cli, srv, tcpstate.SynSent, 3, withTimer(tcpstate.TimerRetrans, time.Second))},
+				{row(cli, srv, tcpstate.SynSent, 3, withTimer(tcpstate.TimerRetrans, 500*time.Millisecond))},
 			},
 			want: [][]string{
 				{"CLOSED>SYN-SENT 127.0.0.1:40000-127.0.0.1:80 #3"},

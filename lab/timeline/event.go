@@ -71,10 +71,22 @@ type Socket struct {
 // String renders "local->remote" (remote "*" for a listener).
 func (s Socket) String() string {
 	r := "*"
-	if s.Remote.IsValid() && s.Remote.Port() != 0 {
+	if !s.Listener() {
 		r = s.Remote.String()
 	}
 	return s.Local.String() + "->" + r
+}
+
+// Listener reports whether the socket has no peer: a listening socket (an
+// unconnected UDP socket, for an App event).
+func (s Socket) Listener() bool { return !s.Remote.IsValid() || s.Remote.Port() == 0 }
+
+// Unmap returns ap with an IPv4-mapped IPv6 address (::ffff:127.0.0.1, as a
+// dual-stack socket reports its peer) as plain IPv4: the form every address
+// in the timeline has, so that the addresses the program's calls, the
+// kernel and the capture report compare equal.
+func Unmap(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // Reverse returns the same connection seen from the other side.
@@ -108,9 +120,9 @@ type State struct {
 	From   tcpstate.State // the state shown before (kernel or inferred)
 	To     tcpstate.State
 	Source Source
-	// Timer is the kernel's timer on the socket ("timewait", "keepalive",
-	// "on" for retransmission, "probe" for zero-window probe; "" none).
-	Timer   string
+	// Timer is the kernel's timer on the socket (TIME-WAIT, keepalive,
+	// retransmission, zero-window probe, or none).
+	Timer   tcpstate.Timer
 	Expires time.Duration // time left on Timer
 	// Gone: the socket is no longer in the kernel's table (To is CLOSED).
 	Gone bool
@@ -132,9 +144,9 @@ type State struct {
 // App is a call the scenario's program made on a socket.
 type App struct {
 	Lane   string
-	Call   string // listen, connect, accept, write, read, close, shutdown, setsockopt, send, recv ...
-	Proto  string // "tcp" or "udp"
-	Bytes  int    // bytes written or read
+	Call   Call
+	Proto  decode.Proto // ProtoTCP or ProtoUDP
+	Bytes  int          // bytes written or read
 	Socket Socket
 	Detail string // e.g. `"hello world"`, "TCP_NODELAY=1", "SO_LINGER=0"
 	Err    string // the error the program saw, if any
@@ -165,7 +177,7 @@ type Meta struct {
 	Scenario string
 	Title    i18n.Text
 	Lanes    []string // lane order for ladders (client, server, ...)
-	Sandbox  string   // "netns", "rootless", "host", or "file"
+	Sandbox  Sandbox
 	Iface    string
 	Start    time.Time
 	Link     int // link type of the packets (layers.LinkType)

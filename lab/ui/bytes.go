@@ -72,7 +72,7 @@ func (v *bytesView) directions(c *connInfo) []*direction {
 		default:
 			a := e.App
 			sp = span{pos, pos + int64(a.Bytes), strconv.Itoa(a.Bytes)}
-			if isWrite(a.Call) {
+			if a.Call.Writes() {
 				dd = get(a.Socket.Local, a.Socket.Remote)
 				dd.fromLane = orStr(dd.fromLane, a.Lane)
 				dd.writes = append(dd.writes, sp)
@@ -182,7 +182,7 @@ func drawSpans(screen tcell.Screen, x, y, width int, lo, hi int64, spans []span,
 
 func (v *bytesView) titleExtra() string {
 	if c := v.d.model.focusConn(); c != nil {
-		return c.key.a.String() + " ⇄ " + c.key.b.String()
+		return c.key.Lo.String() + " ⇄ " + c.key.Hi.String()
 	}
 	return ""
 }

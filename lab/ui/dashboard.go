@@ -692,7 +692,7 @@ func (s *statusBar) draw(screen tcell.Screen, x, y, w int) {
 	th := d.theme
 	fill(screen, x, y, w, ' ', th.cursor)
 	var parts []string
-	mode := m.meta.Sandbox
+	mode := m.meta.Sandbox.String()
 	if mode == "" {
 		mode = string(d.mode)
 	}

@@ -74,8 +74,8 @@ func (b *fxBuilder) add(us int, e timeline.Event) {
 	b.evs = append(b.evs, e)
 }
 
-func (b *fxBuilder) app(us int, lane, call string, sock timeline.Socket, n int, detail string) {
-	b.add(us, timeline.Event{Kind: timeline.KindApp, App: &timeline.App{Lane: lane, Call: call, Proto: "tcp", Bytes: n, Socket: sock, Detail: detail}})
+func (b *fxBuilder) app(us int, lane string, call timeline.Call, sock timeline.Socket, n int, detail string) {
+	b.add(us, timeline.Event{Kind: timeline.KindApp, App: &timeline.App{Lane: lane, Call: call, Proto: decode.ProtoTCP, Bytes: n, Socket: sock, Detail: detail}})
 }
 
 func (b *fxBuilder) state(us int, lane string, sock timeline.Socket, from, to tcpstate.State, src timeline.Source, mod func(*timeline.State)) {
@@ -138,10 +138,10 @@ func (b *fxBuilder) packet(us int, from netip.AddrPort, flags decode.Flags, payl
 func fixtureEvents() ([]timeline.Event, timeline.Summary) {
 	b := newFxBuilder()
 	K, I := timeline.Kernel, timeline.Inferred
-	b.app(100, "server", "listen", fxLsn, 0, "backlog=128")
+	b.app(100, "server", timeline.CallListen, fxLsn, 0, "backlog=128")
 	b.state(150, "server", fxLsn, tcpstate.Closed, tcpstate.Listen, K, func(s *timeline.State) { s.SendQ = 128 })
 	b.note(200, "The client calls connect(): the kernel sends SYN.", "客户端调用 connect():内核发出 SYN。", true)
-	b.app(300, "client", "connect", fxCli, 0, "to 127.0.0.1:8888")
+	b.app(300, "client", timeline.CallConnect, fxCli, 0, "to 127.0.0.1:8888")
 	b.state(350, "client", fxCli, tcpstate.Closed, tcpstate.SynSent, I, func(s *timeline.State) { s.Packet = 1 })
 	b.packet(350, fxClient, decode.SYN, "")
 	b.state(370, "server", fxSrv, tcpstate.Listen, tcpstate.SynReceived, I, func(s *timeline.State) { s.Packet = 2 })
@@ -149,34 +149,34 @@ func fixtureEvents() ([]timeline.Event, timeline.Summary) {
 	b.state(390, "client", fxCli, tcpstate.SynSent, tcpstate.Established, I, nil)
 	b.packet(390, fxClient, decode.ACK, "")
 	b.state(400, "server", fxSrv, tcpstate.SynReceived, tcpstate.Established, I, nil)
-	b.app(450, "server", "accept", fxSrv, 0, "from 127.0.0.1:40312")
+	b.app(450, "server", timeline.CallAccept, fxSrv, 0, "from 127.0.0.1:40312")
 	b.state(2000, "client", fxCli, tcpstate.Established, tcpstate.Established, K, nil)
 	b.note(2100, "The client writes three times; watch the segments.", "客户端写三次:看报文段。", true)
-	b.app(2200, "client", "write", fxCli, 2, `"he"`)
+	b.app(2200, "client", timeline.CallWrite, fxCli, 2, `"he"`)
 	b.packet(2210, fxClient, decode.PSH|decode.ACK, "he")
-	b.app(2220, "client", "write", fxCli, 3, `"llo"`)
-	b.app(2230, "client", "write", fxCli, 5, `"[red]"`)
+	b.app(2220, "client", timeline.CallWrite, fxCli, 3, `"llo"`)
+	b.app(2230, "client", timeline.CallWrite, fxCli, 5, `"[red]"`)
 	b.packet(2240, fxClient, decode.PSH|decode.ACK, "llo[red]")
 	b.packet(2250, fxServer, decode.ACK, "")
-	b.app(2300, "server", "read", fxSrv, 10, `"hello[red]"`)
+	b.app(2300, "server", timeline.CallRead, fxSrv, 10, `"hello[red]"`)
 	b.note(3000, "The client closes first.", "客户端先关闭。", true)
-	b.app(3100, "client", "close", fxCli, 0, "")
+	b.app(3100, "client", timeline.CallClose, fxCli, 0, "")
 	b.state(3110, "client", fxCli, tcpstate.Established, tcpstate.FinWait1, I, nil)
 	b.packet(3110, fxClient, decode.FIN|decode.ACK, "")
 	b.state(3120, "server", fxSrv, tcpstate.Established, tcpstate.CloseWait, I, nil)
 	b.packet(3120, fxServer, decode.ACK, "")
 	b.state(3125, "client", fxCli, tcpstate.FinWait1, tcpstate.FinWait2, I, nil)
-	b.app(3200, "server", "close", fxSrv, 0, "")
+	b.app(3200, "server", timeline.CallClose, fxSrv, 0, "")
 	b.state(3210, "server", fxSrv, tcpstate.CloseWait, tcpstate.LastAck, I, nil)
 	b.packet(3210, fxServer, decode.FIN|decode.ACK, "")
 	b.state(3215, "client", fxCli, tcpstate.FinWait2, tcpstate.TimeWait, I, nil)
 	b.packet(3220, fxClient, decode.ACK, "")
 	b.state(4000, "server", fxSrv, tcpstate.LastAck, tcpstate.Closed, K, func(s *timeline.State) { s.Gone = true })
 	b.state(4000, "client", fxCli, tcpstate.TimeWait, tcpstate.TimeWait, K, func(s *timeline.State) {
-		s.Timer, s.Expires = "timewait", 60*time.Second
+		s.Timer, s.Expires = tcpstate.TimerTimeWait, 60*time.Second
 	})
 	b.state(1004000, "client", fxCli, tcpstate.TimeWait, tcpstate.TimeWait, K, func(s *timeline.State) {
-		s.Timer, s.Expires = "timewait", 59*time.Second
+		s.Timer, s.Expires = tcpstate.TimerTimeWait, 59*time.Second
 	})
 	for i, c := range fxScenario.Checks {
 		b.add(1004000, timeline.Event{Kind: timeline.KindCheck, Check: &timeline.Check{Name: c.Name, OK: i < 2, Detail: []i18n.Text{i18n.T("SYN", ""), i18n.T("writes 3, segments 2", "写入 3 次,报文段 2 个"), i18n.T("on purpose", "故意的")}[i]}})
@@ -195,7 +195,7 @@ func fixtureTimeline() *timeline.Timeline {
 
 func fxMeta() timeline.Meta {
 	return timeline.Meta{Scenario: fxScenario.Name, Title: fxScenario.Title, Lanes: fxScenario.Lanes,
-		Sandbox: "netns", Iface: "lo", Start: fxStart, Link: int(layers.LinkTypeEthernet)}
+		Sandbox: timeline.SandboxNetns, Iface: "lo", Start: fxStart, Link: int(layers.LinkTypeEthernet)}
 }
 
 // fakeRun plays the fixture like a worker in step mode: it appends events up

@@ -7,6 +7,7 @@ import (
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/flow"
 	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -33,7 +34,7 @@ type runModel struct {
 	socks   []*sockInfo // in order of first appearance
 	sockIdx map[timeline.Socket]*sockInfo
 	conns   []*connInfo
-	connIdx map[connKey]*connInfo
+	connIdx map[flow.Key]*connInfo
 
 	cursor   int  // event index; -1 when there are no events
 	follow   bool // the cursor tracks the newest event
@@ -54,7 +55,7 @@ type sockInfo struct {
 // connInfo is one connection (either direction) and its data: app writes
 // and reads, and packets that carry payload.
 type connInfo struct {
-	key   connKey
+	key   flow.Key
 	first int32
 	data  []int32
 	pos   []int64 // where each data item starts in its direction's byte stream
@@ -62,19 +63,9 @@ type connInfo struct {
 	wrote, carried, read map[netip.AddrPort]int64
 }
 
-// connKey names a connection regardless of direction.
-type connKey struct{ a, b netip.AddrPort }
-
-func keyOf(x, y netip.AddrPort) connKey {
-	if y.Addr().Less(x.Addr()) || (y.Addr() == x.Addr() && y.Port() < x.Port()) {
-		x, y = y, x
-	}
-	return connKey{x, y}
-}
-
 func newRunModel(sc *scenario.Scenario, tl *timeline.Timeline, gen int) *runModel {
 	m := &runModel{sc: sc, tl: tl, gen: gen, cursor: -1, follow: true,
-		sockIdx: map[timeline.Socket]*sockInfo{}, connIdx: map[connKey]*connInfo{}}
+		sockIdx: map[timeline.Socket]*sockInfo{}, connIdx: map[flow.Key]*connInfo{}}
 	if tl != nil {
 		m.meta = tl.Meta()
 	}
@@ -122,7 +113,7 @@ func classify(tl *timeline.Timeline, gen, from, to int) *delta {
 		case timeline.KindState:
 			d.states = append(d.states, i)
 		case timeline.KindApp:
-			if isDataCall(e.App.Call) && e.App.Bytes > 0 && !e.App.Blocking {
+			if e.App.Call.CarriesData() && e.App.Bytes > 0 && !e.App.Blocking {
 				d.data = append(d.data, i)
 			}
 		}
@@ -131,16 +122,6 @@ func classify(tl *timeline.Timeline, gen, from, to int) *delta {
 	})
 	return d
 }
-
-func isDataCall(call string) bool {
-	switch call {
-	case "write", "read", "send", "recv", "sendto", "recvfrom":
-		return true
-	}
-	return false
-}
-
-func isWrite(call string) bool { return call == "write" || call == "send" || call == "sendto" }
 
 // apply adds a delta; it reports false for a delta of another run.
 func (m *runModel) apply(d *delta) bool {
@@ -168,13 +149,13 @@ func (m *runModel) apply(d *delta) bool {
 		st := m.at(int(i)).State
 		si := m.sockIdx[st.Socket]
 		if si == nil {
-			si = &sockInfo{sock: st.Socket, lane: st.Lane, listener: !st.Socket.Remote.IsValid() || st.Socket.Remote.Port() == 0}
+			si = &sockInfo{sock: st.Socket, lane: st.Lane, listener: st.Socket.Listener()}
 			m.sockIdx[st.Socket] = si
 			m.socks = append(m.socks, si)
 		}
 		si.states = append(si.states, i)
 		if !si.listener {
-			m.conn(st.Socket.Local, st.Socket.Remote, i)
+			m.conn(decode.ProtoTCP, st.Socket.Local, st.Socket.Remote, i)
 		}
 	}
 	for _, i := range d.data {
@@ -184,18 +165,18 @@ func (m *runModel) apply(d *delta) bool {
 		switch {
 		case e.Kind == timeline.KindPacket:
 			p := e.Packet
-			c = m.conn(p.Src, p.Dst, i)
+			c = m.conn(p.Proto, p.Src, p.Dst, i)
 			pos = c.carried[p.Src]
 			if p.Proto == decode.ProtoTCP && p.RelSeq > 0 {
 				pos = int64(p.RelSeq) - 1
 			}
 			c.carried[p.Src] = max(c.carried[p.Src], pos+int64(p.PayloadLen))
-		case isWrite(e.App.Call):
-			c = m.conn(e.App.Socket.Local, e.App.Socket.Remote, i)
+		case e.App.Call.Writes():
+			c = m.conn(e.App.Proto, e.App.Socket.Local, e.App.Socket.Remote, i)
 			pos = c.wrote[e.App.Socket.Local]
 			c.wrote[e.App.Socket.Local] += int64(e.App.Bytes)
 		default:
-			c = m.conn(e.App.Socket.Local, e.App.Socket.Remote, i)
+			c = m.conn(e.App.Proto, e.App.Socket.Local, e.App.Socket.Remote, i)
 			pos = c.read[e.App.Socket.Remote]
 			c.read[e.App.Socket.Remote] += int64(e.App.Bytes)
 		}
@@ -208,8 +189,10 @@ func (m *runModel) apply(d *delta) bool {
 	return true
 }
 
-func (m *runModel) conn(x, y netip.AddrPort, i int32) *connInfo {
-	k := keyOf(x, y)
+// conn is the connection between x and y, whichever sent (states are
+// TCP's: the kernel reports TCP sockets only).
+func (m *runModel) conn(proto decode.Proto, x, y netip.AddrPort, i int32) *connInfo {
+	k := flow.ConnKey(proto, x, y)
 	c := m.connIdx[k]
 	if c == nil {
 		c = &connInfo{key: k, first: i, wrote: map[netip.AddrPort]int64{},
@@ -294,7 +277,7 @@ func (m *runModel) asOf(now time.Time) time.Time {
 // packet's, else the latest one with a state or data at or before the cursor.
 func (m *runModel) focusConn() *connInfo {
 	if e := m.selected(); e != nil {
-		if c := m.connIdx[keyOf(e.Packet.Src, e.Packet.Dst)]; c != nil {
+		if c := m.connIdx[flow.KeyOf(e.Packet)]; c != nil {
 			return c
 		}
 	}

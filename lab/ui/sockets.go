@@ -116,7 +116,7 @@ func (v *socketsView) countdown(si *sockInfo, cur *timeline.Event, now time.Time
 	var read *timeline.Event
 	for j := upTo(si.states, m.cursor) - 1; j >= 0; j-- {
 		e := m.at(int(si.states[j]))
-		if e.State.Source == timeline.Kernel && e.State.Timer != "" && e.State.Timer != "on" {
+		if e.State.Source == timeline.Kernel && e.State.Timer.Countdown() {
 			read = e
 			break
 		}

@@ -7,6 +7,8 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/flow"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -107,7 +109,7 @@ func (v *stateMachine) snapshot() snapshot {
 	lastID := -1
 	lanes := map[string]bool{}
 	for _, si := range m.socks {
-		if si.listener || c == nil || keyOf(si.sock.Local, si.sock.Remote) != c.key {
+		if si.listener || c == nil || flow.ConnKey(decode.ProtoTCP, si.sock.Local, si.sock.Remote) != c.key {
 			continue
 		}
 		e := m.stateAt(si)

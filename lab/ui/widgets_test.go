@@ -11,6 +11,7 @@ import (
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -141,7 +142,9 @@ func TestSocketsGolden(t *testing.T) {
 	d := fixtureDashboard(t, i18n.En)
 	golden(t, "sockets_end", grid(t, d.sockets, 100, 6, false))
 	// At the first kernel reading of TIME-WAIT: 60 s left, as read.
-	cursorAt(t, d, func(e *timeline.Event) bool { return e.Kind == timeline.KindState && e.State.Timer == "timewait" })
+	cursorAt(t, d, func(e *timeline.Event) bool {
+		return e.Kind == timeline.KindState && e.State.Timer == tcpstate.TimerTimeWait
+	})
 	golden(t, "sockets_first_reading", grid(t, d.sockets, 100, 6, false))
 	cursorAt(t, d, isPacket("SYN,ACK"))
 	golden(t, "sockets_handshake", grid(t, d.sockets, 100, 6, false))

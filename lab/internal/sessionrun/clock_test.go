@@ -14,7 +14,7 @@ func TestClockWatermark(t *testing.T) {
 	if wm, early := c.Watermark(at); !wm.Equal(at) || len(early) != 0 {
 		t.Fatalf("idle clock: wm %v early %d", wm.Sub(at), len(early))
 	}
-	a := timeline.App{Call: "connect"}
+	a := timeline.App{Call: timeline.CallConnect}
 	id, start := c.Begin(&timeline.Event{Kind: timeline.KindApp, App: &a})
 	// While the call is short, the watermark waits for it.
 	if wm, early := c.Watermark(start.Add(5 * time.Millisecond)); !wm.Equal(start) || len(early) != 0 {
@@ -46,7 +46,7 @@ func TestClockWatermark(t *testing.T) {
 
 func TestClockShortCallKeepsStartStamp(t *testing.T) {
 	c := NewClock(time.Second)
-	a := timeline.App{Call: "write"}
+	a := timeline.App{Call: timeline.CallWrite}
 	id, start := c.Begin(&timeline.Event{Kind: timeline.KindApp, App: &a})
 	stamp, blocked := c.Finish(id)
 	c.End(id)

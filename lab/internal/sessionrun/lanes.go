@@ -3,6 +3,8 @@ package sessionrun
 import (
 	"net/netip"
 	"sync"
+
+	"github.com/netlab/netlab/lab/timeline"
 )
 
 // Lanes maps socket addresses to lane names ("client", "server", ...). It is
@@ -29,7 +31,7 @@ func NewLanes() *Lanes {
 // Set names an address. A listener on an unspecified address names its port
 // on every address.
 func (l *Lanes) Set(ap netip.AddrPort, lane string) {
-	ap = norm(ap)
+	ap = timeline.Unmap(ap)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if ap.Addr().IsUnspecified() {
@@ -41,7 +43,7 @@ func (l *Lanes) Set(ap netip.AddrPort, lane string) {
 
 // Dialing records that lane is connecting to remote from a port not known yet.
 func (l *Lanes) Dialing(remote netip.AddrPort, lane string) {
-	remote = norm(remote)
+	remote = timeline.Unmap(remote)
 	l.mu.Lock()
 	l.pending[remote] = append(l.pending[remote], lane)
 	l.mu.Unlock()
@@ -49,7 +51,7 @@ func (l *Lanes) Dialing(remote netip.AddrPort, lane string) {
 
 // Dialed replaces a pending dial by the local address it got.
 func (l *Lanes) Dialed(remote, local netip.AddrPort, lane string) {
-	remote, local = norm(remote), norm(local)
+	remote, local = timeline.Unmap(remote), timeline.Unmap(local)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if local.IsValid() {
@@ -69,7 +71,7 @@ func (l *Lanes) Dialed(remote, local netip.AddrPort, lane string) {
 
 // Lookup returns the lane of an address, or "".
 func (l *Lanes) Lookup(ap netip.AddrPort) string {
-	ap = norm(ap)
+	ap = timeline.Unmap(ap)
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if n, ok := l.exact[ap]; ok {
@@ -89,18 +91,14 @@ func (l *Lanes) Resolve(src, dst netip.AddrPort) (from, to string) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if from == "" {
-		if p := l.pending[norm(dst)]; len(p) > 0 {
+		if p := l.pending[timeline.Unmap(dst)]; len(p) > 0 {
 			from = p[0]
 		}
 	}
 	if to == "" {
-		if p := l.pending[norm(src)]; len(p) > 0 {
+		if p := l.pending[timeline.Unmap(src)]; len(p) > 0 {
 			to = p[0]
 		}
 	}
 	return from, to
-}
-
-func norm(ap netip.AddrPort) netip.AddrPort {
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
