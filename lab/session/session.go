@@ -44,8 +44,10 @@ type Session struct {
 	act     int
 	closers []io.Closer
 	closed  bool // the run's context ended: every socket is closed, new ones too
-	wg      sync.WaitGroup
-	errs    []error
+	// closeOnce makes closeAll's callers wait for the one that closes.
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	errs      []error
 }
 
 // New starts a session; Close ends it. The engine calls it: a scenario is
@@ -67,16 +69,20 @@ func New(ctx context.Context, cfg sessionrun.Config) *Session {
 }
 
 // closeAll closes every socket the scenario opened, newest first; sockets
-// opened later are closed as soon as they are tracked.
+// opened later are closed as soon as they are tracked. Every caller returns
+// only once the sockets are closed, whoever closed them (AfterFunc's
+// goroutine, a pause that saw the run end, Close).
 func (s *Session) closeAll() {
-	s.mu.Lock()
-	cl := s.closers
-	s.closers = nil
-	s.closed = true
-	s.mu.Unlock()
-	for i := len(cl) - 1; i >= 0; i-- {
-		cl[i].Close()
-	}
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		cl := s.closers
+		s.closers = nil
+		s.closed = true
+		s.mu.Unlock()
+		for i := len(cl) - 1; i >= 0; i-- {
+			cl[i].Close()
+		}
+	})
 }
 
 // Context is cancelled when the run is interrupted or over.
@@ -165,6 +171,12 @@ func (s *Session) pause() {
 	if s.cfg.Pause != nil {
 		s.cfg.Pause(s.ctx) //nolint:errcheck // the run ended: the sockets are closed
 	}
+	if s.ctx.Err() != nil {
+		// The run ended during the pause: make sure the sockets are
+		// closed before the scenario goes on (context.AfterFunc's
+		// goroutine may not have finished), so its next call fails.
+		s.closeAll()
+	}
 }
 
 // Sleep waits d or until the run is interrupted.
@@ -224,7 +236,7 @@ var errSessionClosed = errors.New("session closed")
 // its own (FIN or RST as their state requires).
 func (s *Session) Close() error {
 	s.cancel()
-	s.closeAll() // AfterFunc may still be starting it: closing twice is harmless
+	s.closeAll() // or wait for AfterFunc's goroutine to finish closing
 	s.wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
