@@ -7,7 +7,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -17,7 +17,7 @@ import (
 const backlogSize = 1
 
 // Backlog: a listener that never accepts, with a tiny backlog.
-var Backlog = scenario.Define(scenario.Scenario{
+var Backlog = lesson.Define(lesson.Scenario{
 	Name:    "backlog",
 	Title:   i18n.T("The listen backlog: a full accept queue drops SYNs", "监听队列:accept 队列满了就丢弃 SYN"),
 	Summary: i18n.T("listen(backlog=1) and no accept(): two connections wait in the queue, the third client's SYN is dropped and retransmitted after 1 s", "listen(backlog=1) 且从不 accept():两个连接在队列里等待,第三个客户端的 SYN 被丢弃,1 秒后重传"),

@@ -16,12 +16,12 @@ import (
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labsvc"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 )
 
 // Browse: what happens when you open a web page, on one ladder.
-var Browse = scenario.Define(scenario.Scenario{
+var Browse = lesson.Define(lesson.Scenario{
 	Name:    "browse",
 	Title:   i18n.T("Opening a web page: DNS, TCP, HTTP, close", "打开一个网页:DNS、TCP、HTTP、关闭"),
 	Summary: i18n.T("the \"visit a site\" journey: look up the name, connect, GET, response, close — three lanes, every step checked in order", "\"访问一个网站\"的全过程:查名字、建连接、GET、响应、关闭——三条泳道,每一步按顺序检查"),

@@ -45,8 +45,8 @@ func TestCatalogComplete(t *testing.T) {
 }
 
 // declaredScenarios parses the package's files for scenario declarations:
-// var X = scenario.Define(scenario.Scenario{Name: "…", …}) or
-// var X = &scenario.Scenario{Name: "…", …}.
+// var X = lesson.Define(lesson.Scenario{Name: "…", …}) or
+// var X = &lesson.Scenario{Name: "…", …}.
 func declaredScenarios(t *testing.T) map[string]string {
 	t.Helper()
 	files, err := filepath.Glob("*.go")
@@ -81,7 +81,7 @@ func declaredScenarios(t *testing.T) map[string]string {
 	return out
 }
 
-// scenarioLiteral returns the scenario.Scenario composite literal e
+// scenarioLiteral returns the lesson.Scenario composite literal e
 // declares, or nil.
 func scenarioLiteral(e ast.Expr) *ast.CompositeLit {
 	switch x := e.(type) {

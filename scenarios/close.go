@@ -7,7 +7,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -20,14 +20,14 @@ const closeLateDelay = 150 * time.Millisecond
 
 // Close: the four-way close, why loopback often shows three segments, and
 // half-close.
-var Close = scenario.Define(scenario.Scenario{
+var Close = lesson.Define(lesson.Scenario{
 	Name:    "close",
 	Title:   i18n.T("Closing a TCP connection: four-way close and half-close", "关闭 TCP 连接:四次挥手与半关闭"),
 	Summary: i18n.T("FIN and ACK in each direction; three segments when the ACK rides on the FIN; half-close", "每个方向一个 FIN 和一个 ACK;ACK 搭在 FIN 上时只有三个报文段;半关闭"),
 	Lanes:   []string{client, server},
 	Lesson: i18n.T(`A TCP connection is two independent byte streams, one per direction, and each is closed on its own: the side that has nothing more to send sends FIN, and the other side acknowledges it. Two directions × (FIN + ACK) = the "four-way close".`,
 		`TCP 连接是两个独立的字节流,每个方向一个,各自单独关闭:没有数据要发的一方发送 FIN,另一方确认它。两个方向 × (FIN + ACK) = "四次挥手"。`),
-	Acts: []*scenario.Act{closeAtEOF, closeLate, closeHalf},
+	Acts: []*lesson.Act{closeAtEOF, closeLate, closeHalf},
 	Run: func(s *session.Session) error {
 		ln, err := s.Listen(server, 8888)
 		if err != nil {
@@ -184,7 +184,7 @@ const delayedACKMin = 35 * time.Millisecond
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // closeAtEOF: the client closes; the server closes as soon as it reads EOF
-var closeAtEOF = &scenario.Act{
+var closeAtEOF = &lesson.Act{
 	Title: i18n.T("the client closes; the server closes as soon as it reads EOF.", "客户端关闭;服务器读到 EOF 立即关闭。"),
 	Lesson: i18n.T(`the client closes, the server closes as soon as it reads EOF. On the wire you will usually see only three segments: FIN from the client, then FIN,ACK from the server, then ACK. The kernel does not acknowledge the client's FIN at once: it delays ACKs (by about 40 ms on Linux, its minimum delayed-ACK timeout; the next act measures it) hoping to send them with data. Here the server program closes within microseconds, so its FIN leaves first and carries the ACK with it. The textbook's four segments are still all there, two of them share one packet.`,
 		`客户端关闭,服务器一读到 EOF 就关闭。线路上通常只看到三个报文段:客户端的 FIN,服务器的 FIN,ACK,然后是 ACK。内核不会立刻确认客户端的 FIN:它会延迟 ACK(Linux 上大约 40 毫秒,即延迟确认的最短超时;下一幕会测出它),希望和数据一起发送。这里服务器程序在几微秒内就关闭了,所以它的 FIN 先发出,并捎带了 ACK。教科书上的四个报文段都在,只是其中两个合在了一个包里。`),
@@ -201,7 +201,7 @@ var closeAtEOF = &scenario.Act{
 }
 
 // closeLate: the server waits 150 ms before closing: all four segments appear
-var closeLate = &scenario.Act{
+var closeLate = &lesson.Act{
 	Title: i18n.T("the server waits 150 ms before closing: all four segments appear.", "服务器等待 150 毫秒再关闭:四个报文段都出现了。"),
 	Lesson: i18n.T(`the same, but the server waits 150 ms before closing. Now the delayed-ACK timer fires first: ACK alone, then the server's FIN 150 ms later, then the client's ACK: four segments. Meanwhile the kernel shows the client in FIN-WAIT-2 (its FIN is acknowledged, it waits for the server's) and the server in CLOSE-WAIT (it got FIN, its program has not closed yet).`,
 		`同样的过程,但服务器等 150 毫秒再关闭。这次延迟确认定时器先到期:先单独发 ACK,150 毫秒后才是服务器的 FIN,然后是客户端的 ACK:四个报文段。在此期间内核显示客户端处于 FIN-WAIT-2(它的 FIN 已被确认,在等服务器的 FIN),服务器处于 CLOSE-WAIT(收到了 FIN,但程序还没关闭)。`),
@@ -240,7 +240,7 @@ var closeLate = &scenario.Act{
 }
 
 // closeHalf: half-close: the client shuts down its sending side and keeps reading
-var closeHalf = &scenario.Act{
+var closeHalf = &lesson.Act{
 	Title: i18n.T("half-close: the client shuts down its sending side and keeps reading.", "半关闭:客户端关闭发送方向,继续读取。"),
 	Lesson: i18n.T(`half-close. The client calls shutdown(SHUT_WR) instead of close(): it sends FIN, so the server reads EOF, but the client can still read. The server then sends more data, which the client receives in FIN-WAIT-2, and only then closes. This is how a client says "that was my whole request" while still reading the reply.
 

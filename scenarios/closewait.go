@@ -6,7 +6,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -16,14 +16,14 @@ import (
 const leakTime = time.Second
 
 // CloseWait: a server that never closes leaves its sockets in CLOSE-WAIT.
-var CloseWait = scenario.Define(scenario.Scenario{
+var CloseWait = lesson.Define(lesson.Scenario{
 	Name:    "close-wait",
 	Title:   i18n.T("CLOSE-WAIT: the server that never closes", "CLOSE-WAIT:从不关闭的服务器"),
 	Summary: i18n.T("the client closes, the server forgets to: FIN-WAIT-2 on one side, CLOSE-WAIT on the other, until the program closes", "客户端关闭了,服务器忘了关闭:一边 FIN-WAIT-2,一边 CLOSE-WAIT,直到程序关闭为止"),
 	Lanes:   []string{client, server},
 	Lesson: i18n.T(`CLOSE-WAIT means "the peer has closed its side, and this program has not closed yet". The kernel cannot close the socket on the program's behalf: the program might still want to send. So a server that reads EOF and forgets to call close() keeps the socket, and its file descriptor, in CLOSE-WAIT for as long as the process lives. On a busy server they pile up by the thousand (ss -tan state close-wait) until it runs out of file descriptors. The bug is always in the program, never in the network.`,
 		`CLOSE-WAIT 的意思是"对方已经关闭了它那一侧,而本程序还没有关闭"。内核不能替程序关闭套接字:程序也许还想发送数据。所以一个读到 EOF 却忘了调用 close() 的服务器,会让套接字(以及它的文件描述符)在进程存活期间一直停在 CLOSE-WAIT。繁忙的服务器上它们会成千上万地堆积(ss -tan state close-wait),直到文件描述符耗尽。这个 bug 永远在程序里,而不在网络上。`),
-	Acts: []*scenario.Act{closeWaitBug, closeWaitFix},
+	Acts: []*lesson.Act{closeWaitBug, closeWaitFix},
 	Run: func(s *session.Session) error {
 		ln, err := s.Listen(server, 8888)
 		if err != nil {
@@ -132,7 +132,7 @@ func leftStateAt(v *check.View, lane string, st tcpstate.State) time.Time {
 }
 
 // closeWaitBug: the server reads EOF and forgets to close
-var closeWaitBug = &scenario.Act{
+var closeWaitBug = &lesson.Act{
 	Title: i18n.T("the server reads EOF and forgets to close.", "服务器读到 EOF 后忘了关闭。"),
 	Lesson: i18n.T(`the bug. The client sends a request, reads the reply and closes. The server answers, reads EOF, and returns without closing. The kernel shows the client in FIN-WAIT-2 (its FIN was acknowledged; it waits for the server's) and the server in CLOSE-WAIT. Look at the timers: the client's orphaned FIN-WAIT-2 has a countdown (tcp_fin_timeout, 60 s: the kernel gives up on a peer that never finishes), the server's CLOSE-WAIT has none. After a second nothing has changed. Only when the server program finally calls close() does its FIN leave: LAST-ACK, then CLOSED, and the client moves on to TIME-WAIT.`,
 		`bug。客户端发送请求,读取回复,然后关闭。服务器回复后读到 EOF,没有关闭就返回了。内核显示客户端处于 FIN-WAIT-2(它的 FIN 已被确认,在等服务器的 FIN),服务器处于 CLOSE-WAIT。看定时器:客户端这个已成孤儿的 FIN-WAIT-2 套接字有倒计时(tcp_fin_timeout,60 秒:内核不会无限等待一个不收尾的对端),服务器的 CLOSE-WAIT 却没有。一秒之后什么都没变。直到服务器程序终于调用 close(),它的 FIN 才发出:LAST-ACK,然后 CLOSED,客户端则进入 TIME-WAIT。`),
@@ -186,7 +186,7 @@ var closeWaitBug = &scenario.Act{
 }
 
 // closeWaitFix: the fix: the server closes as soon as it reads EOF
-var closeWaitFix = &scenario.Act{
+var closeWaitFix = &lesson.Act{
 	Title: i18n.T("the fix: the server closes as soon as it reads EOF.", "修复:服务器读到 EOF 立即关闭。"),
 	Lesson: i18n.T(`the fix: close the connection on every path out of the handler (in Go, defer conn.Close() right after accept). The server's FIN follows the client's at once (the check allows 100 ms; usually it is a fraction of a millisecond), so CLOSE-WAIT is usually too brief for the kernel poller to show.`,
 		`修复:在处理函数的每一条退出路径上都关闭连接(在 Go 里,accept 之后立即 defer conn.Close())。服务器的 FIN 紧跟客户端的 FIN 发出(检查允许 100 毫秒;通常不到一毫秒),所以 CLOSE-WAIT 通常短到内核轮询都显示不出来。`),

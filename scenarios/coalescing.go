@@ -11,8 +11,8 @@ import (
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labsvc/framing"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/sandbox"
-	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 )
 
@@ -32,7 +32,7 @@ var framedMessages = []string{"hello", "粘包 means sticky packets", "a", "leng
 
 // Coalescing: TCP is a byte stream; write() boundaries are not message
 // boundaries (粘包, "sticky packets").
-var Coalescing = scenario.Define(scenario.Scenario{
+var Coalescing = lesson.Define(lesson.Scenario{
 	Name:      "coalescing",
 	Title:     i18n.T("Sticky packets: TCP keeps no message boundaries", "粘包:TCP 不保留消息边界"),
 	Summary:   i18n.T("writes, segments and reads each cut the byte stream in their own places; framing recovers the messages", "写入、报文段、读取各自切分字节流;分帧才能还原消息"),
@@ -42,7 +42,7 @@ var Coalescing = scenario.Define(scenario.Scenario{
 		`TCP 传输的是字节流,而不是消息。有三方在切分这个字节流,各切各的:发送程序(每次 write() 一刀)、发送方内核(每个报文段一刀)、接收程序(每次 read() 一刀)。没有任何机制让三者一致。"粘包"就是人们对这种意外的叫法:两次写入被一次读出,或者一次写入被分两次读出。`),
 	After: i18n.T("Turning Nagle off does not fix sticky packets (the slow reader shows it), and turning it on does not create them: the byte stream never had message boundaries to lose.",
 		"关闭 Nagle 解决不了粘包(读得慢的接收方就是例子),打开 Nagle 也不是粘包的根源:字节流本来就没有可以丢失的消息边界。"),
-	Acts: []*scenario.Act{coalesceNagle, coalesceNoDelay, coalesceSlowReader, coalesceMSS, coalesceFraming},
+	Acts: []*lesson.Act{coalesceNagle, coalesceNoDelay, coalesceSlowReader, coalesceMSS, coalesceFraming},
 	Run: func(s *session.Session) error {
 		ln, err := s.Listen(server, 8888)
 		if err != nil {
@@ -331,7 +331,7 @@ func quoteAll(msgs []string) string {
 }
 
 // coalesceNagle: 20 writes of 5 bytes, Nagle on, the receiver delays its ACKs
-var coalesceNagle = &scenario.Act{
+var coalesceNagle = &lesson.Act{
 	Title: i18n.T("20 writes of 5 bytes, Nagle on, the receiver delays its ACKs.", "20 次 5 字节的写入,开启 Nagle,接收方延迟 ACK。"),
 	Lesson: i18n.T(`20 writes of 5 bytes with Nagle's algorithm on, to a receiver that delays its ACKs. Nagle's rule: while sent data is still unacknowledged, hold back small segments and send them together when the ACK comes. The first 5 bytes leave at once; the receiver's kernel sits on its ACK (the delayed-ACK timer, 40 ms or more), so every later write is queued and leaves together in one larger segment when the ACK finally comes. Go turns Nagle off on every socket (TCP_NODELAY); the client turns it back on here. On plain loopback, where ACKs return within microseconds, Nagle rarely has anything to wait for: the receiver sets TCP_QUICKACK=0 to delay its ACKs, as a busy real receiver would.`,
 		`开启 Nagle 算法,写 20 次、每次 5 字节,接收方延迟发送 ACK。Nagle 的规则是:只要已发送的数据还没被确认,就先攒着小报文段,等 ACK 回来再一起发。最先的 5 字节立即发出;接收方内核压着 ACK 不发(延迟确认定时器,至少 40 毫秒),于是之后的写入都排着队,等 ACK 终于到来时合成一个较大的报文段发出。Go 默认对每个套接字关闭 Nagle(TCP_NODELAY),这里客户端重新打开它。在普通的环回接口上 ACK 几微秒就回来,Nagle 几乎没什么可等的:所以接收方设置 TCP_QUICKACK=0 来延迟 ACK,就像一个繁忙的真实接收方那样。`),
@@ -350,7 +350,7 @@ var coalesceNagle = &scenario.Act{
 }
 
 // coalesceNoDelay: the same writes with TCP_NODELAY (Nagle off)
-var coalesceNoDelay = &scenario.Act{
+var coalesceNoDelay = &lesson.Act{
 	Title: i18n.T("the same writes with TCP_NODELAY (Nagle off).", "同样的写入,设置 TCP_NODELAY(关闭 Nagle)。"),
 	Lesson: i18n.T(`the same writes with TCP_NODELAY: each write is its own segment on the wire. The reader reads as data comes, and each read() returns whatever whole segments have arrived by then: usually one, but when the reader wakes a moment late, two (a read of 10 bytes). The writes' boundaries survive on the wire, not in the reads: when two segments arrive before a read, nothing in the byte stream tells them apart.`,
 		"同样的写入,但设置 TCP_NODELAY:每次写入在线路上都是单独的报文段。接收方数据一来就读,每次 read() 返回此刻已经到达的若干个完整报文段:通常是一个,但接收方醒得稍晚时就是两个(一次读到 10 字节)。写入的边界保留在线路上,却不在读取里:两个报文段在一次读取之前到达时,字节流里没有任何东西能把它们分开。"),
@@ -375,7 +375,7 @@ var coalesceNoDelay = &scenario.Act{
 }
 
 // coalesceSlowReader: a slow reader: 10 writes arrive, then one read
-var coalesceSlowReader = &scenario.Act{
+var coalesceSlowReader = &lesson.Act{
 	Title: i18n.T("a slow reader: 10 writes arrive, then one read.", "读得慢的接收方:10 次写入都到达后才读一次。"),
 	Lesson: i18n.T(`a slow reader. Nagle is off and every write is its own segment, but the server reads only after all of them have arrived: one read() returns every byte. The receiver's kernel coalesces too; the receive buffer does not remember where one segment ended.`,
 		"读得慢的接收方。Nagle 关闭,每次写入各是一个报文段,但服务器等所有报文段都到了才读:一次 read() 就拿到了全部字节。接收方内核同样会合并:接收缓冲区不记得一个报文段在哪里结束。"),
@@ -392,7 +392,7 @@ var coalesceSlowReader = &scenario.Act{
 }
 
 // coalesceMSS: one write of 10000 bytes with lo's MTU set to 1500
-var coalesceMSS = &scenario.Act{
+var coalesceMSS = &lesson.Act{
 	Title: i18n.T("one write of 10000 bytes with lo's MTU set to 1500.", "lo 的 MTU 设为 1500,一次写入 10000 字节。"),
 	Lesson: i18n.T(`one large write. The namespace's lo gets an Ethernet-like MTU of 1500, so the MSS becomes 1460 bytes, minus 12 bytes of timestamp option in every segment: the kernel cuts one 10000-byte write into segments of at most 1448 bytes.`,
 		`一次大写入。把命名空间的 lo 的 MTU 设为以太网的 1500,MSS 就变成 1460 字节,再减去每个报文段里 12 字节的时间戳选项:内核把一次 10000 字节的写入切成最多 1448 字节的报文段。`),
@@ -415,7 +415,7 @@ var coalesceMSS = &scenario.Act{
 }
 
 // coalesceFraming: framing: length prefix, then newline delimiter
-var coalesceFraming = &scenario.Act{
+var coalesceFraming = &lesson.Act{
 	Title: i18n.T("framing: length prefix, then newline delimiter.", "分帧:先用长度前缀,再用换行分隔符。"),
 	Lesson: i18n.T(`the fix is in the application protocol, not in TCP options: framing. With a length prefix (2 bytes giving the message length, then the message) or a delimiter (a newline after each message), the receiver recovers exactly the messages that were sent, however the stream was written, segmented and read. Here the sender deliberately writes the framed bytes in odd-sized pieces that straddle message boundaries and the receiver reads into a 16-byte buffer.`,
 		`解决办法在应用层协议里,而不在 TCP 选项里:分帧。使用长度前缀(先用 2 字节写明消息长度,再写消息)或分隔符(每条消息后跟一个换行符),无论字节流怎样被写入、分段和读取,接收方都能准确还原发送的消息。这里发送方故意把分帧后的字节按奇怪的大小分块写出,跨越消息边界,接收方用 16 字节的缓冲区读取。`),

@@ -13,7 +13,7 @@ import (
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labsvc"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 )
 
@@ -22,7 +22,7 @@ const hostsFile = "/etc/hosts"
 
 // DNS: a DNS server for a made-up zone, Go's stub resolver asking it, and
 // a name resolved from the hosts file without any packet.
-var DNS = scenario.Define(scenario.Scenario{
+var DNS = lesson.Define(lesson.Scenario{
 	Name:    "dns",
 	Title:   i18n.T("DNS: names to addresses over UDP", "DNS:通过 UDP 把名字变成地址"),
 	Summary: i18n.T("query and answer (id, question, answers, TTL); AAAA with no records; CNAME; NXDOMAIN; a hosts-file name with no packet", "查询与应答(id、问题、答案、TTL);没有记录的 AAAA;CNAME;NXDOMAIN;来自 hosts 文件、不发任何报文的名字"),
@@ -34,7 +34,7 @@ var DNS = scenario.Define(scenario.Scenario{
 		`DNS 把名字变成地址。这里的客户端是 Go 自带的存根解析器,也就是任何 Go 程序调用 net.LookupHost 时运行的代码:它先读 /etc/hosts(按 /etc/nsswitch.conf 的规定:"hosts: files dns"),然后才去问域名服务器。本次运行让它去问 127.0.0.53 的 53 端口上的 DNS 服务器——在很多 Linux 机器上这正是 systemd-resolved 监听的地址——这个服务器对一个虚构的区域具有权威,区域文件写成:
 
 `+strings.TrimSuffix(labsvc.LabZone().Render("  "), "\n")),
-	Acts: []*scenario.Act{dnsName, dnsAlias, dnsNXDomain, dnsHostsFile},
+	Acts: []*lesson.Act{dnsName, dnsAlias, dnsNXDomain, dnsHostsFile},
 	Run: func(s *session.Session) error {
 		if err := serveLabZone(s); err != nil {
 			return err
@@ -42,7 +42,7 @@ var DNS = scenario.Define(scenario.Scenario{
 		res := newResolver(s, client, resolver)
 		web := s.Addr(server).String()
 		for _, q := range []struct {
-			act  *scenario.Act
+			act  *lesson.Act
 			name string
 			want string // an address in the answer; "" for no such host
 		}{
@@ -162,7 +162,7 @@ func dnsPair(v *check.View, q string) (query, answer check.AppMsg) {
 }
 
 // dnsName: the client looks up shop.lab
-var dnsName = &scenario.Act{
+var dnsName = &lesson.Act{
 	Title: i18n.T("the client looks up shop.lab.", "客户端查询 shop.lab。"),
 	Lesson: i18n.T(`"shop.lab.". A query is one UDP datagram to port 53, the answer one datagram back: no connection, no handshake. The query holds a 16-bit id, flags (rd: "recursion desired") and the question — a name and a type: A (an IPv4 address), AAAA (IPv6), CNAME (an alias), MX, NS ... The answer repeats the id and the question and adds records, each with a TTL: how many seconds anyone may keep it in a cache (300 here). Go asks for both A and AAAA, each from its own socket (its own source port). shop.lab has an IPv4 address but no IPv6 one: the AAAA answer is NOERROR with no records ("the name exists, not with that type"), along with the zone's SOA record.
 The trailing dot in "shop.lab." says the name is complete; without it a resolver may first try the search domains of /etc/resolv.conf.`,
@@ -191,7 +191,7 @@ The trailing dot in "shop.lab." says the name is complete; without it a resolver
 }
 
 // dnsAlias: www.shop.lab is an alias (CNAME)
-var dnsAlias = &scenario.Act{
+var dnsAlias = &lesson.Act{
 	Title: i18n.T("www.shop.lab is an alias (CNAME).", "www.shop.lab 是别名(CNAME)。"),
 	Lesson: i18n.T(`"www.shop.lab." is an alias. The answer holds the CNAME record (www.shop.lab is shop.lab) and then shop.lab's address. CDNs work this way: a site's name is a CNAME for a name the CDN answers with a server near you.`,
 		`"www.shop.lab." 是一个别名。应答里先是 CNAME 记录(www.shop.lab 就是 shop.lab),然后是 shop.lab 的地址。CDN 就是这样工作的:网站的名字是 CDN 某个名字的 CNAME,CDN 再用离你近的服务器地址来回答。`),
@@ -208,7 +208,7 @@ var dnsAlias = &scenario.Act{
 }
 
 // dnsNXDomain: a name that does not exist
-var dnsNXDomain = &scenario.Act{
+var dnsNXDomain = &lesson.Act{
 	Title: i18n.T("a name that does not exist.", "一个不存在的名字。"),
 	Lesson: i18n.T(`"nope.lab." does not exist: the answer's status is NXDOMAIN, and it carries the zone's SOA record, whose last number (60) says how long the "no such name" may be cached.`,
 		`"nope.lab." 不存在:应答状态是 NXDOMAIN,并带着区域的 SOA 记录,其中最后一个数字(60)规定"查无此名"可以缓存多久。`),
@@ -225,7 +225,7 @@ var dnsNXDomain = &scenario.Act{
 }
 
 // dnsHostsFile: a name from the hosts file: no packet at all
-var dnsHostsFile = &scenario.Act{
+var dnsHostsFile = &lesson.Act{
 	Title: i18n.T("a name from the hosts file: no packet at all.", "来自 hosts 文件的名字:一个报文也没有。"),
 	Lesson: i18n.T(`"localhost" is in /etc/hosts, so the resolver answers from the file and not one packet leaves: the capture of this act is empty.
 

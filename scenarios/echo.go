@@ -7,7 +7,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -17,7 +17,7 @@ import (
 //
 // This file is the template for a new lesson: copy it, rename the variable,
 // give it a Name, and add it to Catalog in scenarios.go (a test fails if you
-// forget). A scenario is declared with scenario.Define and holds, in order:
+// forget). A scenario is declared with lesson.Define and holds, in order:
 //   - its lesson, in English and Chinese, in your own words;
 //   - its lanes (lanes.go): Run listens on a lane and dials a lane, never an
 //     address — s.Listen(server, 8888), s.Dial(client, server, 8888);
@@ -28,16 +28,16 @@ import (
 //
 // A lesson in several parts declares them as acts (see close.go):
 //
-//	var closeLate = &scenario.Act{
+//	var closeLate = &lesson.Act{
 //		Title:  i18n.T("the server waits before closing.", "服务器等一会儿再关闭。"),
 //		Lesson: i18n.T("…", "…"),       // its paragraph; Define writes "Act 2 — "
 //		Checks: []check.Check{…},      // each sees only this act's events
 //	}
 //
-// lists them in Acts: []*scenario.Act{closeAtEOF, closeLate}, and starts each
+// lists them in Acts: []*lesson.Act{closeAtEOF, closeLate}, and starts each
 // in Run with s.Act(closeLate). Never write an act's number: Define and the
 // session number them.
-var Echo = scenario.Define(scenario.Scenario{
+var Echo = lesson.Define(lesson.Scenario{
 	Name:    "echo",
 	Title:   i18n.T("Echo client and server", "回显客户端与服务器"),
 	Summary: i18n.T("the classic socket example: connect, send \"hello world\", get it back, close", "经典套接字示例:连接、发送 \"hello world\"、收到回显、关闭"),

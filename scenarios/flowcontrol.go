@@ -11,7 +11,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -27,7 +27,7 @@ const (
 )
 
 // FlowControl: a receiver that stops reading closes its window.
-var FlowControl = scenario.Define(scenario.Scenario{
+var FlowControl = lesson.Define(lesson.Scenario{
 	Name:    "flow-control",
 	Title:   i18n.T("Flow control: the receive window closes and reopens", "流量控制:接收窗口关闭又打开"),
 	Summary: i18n.T("a small receive buffer and a reader that stops: the window shrinks to 0, the sender probes, a window update lets it go on", "小接收缓冲区加上停止读取的接收方:窗口缩小到 0,发送方探测,窗口更新后继续发送"),

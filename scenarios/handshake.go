@@ -8,14 +8,14 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
 // Handshake: the TCP three-way handshake with its ISNs and options.
-var Handshake = scenario.Define(scenario.Scenario{
+var Handshake = lesson.Define(lesson.Scenario{
 	Name:    "handshake",
 	Title:   i18n.T("TCP three-way handshake", "TCP 三次握手"),
 	Summary: i18n.T("SYN, SYN-ACK, ACK: how two sockets agree on sequence numbers and options", "SYN、SYN-ACK、ACK:双方如何商定序列号和选项"),

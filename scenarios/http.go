@@ -10,7 +10,7 @@ import (
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labsvc"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 )
@@ -40,7 +40,7 @@ var httpAct1 = []struct {
 
 // HTTP: HTTP/1.1 on the wire: methods, status codes, headers, keep-alive,
 // chunked bodies.
-var HTTP = scenario.Define(scenario.Scenario{
+var HTTP = lesson.Define(lesson.Scenario{
 	Name:    "http",
 	Title:   i18n.T("HTTP/1.1 on the wire: methods, status codes, headers, keep-alive", "线路上的 HTTP/1.1:请求方法、状态码、头部、长连接"),
 	Summary: i18n.T("GET HEAD POST PUT DELETE OPTIONS TRACE; 100 200 204 301 302 304 403 404 500; chunked; keep-alive vs Connection: close", "GET HEAD POST PUT DELETE OPTIONS TRACE;100 200 204 301 302 304 403 404 500;分块传输;长连接与 Connection: close"),
@@ -48,7 +48,7 @@ var HTTP = scenario.Define(scenario.Scenario{
 	Hosts:   labHosts,
 	Lesson: i18n.T(`HTTP/1.1 is plain text written into a TCP connection. A request is a request line ("GET /index.html HTTP/1.1"), header lines ("Name: value"), an empty line, and sometimes a body. A response is a status line ("HTTP/1.1 200 OK"), headers, an empty line and usually a body. The ladder labels each segment that completes a request or response head with it; the details view shows every header as it was on the wire.`,
 		`HTTP/1.1 就是写进 TCP 连接里的纯文本。请求由请求行("GET /index.html HTTP/1.1")、若干头部行("名字: 值")、一个空行,以及可能有的请求体组成。响应由状态行("HTTP/1.1 200 OK")、头部、空行和通常会有的响应体组成。梯形图上,凡是刚好凑齐一个请求头或响应头的报文段,都会标出它;详情视图里能看到线路上原样的每一个头部。`),
-	Acts: []*scenario.Act{httpKeepAlive, httpClose},
+	Acts: []*lesson.Act{httpKeepAlive, httpClose},
 	Run: func(s *session.Session) error {
 		ln, err := s.Listen(server, 80)
 		if err != nil {
@@ -259,7 +259,7 @@ func chunked(v *check.View) (bool, i18n.Text) {
 }
 
 // httpKeepAlive: one kept-alive connection carries every request
-var httpKeepAlive = &scenario.Act{
+var httpKeepAlive = &lesson.Act{
 	Title: i18n.T("one kept-alive connection carries every request.", "一个长连接承载所有请求。"),
 	Lesson: i18n.T(`one connection, many requests. HTTP/1.1 keeps the connection open after a response (keep-alive), so the client sends its next request on the same connection without a new handshake. Methods:
 • GET fetches a resource; HEAD asks for the same headers without the body: its response announces a Content-Length, yet no body bytes follow.
@@ -289,7 +289,7 @@ How does a client know where a response ends, if the connection stays open? From
 }
 
 // httpClose: Connection: close — a new connection for every request
-var httpClose = &scenario.Act{
+var httpClose = &lesson.Act{
 	Title: i18n.T("Connection: close — a new connection for every request.", "Connection: close——每个请求一个新连接。"),
 	Lesson: i18n.T(`"Connection: close". The client asks the server to close after each response, so each request costs its own three-way handshake and close. Compare the number of SYNs in the two acts. Both ends close as soon as the response is complete: the server after writing it, the client after reading it. Whichever FIN leaves first makes that end the active closer, the one that sits in TIME-WAIT: usually the server, but on loopback the client sometimes wins the race, and the check counts who did on each connection.
 

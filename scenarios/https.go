@@ -11,7 +11,7 @@ import (
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labsvc"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 )
 
@@ -27,7 +27,7 @@ const (
 // shows, because the certificate travels encrypted.
 
 // HTTPS: the same request over HTTP and over TLS 1.3.
-var HTTPS = scenario.Define(scenario.Scenario{
+var HTTPS = lesson.Define(lesson.Scenario{
 	Name:    "https",
 	Title:   i18n.T("HTTP vs HTTPS: the same login in clear and over TLS 1.3", "HTTP 与 HTTPS:同一次登录,明文与 TLS 1.3"),
 	Summary: i18n.T("a password readable in the HTTP capture and absent from the HTTPS one; the TLS 1.3 handshake; one extra round trip", "HTTP 抓包里能读到密码,HTTPS 抓包里没有;TLS 1.3 握手;多一个往返"),
@@ -41,7 +41,7 @@ The notebook says HTTPS "needs a certificate from a CA, which costs money": brow
 		`HTTPS 仍然暴露的:地址和端口、SNI 里的服务器名、记录的大小和时间。它隐藏的:请求方法、路径、头部、Cookie 和请求体。
 
 笔记里说 HTTPS "需要到 CA 申请证书,需要一定费用":浏览器信任由它认识的 CA 签发的证书(也有免费的,例如 Let's Encrypt);协议本身只需要一张客户端信任的证书,本次运行就是例子。笔记里还说 "SSL":如今的协议是 TLS,SSL 3.0 已经过时并被禁止使用(RFC 7568)。`),
-	Acts: []*scenario.Act{httpsPlain, httpsTLS},
+	Acts: []*lesson.Act{httpsPlain, httpsTLS},
 	Run: func(s *session.Session) error {
 		keys, err := labsvc.NewTLS(siteName)
 		if err != nil {
@@ -59,7 +59,7 @@ The notebook says HTTPS "needs a certificate from a CA, which costs money": brow
 		serveHTTP(s, ln443, loginHandler(), keys.ServerConfig(s.TLSKeyLog()))
 		hosts := labsvc.LabZone().Hosts() // as /etc/hosts would map them: no DNS in this lesson
 		for _, a := range []struct {
-			act    *scenario.Act
+			act    *lesson.Act
 			scheme string
 		}{{httpsPlain, "http"}, {httpsTLS, "https"}} {
 			scheme := a.scheme
@@ -151,7 +151,7 @@ func roundTrips(v *check.View, isResp func(*decode.Packet) bool) (int, bool) {
 }
 
 // httpsPlain: the login over plain HTTP.
-var httpsPlain = &scenario.Act{
+var httpsPlain = &lesson.Act{
 	Title: i18n.T("the login over plain HTTP (port 80).", "通过明文 HTTP 登录(80 端口)。"),
 	Lesson: i18n.T(`over HTTP, the request is plain text on the wire; anyone who can capture the traffic (on the same Wi-Fi, at the ISP, at any router on the way) reads the path, the headers and the password.`,
 		"走 HTTP:请求在线路上是明文;任何能抓到流量的人(同一个 Wi-Fi 下的人、运营商、沿途任何一台路由器)都能读到路径、头部和密码。"),
@@ -165,7 +165,7 @@ var httpsPlain = &scenario.Act{
 }
 
 // httpsTLS: the same login over HTTPS.
-var httpsTLS = &scenario.Act{
+var httpsTLS = &lesson.Act{
 	Title: i18n.T("the same login over HTTPS: TLS 1.3 (port 443).", "同样的登录走 HTTPS:TLS 1.3(443 端口)。"),
 	Lesson: i18n.T(`HTTPS with TLS 1.3. After the same TCP handshake:
 • ClientHello (client → server): a random number, the cipher suites and TLS versions it supports, its half of an elliptic-curve Diffie-Hellman key exchange (key_share), and the server's name (SNI, "shop.lab") — in clear text, so the server knows which certificate to send.

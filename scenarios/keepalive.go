@@ -12,7 +12,7 @@ import (
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/impair"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -25,7 +25,7 @@ const (
 )
 
 // KeepAlive: idle probes, and a peer that vanishes.
-var KeepAlive = scenario.Define(scenario.Scenario{
+var KeepAlive = lesson.Define(lesson.Scenario{
 	Name:    "keepalive",
 	Title:   i18n.T("TCP keep-alive: probing an idle connection", "TCP 保活:探测空闲连接"),
 	Summary: i18n.T("probes every second on an idle connection; when the peer vanishes behind a firewall the connection times out", "空闲连接上每秒一次探测;对端消失在防火墙后面时连接超时"),
@@ -37,7 +37,7 @@ Linux's defaults are 2 hours idle, then probes 75 s apart, 9 unanswered probes b
 
 Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回应才放弃。这里客户端设置空闲 1 秒、间隔 1 秒、2 次探测(SO_KEEPALIVE、TCP_KEEPIDLE、TCP_KEEPINTVL、TCP_KEEPCNT)。Go 默认对每个套接字开启 15 秒的保活;本实验除了这里都把它关掉了。`),
 	Timeout: 15 * time.Second,
-	Acts:    []*scenario.Act{keepaliveIdle, keepaliveVanish},
+	Acts:    []*lesson.Act{keepaliveIdle, keepaliveVanish},
 	Run: func(s *session.Session) error {
 		ln, err := s.Listen(server, 8888)
 		if err != nil {
@@ -106,7 +106,7 @@ func stateName(st *timeline.State) i18n.Text {
 }
 
 // keepaliveIdle: an idle connection with keep-alive (1 s idle, 1 s interval, 2 probes)
-var keepaliveIdle = &scenario.Act{
+var keepaliveIdle = &lesson.Act{
 	Title: i18n.T("an idle connection with keep-alive (1 s idle, 1 s interval, 2 probes).", "开启保活的空闲连接(空闲 1 秒、间隔 1 秒、2 次探测)。"),
 	Lesson: i18n.T(`the connection is idle: one second later the client's kernel sends a probe (marked keep-alive) and the server's kernel answers (keep-alive-ack). Neither program is involved: the client is blocked in read() the whole time and sees nothing.`,
 		"连接空闲:一秒后客户端内核发出探测(标记为 keep-alive),服务器内核回应(keep-alive-ack)。两个程序都没有参与:客户端一直阻塞在 read() 里,什么也没看到。"),
@@ -152,7 +152,7 @@ var keepaliveIdle = &scenario.Act{
 }
 
 // keepaliveVanish: the server vanishes: a firewall drops everything sent to it
-var keepaliveVanish = &scenario.Act{
+var keepaliveVanish = &lesson.Act{
 	Title: i18n.T("the server vanishes: a firewall drops everything sent to it.", "服务器消失:防火墙丢弃发给它的一切。"),
 	Lesson: i18n.T(`the server vanishes: a firewall rule in the namespace (nftables: tcp dport 8888, drop at input) now drops everything sent to it. Its socket is still open, it just never hears from the client again. The capture still shows the probes, because it sees them before the firewall does, but no answer comes. After 2 unanswered probes, 1 s apart, the client's kernel gives up: it sends RST (also dropped) and the client's blocked read() fails with "connection timed out" (ETIMEDOUT). The server, behind its firewall, still believes the connection is ESTABLISHED: a half-open connection, the very thing keep-alive exists to find.`,
 		`服务器消失了:命名空间里的一条防火墙规则(nftables:tcp dport 8888,在 input 处丢弃)丢掉发给它的一切。它的套接字仍然开着,只是再也收不到客户端的任何东西。抓包仍然能看到探测报文,因为抓包在防火墙之前,但没有任何回应。连续 2 次探测(间隔 1 秒)没有回应之后,客户端内核放弃:发送 RST(同样被丢弃),客户端阻塞中的 read() 以 "connection timed out"(ETIMEDOUT)失败。而防火墙后面的服务器仍然认为连接是 ESTABLISHED:这就是半开连接,正是保活机制要找出来的东西。`),

@@ -6,7 +6,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 )
 
@@ -23,7 +23,7 @@ var (
 const nagleStallMin = 30 * time.Millisecond
 
 // NagleDelay: write-write-read with Nagle's algorithm and delayed ACKs.
-var NagleDelay = scenario.Define(scenario.Scenario{
+var NagleDelay = lesson.Define(lesson.Scenario{
 	Name:    "nagle-delay",
 	Title:   i18n.T("Nagle meets delayed ACK: the 40 ms stall", "Nagle 遇上延迟确认:40 毫秒的停顿"),
 	Summary: i18n.T("write-write-read stalls ~40 ms with Nagle on; TCP_NODELAY or one write removes the stall", "开启 Nagle 时“写-写-读”会停顿约 40 毫秒;TCP_NODELAY 或合并为一次写入即可消除"),
@@ -36,14 +36,14 @@ Delayed ACK (receiver): do not acknowledge at once; wait (40 ms or more on Linux
 
 Nagle 算法(发送方):只要还有已发送的数据没被确认,就不再发送新的小报文段;等 ACK 回来,把攒下的数据一次发出。
 延迟确认(接收方):不立刻确认;等一会儿(Linux 上至少 40 毫秒),希望 ACK 能和回复一起发送。`),
-	Acts: []*scenario.Act{nagleOn, nagleNoDelay, nagleOneWrite},
+	Acts: []*lesson.Act{nagleOn, nagleNoDelay, nagleOneWrite},
 	Run: func(s *session.Session) error {
 		ln, err := s.Listen(server, 8888)
 		if err != nil {
 			return err
 		}
 		acts := []struct {
-			act      *scenario.Act
+			act      *lesson.Act
 			noDelay  bool
 			oneWrite bool
 		}{
@@ -173,7 +173,7 @@ func measureRequest(v *check.View) request {
 }
 
 // nagleOn: Nagle on: write the header, write the body, read the reply
-var nagleOn = &scenario.Act{
+var nagleOn = &lesson.Act{
 	Title: i18n.T("Nagle on: write the header, write the body, read the reply.", "开启 Nagle:写请求头,写请求体,读回复。"),
 	Lesson: i18n.T(`the client writes a request header, then its body (write-write-read), with Nagle on. The header leaves at once. The body is small and the header is not yet acknowledged, so Nagle holds it back. The server has only half a request, so it has no reply to carry an ACK: its kernel waits for the delayed-ACK timer. Only when that ACK arrives does the body leave, and only then can the server answer. The stall you see between the two segments is the delayed-ACK timer, measured on this run's capture.`,
 		`客户端先写请求头,再写请求体(写-写-读),开启 Nagle。请求头立即发出。请求体很小,而请求头还没被确认,于是 Nagle 把它扣住。服务器只收到半个请求,没有回复可以捎带 ACK:它的内核等待延迟确认定时器。ACK 到达后请求体才发出,服务器这才能回复。两个报文段之间的停顿就是延迟确认定时器,从本次运行的抓包中测得。`),
@@ -187,7 +187,7 @@ var nagleOn = &scenario.Act{
 }
 
 // nagleNoDelay: TCP_NODELAY: the same two writes
-var nagleNoDelay = &scenario.Act{
+var nagleNoDelay = &lesson.Act{
 	Title: i18n.T("TCP_NODELAY: the same two writes.", "设置 TCP_NODELAY:同样的两次写入。"),
 	Lesson: i18n.T(`the same with TCP_NODELAY: the body leaves right after the header, before any ACK, and the reply comes back with no timer to wait for (the check allows 30 ms; on loopback it is usually well under a millisecond). This is why Go, like many runtimes, sets TCP_NODELAY on every socket (this lab turns Nagle back on where it teaches it).`,
 		`同样的过程,但设置 TCP_NODELAY:请求体紧跟请求头发出,不等任何 ACK,回复不必等任何定时器就返回(检查允许 30 毫秒;在环回接口上通常远不到一毫秒)。这就是为什么 Go 和许多运行时一样,默认对每个套接字设置 TCP_NODELAY(本实验在讲 Nagle 的地方会重新打开它)。`),
@@ -201,7 +201,7 @@ var nagleNoDelay = &scenario.Act{
 }
 
 // nagleOneWrite: Nagle on, header and body in one write
-var nagleOneWrite = &scenario.Act{
+var nagleOneWrite = &lesson.Act{
 	Title: i18n.T("Nagle on, header and body in one write.", "开启 Nagle,请求头和请求体一次写入。"),
 	Lesson: i18n.T(`the better fix keeps Nagle on and writes the header and body together (one write, or a buffered writer flushed once). One segment, nothing to hold back, no stall.
 

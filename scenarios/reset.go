@@ -9,7 +9,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -18,14 +18,14 @@ import (
 const closedTCPPort = 9 // nothing listens there
 
 // Reset: forced close (强行关闭) and the other ways a RST ends a connection.
-var Reset = scenario.Define(scenario.Scenario{
+var Reset = lesson.Define(lesson.Scenario{
 	Name:    "reset",
 	Title:   i18n.T("Forced close: RST instead of FIN", "强行关闭:用 RST 代替 FIN"),
 	Summary: i18n.T("SO_LINGER 0 and unread data make close() send RST; a closed port and a vanished peer answer RST", "SO_LINGER 0 和未读数据让 close() 发送 RST;关闭的端口和已消失的对端也以 RST 回应"),
 	Lanes:   []string{client, server, closedPort},
 	Lesson: i18n.T(`close() is normally polite: the kernel sends what is still queued, then FIN, and the peer reads EOF. A reset (RST) is the other way to end a connection: it means "this connection does not exist (any more)", the peer's next call fails, queued data is thrown away, and nobody waits in TIME-WAIT. Setting a flag in a loop and calling close(), as some interview answers suggest for a "forced close" (强行关闭), still sends FIN; these are the ways RST really happens.`,
 		`close() 通常是礼貌的:内核先把排队的数据发完,再发 FIN,对方读到 EOF。复位(RST)是结束连接的另一种方式:它表示"这个连接(已经)不存在了",对方的下一次调用会失败,排队的数据被丢弃,也没有人进入 TIME-WAIT。有些面试答案说"强行关闭"就是在循环里检查一个标志然后调用 close(),但那样发出的仍然是 FIN;下面才是真正产生 RST 的几种方式。`),
-	Acts: []*scenario.Act{resetLinger, resetUnread, resetRefused, resetVanished},
+	Acts: []*lesson.Act{resetLinger, resetUnread, resetRefused, resetVanished},
 	Run: func(s *session.Session) error {
 		ln, err := s.Listen(server, 8888)
 		if err != nil {
@@ -158,7 +158,7 @@ func callFailed(v *check.View, name string, call timeline.Call, want string) (bo
 }
 
 // resetLinger: SO_LINGER 0, then close(): RST instead of FIN
-var resetLinger = &scenario.Act{
+var resetLinger = &lesson.Act{
 	Title: i18n.T("SO_LINGER 0, then close(): RST instead of FIN.", "SO_LINGER 设为 0 后 close():发送 RST 而不是 FIN。"),
 	Lesson: i18n.T(`SO_LINGER with a zero timeout, then close(): the kernel discards the connection at once and sends RST. The server's next read fails with "connection reset by peer" (ECONNRESET). The client's socket leaves the kernel's table immediately: no TIME-WAIT, which is why some servers use it, and why it is dangerous (data still in flight is lost and the peer sees an error, not EOF).`,
 		`设置 SO_LINGER 超时为 0,然后 close():内核立即丢弃连接并发送 RST。服务器的下一次读取失败,返回 "connection reset by peer"(ECONNRESET)。客户端的套接字立即从内核表中消失:没有 TIME-WAIT。这正是有些服务器这样做的原因,也是它危险的地方(在途数据会丢失,对方看到的是错误而不是 EOF)。`),
@@ -181,7 +181,7 @@ var resetLinger = &scenario.Act{
 }
 
 // resetUnread: close() with unread data in the receive buffer
-var resetUnread = &scenario.Act{
+var resetUnread = &lesson.Act{
 	Title: i18n.T("close() with unread data in the receive buffer.", "接收缓冲区中有未读数据时 close()。"),
 	Lesson: i18n.T(`close() with unread data in the receive buffer. The server has sent a reply the client never read; closing then sends RST instead of FIN (RFC 2525 asks for this: the peer must learn that data was lost). A classic source of "connection reset" errors on the other side.`,
 		`接收缓冲区里还有未读数据时调用 close()。服务器发来的回复客户端一直没读;这时关闭会发送 RST 而不是 FIN(RFC 2525 要求这样做:对方必须知道有数据丢失了)。这是对端出现 "connection reset" 错误的常见原因。`),
@@ -193,7 +193,7 @@ var resetUnread = &scenario.Act{
 }
 
 // resetRefused: connect() to a port where nothing listens
-var resetRefused = &scenario.Act{
+var resetRefused = &lesson.Act{
 	Title: i18n.T("connect() to a port where nothing listens.", "connect() 一个无人监听的端口。"),
 	Lesson: i18n.T(`connect() to a port where nothing listens. The kernel answers the SYN with RST,ACK, and connect() fails with "connection refused" (ECONNREFUSED).`,
 		`connect() 一个没有程序监听的端口。内核用 RST,ACK 回应 SYN,connect() 失败,返回 "connection refused"(ECONNREFUSED)。`),
@@ -211,7 +211,7 @@ var resetRefused = &scenario.Act{
 }
 
 // resetVanished: the server closes; the client writes anyway
-var resetVanished = &scenario.Act{
+var resetVanished = &lesson.Act{
 	Title: i18n.T("the server closes; the client writes anyway.", "服务器已关闭;客户端照样写。"),
 	Lesson: i18n.T(`writing to a peer that has gone. The server closes; the client does not notice (it is not reading) and writes. The data reaches a socket that is closed for reading, so the server's kernel answers RST. The first write() had already returned success: TCP reports errors late. The next write() fails with "broken pipe" (EPIPE). A C program would also get SIGPIPE and die unless it ignores the signal; Go ignores SIGPIPE on network sockets and returns the error.`,
 		`向已经离开的对端写数据。服务器关闭了;客户端没有察觉(它没有在读),继续写。数据到达一个已关闭读方向的套接字,服务器内核以 RST 回应。第一次 write() 早已返回成功:TCP 报告错误总是滞后的。下一次 write() 失败,返回 "broken pipe"(EPIPE)。C 程序还会收到 SIGPIPE 信号,若不忽略就会退出;Go 在网络套接字上忽略 SIGPIPE,只返回错误。`),

@@ -12,15 +12,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netlab/netlab/lab/decode"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
 // Catalog returns every scenario, in teaching order.
-func Catalog() scenario.Catalog {
-	return scenario.Catalog{
+func Catalog() lesson.Catalog {
+	return lesson.Catalog{
 		Echo,
 		Handshake,
 		Close,

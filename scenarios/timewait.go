@@ -6,7 +6,7 @@ import (
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -17,7 +17,7 @@ import (
 const passiveCloseDelay = 100 * time.Millisecond
 
 // TimeWait: who ends in TIME-WAIT, for how long, and what the other side does.
-var TimeWait = scenario.Define(scenario.Scenario{
+var TimeWait = lesson.Define(lesson.Scenario{
 	Name:    "time-wait",
 	Title:   i18n.T("TIME-WAIT: the active closer waits", "TIME-WAIT:主动关闭方的等待"),
 	Summary: i18n.T("the side that closes first sits in TIME-WAIT for 60 s; the other goes CLOSE-WAIT → LAST-ACK → CLOSED", "先关闭的一方在 TIME-WAIT 停留 60 秒;另一方经历 CLOSE-WAIT → LAST-ACK → CLOSED"),
@@ -40,7 +40,7 @@ The run does not wait out the 60 seconds: the namespace, and the TIME-WAIT socke
 		`谁先关闭由协议和程序决定,而不是由 TCP 决定。HTTP 两种情况都有(见 http 场景,它逐一检查):在长连接上,客户端用完后关闭,于是客户端停在 TIME-WAIT;带 "Connection: close" 时,响应一完整两端都会关闭,服务器写完响应就关,通常先发出 FIN,TIME-WAIT 套接字就积累在服务器上。
 
 本次运行不会等满 60 秒:运行结束时网络命名空间连同 TIME-WAIT 套接字一起消失。`),
-	Acts: []*scenario.Act{twClientFirst, twServerFirst},
+	Acts: []*lesson.Act{twClientFirst, twServerFirst},
 	Run: func(s *session.Session) error {
 		ln, err := s.Listen(server, 8888)
 		if err != nil {
@@ -156,7 +156,7 @@ func absDur(d time.Duration) time.Duration {
 }
 
 // twClientFirst: the client closes first
-var twClientFirst = &scenario.Act{
+var twClientFirst = &lesson.Act{
 	Title: i18n.T("the client closes first.", "客户端先关闭。"),
 	Lesson: i18n.T("the client closes first, so the client sits in TIME-WAIT and the countdown you see is the kernel's own timer, read from the socket table.",
 		"客户端先关闭,所以客户端停在 TIME-WAIT,你看到的倒计时是内核自己的定时器,从套接字表中读出。"),
@@ -171,7 +171,7 @@ var twClientFirst = &scenario.Act{
 }
 
 // twServerFirst: the server closes first
-var twServerFirst = &scenario.Act{
+var twServerFirst = &lesson.Act{
 	Title: i18n.T("the server closes first.", "服务器先关闭。"),
 	Lesson: i18n.T("the server closes first, so the server's connection socket (127.0.0.1:8888 → client) sits in TIME-WAIT. That is why busy servers that close connections themselves collect thousands of TIME-WAIT sockets.",
 		"服务器先关闭,于是服务器的连接套接字(127.0.0.1:8888 → 客户端)停在 TIME-WAIT。这就是为什么主动关闭连接的繁忙服务器会积累成千上万个 TIME-WAIT 套接字。"),

@@ -11,7 +11,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -25,7 +25,7 @@ const (
 )
 
 // UDP: the same messages over TCP and UDP, and what a closed UDP port does.
-var UDP = scenario.Define(scenario.Scenario{
+var UDP = lesson.Define(lesson.Scenario{
 	Name:      "udp",
 	Title:     i18n.T("TCP vs UDP: connections, boundaries, overhead, errors", "TCP 与 UDP:连接、边界、开销、错误"),
 	Summary:   i18n.T("the same three messages over TCP and UDP; a datagram to a closed port draws ICMP port unreachable", "同样三条消息分别走 TCP 和 UDP;发往关闭端口的数据报引来 ICMP 端口不可达"),
@@ -33,7 +33,7 @@ var UDP = scenario.Define(scenario.Scenario{
 	ShowBytes: true,
 	Lesson: i18n.T("Interview answers list the differences between TCP and UDP; this run shows them on the wire.",
 		"面试答案会列出 TCP 和 UDP 的区别;本次运行在线路上把它们展示出来。"),
-	Acts: []*scenario.Act{udpOverTCP, udpDatagrams, udpClosedPort},
+	Acts: []*lesson.Act{udpOverTCP, udpDatagrams, udpClosedPort},
 	Run: func(s *session.Session) error {
 		ln, err := s.Listen(server, 8888)
 		if err != nil {
@@ -82,7 +82,7 @@ func frameBytes(ps []*decode.Packet) int {
 }
 
 // udpOverTCP: three messages over TCP
-var udpOverTCP = &scenario.Act{
+var udpOverTCP = &lesson.Act{
 	Title: i18n.T("three messages over TCP.", "三条消息走 TCP。"),
 	Lesson: i18n.T(`TCP. Three messages, "one", "two" and "three", each in its own write. Before the first byte there is a handshake, after the last a close; every segment is acknowledged. The server reads once, after all three have arrived, and gets "onetwothree": a byte stream has no message boundaries (see the coalescing scenario).`,
 		`TCP。三条消息 "one"、"two"、"three",每条单独一次 write。第一个字节之前有握手,最后一个字节之后有关闭;每个报文段都被确认。服务器等三条都到了才读一次,得到 "onetwothree":字节流没有消息边界(见 coalescing 粘包场景)。`),
@@ -102,7 +102,7 @@ var udpOverTCP = &scenario.Act{
 }
 
 // udpDatagrams: the same messages over UDP
-var udpDatagrams = &scenario.Act{
+var udpDatagrams = &lesson.Act{
 	Title: i18n.T("the same messages over UDP.", "同样的消息走 UDP。"),
 	Lesson: i18n.T(`UDP. The same three messages, each in its own send(). connect() on a UDP socket sends nothing: it only records the peer's address. Each send is one datagram on the wire, nothing is acknowledged, close() sends nothing. The server also reads only after all three have arrived, and still gets three separate datagrams: UDP keeps every boundary, one send = one datagram = one receive. It also guarantees nothing else: a lost datagram stays lost and nobody tells the sender (not shown here: loopback does not lose packets).
 
@@ -135,7 +135,7 @@ Header overhead, measured from this capture: the UDP header is 8 bytes (ports, l
 }
 
 // udpClosedPort: datagrams to a port where nothing listens
-var udpClosedPort = &scenario.Act{
+var udpClosedPort = &lesson.Act{
 	Title: i18n.T("datagrams to a port where nothing listens.", "发往无人监听端口的数据报。"),
 	Lesson: i18n.T(`a datagram to a port where nothing listens. The receiving kernel answers with ICMP "port unreachable", quoting the start of the datagram that failed. An unconnected socket (sendto) never hears of it: Linux does not report ICMP errors to unconnected UDP sockets unless asked (IP_RECVERR). A connected socket does: its next receive fails with ECONNREFUSED, "connection refused", the same words TCP uses for a RST to a SYN, though no connection was ever made.`,
 		`发往一个没有程序监听的端口的数据报。接收方内核回复 ICMP "端口不可达",并引用出错数据报的开头部分。未连接的套接字(sendto)永远不会知道:除非特别要求(IP_RECVERR),Linux 不会把 ICMP 错误报告给未连接的 UDP 套接字。已连接的套接字则会知道:它的下一次接收失败,返回 ECONNREFUSED "connection refused"(连接被拒绝),和 TCP 的 SYN 遇到 RST 时用词一样,尽管这里从来没有建立过连接。`),

@@ -12,7 +12,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labsvc"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
 )
 
@@ -25,7 +25,7 @@ const (
 )
 
 // URL: which part of a URL travels where.
-var URL = scenario.Define(scenario.Scenario{
+var URL = lesson.Define(lesson.Scenario{
 	Name:    "url",
 	Title:   i18n.T("Anatomy of a URL: which part travels where", "URL 的结构:每一部分去了哪里"),
 	Summary: i18n.T("scheme, user info, host, port, path, query and fragment of one fetched URL: DNS, TCP port, Host header, request line, Authorization — and the fragment nowhere", "一次请求的 URL 的协议、用户信息、主机、端口、路径、查询和片段:DNS、TCP 端口、Host 头、请求行、Authorization——片段哪里也不去"),

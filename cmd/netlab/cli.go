@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/sandbox"
-	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/scenarios"
 )
 
@@ -45,7 +45,7 @@ func (e *exitError) Unwrap() error { return e.err }
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	catalog        scenario.Catalog
+	catalog        lesson.Catalog
 	lang           string
 }
 
@@ -140,7 +140,7 @@ func (a *app) listCmd() *cobra.Command {
 }
 
 // lookup finds a scenario or fails with exit code 2 and the known names.
-func (a *app) lookup(name string) (*scenario.Scenario, error) {
+func (a *app) lookup(name string) (*lesson.Scenario, error) {
 	sc, err := a.catalog.Lookup(name)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}

@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/render"
-	"github.com/netlab/netlab/lab/scenario"
 )
 
 func (a *app) lessonCmd() *cobra.Command {
@@ -40,7 +40,7 @@ running, or to print for a course.`,
 // writeLesson prints what a scenario declares, section by section, without
 // running it. A part scenarios come to declare is one more line in the list
 // below.
-func writeLesson(w io.Writer, sc *scenario.Scenario, lang i18n.Lang, width int) {
+func writeLesson(w io.Writer, sc *lesson.Scenario, lang i18n.Lang, width int) {
 	t := func(en, zh string) string { return i18n.T(en, zh).In(lang) }
 	sections := []struct {
 		head  string
@@ -80,7 +80,7 @@ func writeLesson(w io.Writer, sc *scenario.Scenario, lang i18n.Lang, width int) 
 }
 
 // checkLines lists the scenario's checks in the lesson's language.
-func checkLines(sc *scenario.Scenario, lang i18n.Lang) []string {
+func checkLines(sc *lesson.Scenario, lang i18n.Lang) []string {
 	lines := make([]string, len(sc.Checks))
 	for i, c := range sc.Checks {
 		lines[i] = "· " + c.Name.In(lang)
@@ -90,7 +90,7 @@ func checkLines(sc *scenario.Scenario, lang i18n.Lang) []string {
 
 // actLines lists the scenario's acts with their numbers, as the narration
 // starts them ("Act 2: …" / "第二幕:…").
-func actLines(sc *scenario.Scenario, lang i18n.Lang) []string {
+func actLines(sc *lesson.Scenario, lang i18n.Lang) []string {
 	lines := make([]string, len(sc.Acts))
 	for i, a := range sc.Acts {
 		n := a.ActNumber()

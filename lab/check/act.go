@@ -10,7 +10,7 @@ import (
 // ForAct makes c a check about act n of its scenario: its name says so
 // ("act 2: …", "第二幕:…"), it is decided as soon as act n+1 begins (see
 // Early), and its Eval receives the view already narrowed to act n.
-// lab/scenario calls it for the checks an act declares, numbering the acts
+// lab/lesson calls it for the checks an act declares, numbering the acts
 // itself, so a scenario never writes an act's number.
 func ForAct(n int, c Check) Check {
 	eval := c.Eval

@@ -12,7 +12,7 @@ import (
 
 // A check is a function over a View of the run: it asks for packets, states
 // and program calls, and answers with a verdict and its evidence in both
-// languages. Declared in a scenario's act (scenario.Act.Checks), it gets the
+// languages. Declared in a scenario's act (lesson.Act.Checks), it gets the
 // view already narrowed to that act.
 func ExampleView() {
 	cli, srv := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:8888")

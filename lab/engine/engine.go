@@ -23,8 +23,8 @@ import (
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/impair"
 	"github.com/netlab/netlab/lab/internal/sessionrun"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/sandbox"
-	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/sockstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -32,7 +32,7 @@ import (
 
 // Config is one live run.
 type Config struct {
-	Scenario *scenario.Scenario
+	Scenario *lesson.Scenario
 	Mode     sandbox.Mode
 	Iface    string // default "lo"
 	Lang     i18n.Lang
@@ -233,7 +233,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 // runScenario calls the scenario's Run, turning a panic into an error.
-func runScenario(sc *scenario.Scenario, s *session.Session) (err error) {
+func runScenario(sc *lesson.Scenario, s *session.Session) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("scenario %s panicked: %v", sc.Name, r)

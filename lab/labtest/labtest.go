@@ -16,16 +16,16 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/runner"
 	"github.com/netlab/netlab/lab/sandbox"
-	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
 // Main runs the tests, or, when this process was started as a run's worker,
 // the requested scenario.
-func Main(m *testing.M, cat scenario.Catalog) {
+func Main(m *testing.M, cat lesson.Catalog) {
 	if runner.IsWorker() {
 		os.Exit(runner.WorkerMain(cat))
 	}
@@ -34,7 +34,7 @@ func Main(m *testing.M, cat scenario.Catalog) {
 
 // Run runs sc once in a sandbox and returns its timeline and summary. It
 // skips the test, with the reason, where this machine cannot make a sandbox.
-func Run(t testing.TB, sc *scenario.Scenario) (*timeline.Timeline, timeline.Summary) {
+func Run(t testing.TB, sc *lesson.Scenario) (*timeline.Timeline, timeline.Summary) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), sc.RunTimeout()+30*time.Second)
 	defer cancel()
@@ -53,7 +53,7 @@ func Run(t testing.TB, sc *scenario.Scenario) (*timeline.Timeline, timeline.Summ
 // it: the scenario pauses at every narration step, and each pause lasts
 // pause before the run goes on. A lesson read slowly must pass as it does
 // unattended: timers keep running while the learner reads.
-func RunPaced(t testing.TB, sc *scenario.Scenario, pause time.Duration) (*timeline.Timeline, timeline.Summary) {
+func RunPaced(t testing.TB, sc *lesson.Scenario, pause time.Duration) (*timeline.Timeline, timeline.Summary) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

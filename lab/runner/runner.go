@@ -25,8 +25,8 @@ import (
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/sandbox"
-	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -43,7 +43,7 @@ type Options struct {
 
 // Run is a run in progress.
 type Run struct {
-	Scenario *scenario.Scenario
+	Scenario *lesson.Scenario
 	Timeline *timeline.Timeline
 	Mode     sandbox.Mode
 
@@ -60,7 +60,7 @@ type Run struct {
 
 // Start starts sc in a new sandbox and returns at once; the timeline fills
 // as the run goes. It fails with a *sandbox.Error when no sandbox can be made.
-func Start(ctx context.Context, sc *scenario.Scenario, opts Options) (*Run, error) {
+func Start(ctx context.Context, sc *lesson.Scenario, opts Options) (*Run, error) {
 	req, err := json.Marshal(request{Scenario: sc.Name, Lang: opts.Lang, Step: opts.Step, Poll: opts.Poll})
 	if err != nil {
 		return nil, err

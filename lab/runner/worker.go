@@ -16,8 +16,8 @@ import (
 	"github.com/netlab/netlab/lab/doctor"
 	"github.com/netlab/netlab/lab/engine"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/sandbox"
-	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -43,7 +43,7 @@ func IsWorker() bool { return os.Getenv(envRequest) != "" }
 // process exit code: 0 when the run completed (the front end judges the
 // checks), 3 when it could not capture, 130 when interrupted, 2 on a bad
 // request.
-func WorkerMain(cat scenario.Catalog) int { return WorkerMainWith(cat, WorkerOptions{}) }
+func WorkerMain(cat lesson.Catalog) int { return WorkerMainWith(cat, WorkerOptions{}) }
 
 // WorkerOptions tune a worker for tests.
 type WorkerOptions struct {
@@ -54,7 +54,7 @@ type WorkerOptions struct {
 }
 
 // WorkerMainWith is WorkerMain with options.
-func WorkerMainWith(cat scenario.Catalog, opts WorkerOptions) int {
+func WorkerMainWith(cat lesson.Catalog, opts WorkerOptions) int {
 	out := os.NewFile(3, "events")
 	if out == nil {
 		fmt.Fprintln(os.Stderr, "netlab worker: no event pipe (fd 3)")

@@ -127,7 +127,7 @@ func (s *Session) Name(lane Lane, port uint16) {
 }
 
 // Act is one act of a scenario, as the scenario declares it
-// (scenario.Act): its number in the scenario's list and its title.
+// (lesson.Act): its number in the scenario's list and its title.
 type Act interface {
 	ActNumber() int
 	ActTitle() i18n.Text

@@ -15,9 +15,9 @@ import (
 
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labtest"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/sandbox"
-	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/scenarios"
 )
 
@@ -169,8 +169,8 @@ func (a *app) quit() {
 // TestAppKeys drives the dashboard over the fixture run: select, run,
 // step, scrub, filter, language, help, save, quit.
 func TestAppKeys(t *testing.T) {
-	other := &scenario.Scenario{Name: "other", Title: i18n.T("Another", "另一个"), Summary: i18n.T("x", "x"), Lesson: i18n.T("y", "y")}
-	a := startApp(t, Options{Catalog: scenario.Catalog{other, fxScenario}, Lang: i18n.En, Starter: fakeStarter}, 100, 35)
+	other := &lesson.Scenario{Name: "other", Title: i18n.T("Another", "另一个"), Summary: i18n.T("x", "x"), Lesson: i18n.T("y", "y")}
+	a := startApp(t, Options{Catalog: lesson.Catalog{other, fxScenario}, Lang: i18n.En, Starter: fakeStarter}, 100, 35)
 	a.rune('j') // select the fixture
 	a.waitFor("First paragraph", 10*time.Second)
 	a.key(tcell.KeyEnter)
@@ -281,12 +281,12 @@ func sandboxCheck() (bool, error) {
 // --pcap-secrets does.
 func TestAppSaveSecrets(t *testing.T) {
 	const secret = "CLIENT_RANDOM 00112233 445566778899"
-	starter := func(ctx context.Context, sc *scenario.Scenario, lang i18n.Lang) (LiveRun, error) {
+	starter := func(ctx context.Context, sc *lesson.Scenario, lang i18n.Lang) (LiveRun, error) {
 		r, err := fakeStarter(ctx, sc, lang)
 		r.(*fakeRun).sum.TLSKeyLog = []byte(secret + "\n")
 		return r, err
 	}
-	a := startApp(t, Options{Catalog: scenario.Catalog{fxScenario}, Lang: i18n.En, Starter: starter}, 100, 35)
+	a := startApp(t, Options{Catalog: lesson.Catalog{fxScenario}, Lang: i18n.En, Starter: starter}, 100, 35)
 	a.key(tcell.KeyEnter)
 	a.waitFor("step 1|paused", 10*time.Second)
 	a.rune('c')

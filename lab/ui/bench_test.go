@@ -8,7 +8,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -33,7 +33,7 @@ func bigTimeline(n int) *timeline.Timeline {
 }
 
 func benchDashboard(b *testing.B, n int) (*Dashboard, tcell.SimulationScreen) {
-	d := Open(Options{Catalog: scenario.Catalog{fxScenario}, Lang: i18n.En, Starter: fakeStarter, NoColor: true})
+	d := Open(Options{Catalog: lesson.Catalog{fxScenario}, Lang: i18n.En, Starter: fakeStarter, NoColor: true})
 	b.Cleanup(d.cancel)
 	tl := bigTimeline(n)
 	d.model = newRunModel(fxScenario, tl, 1)

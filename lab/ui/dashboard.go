@@ -16,10 +16,10 @@ import (
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/record"
 	"github.com/netlab/netlab/lab/runner"
 	"github.com/netlab/netlab/lab/sandbox"
-	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -36,11 +36,11 @@ type LiveRun interface {
 
 // Starter starts a run of sc in step mode. A *sandbox.Error means nothing
 // can be captured here; the dashboard shows its message and fixes.
-type Starter func(ctx context.Context, sc *scenario.Scenario, lang i18n.Lang) (LiveRun, error)
+type Starter func(ctx context.Context, sc *lesson.Scenario, lang i18n.Lang) (LiveRun, error)
 
 // Options configure the dashboard.
 type Options struct {
-	Catalog scenario.Catalog
+	Catalog lesson.Catalog
 	Lang    i18n.Lang
 	// Start names a scenario to select and start at once ("": none).
 	Start string
@@ -55,7 +55,7 @@ type Options struct {
 }
 
 // RunnerStarter starts runs with lab/runner (a sandboxed worker process).
-func RunnerStarter(ctx context.Context, sc *scenario.Scenario, lang i18n.Lang) (LiveRun, error) {
+func RunnerStarter(ctx context.Context, sc *lesson.Scenario, lang i18n.Lang) (LiveRun, error) {
 	r, err := runner.Start(ctx, sc, runner.Options{Lang: lang, Step: true})
 	if err != nil {
 		return nil, err
@@ -421,7 +421,7 @@ func (d *Dashboard) rerun() {
 }
 
 // start stops the current run and starts sc.
-func (d *Dashboard) start(sc *scenario.Scenario) {
+func (d *Dashboard) start(sc *lesson.Scenario) {
 	if d.runCancel != nil {
 		d.runCancel()
 	}

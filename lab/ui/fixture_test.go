@@ -14,7 +14,7 @@ import (
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/flow"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -33,7 +33,7 @@ var (
 	fxLsn    = timeline.Socket{Local: fxServer}
 )
 
-var fxScenario = &scenario.Scenario{
+var fxScenario = &lesson.Scenario{
 	Name:    "fixture",
 	Title:   i18n.T("Fixture: handshake, writes, close", "测试:握手、写入、关闭"),
 	Summary: i18n.T("a made-up run for the dashboard's tests", "仪表盘测试用的虚构运行"),
@@ -209,7 +209,7 @@ type fakeRun struct {
 	done chan struct{}
 }
 
-func fakeStarter(ctx context.Context, sc *scenario.Scenario, lang i18n.Lang) (LiveRun, error) {
+func fakeStarter(ctx context.Context, sc *lesson.Scenario, lang i18n.Lang) (LiveRun, error) {
 	evs, sum := fixtureEvents()
 	r := &fakeRun{tl: timeline.New(fxMeta()), evs: evs, sum: sum, done: make(chan struct{})}
 	r.Continue()

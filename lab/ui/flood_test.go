@@ -9,7 +9,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -27,7 +27,7 @@ func (r *floodRun) Stop()                        { close(r.stop) }
 func (r *floodRun) Done() <-chan struct{}        { return r.done }
 
 func floodStarter(total int) Starter {
-	return func(ctx context.Context, sc *scenario.Scenario, lang i18n.Lang) (LiveRun, error) {
+	return func(ctx context.Context, sc *lesson.Scenario, lang i18n.Lang) (LiveRun, error) {
 		evs, sum := fixtureEvents()
 		r := &floodRun{tl: timeline.New(fxMeta()), stop: make(chan struct{}), done: make(chan struct{})}
 		go func() {
@@ -67,7 +67,7 @@ func floodStarter(total int) Starter {
 // UI goroutine starved by the flood.
 func TestFloodStaysResponsive(t *testing.T) {
 	const total = 500_000
-	a := startApp(t, Options{Catalog: scenario.Catalog{fxScenario}, Lang: i18n.En, Starter: floodStarter(total)}, 120, 40)
+	a := startApp(t, Options{Catalog: lesson.Catalog{fxScenario}, Lang: i18n.En, Starter: floodStarter(total)}, 120, 40)
 	a.key(tcell.KeyEnter)
 	a.waitFor("pkts", 5*time.Second)
 	var worst time.Duration

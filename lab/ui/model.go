@@ -8,7 +8,7 @@ import (
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/flow"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -17,7 +17,7 @@ import (
 // deltas (apply). Every "current" value is computed as of the cursor, an
 // event index: scrubbing back shows the run as it was then.
 type runModel struct {
-	sc  *scenario.Scenario
+	sc  *lesson.Scenario
 	tl  *timeline.Timeline // nil: no run yet
 	gen int                // which run this is (deltas of older runs are dropped)
 	err string             // the run could not start (no sandbox): the message
@@ -63,7 +63,7 @@ type connInfo struct {
 	wrote, carried, read map[netip.AddrPort]int64
 }
 
-func newRunModel(sc *scenario.Scenario, tl *timeline.Timeline, gen int) *runModel {
+func newRunModel(sc *lesson.Scenario, tl *timeline.Timeline, gen int) *runModel {
 	m := &runModel{sc: sc, tl: tl, gen: gen, cursor: -1, follow: true,
 		sockIdx: map[timeline.Socket]*sockInfo{}, connIdx: map[flow.Key]*connInfo{}}
 	if tl != nil {

@@ -9,16 +9,16 @@ import (
 
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 )
 
-var otherScenario = &scenario.Scenario{Name: "other", Title: i18n.T("Another", "另一个"),
+var otherScenario = &lesson.Scenario{Name: "other", Title: i18n.T("Another", "另一个"),
 	Summary: i18n.T("x", "x"), Lesson: i18n.T("The other lesson.", "另一课。")}
 
 // TestAppLessonFollowsRun: moving through the list while a run is on
 // screen leaves the run's lesson in the Lesson panel.
 func TestAppLessonFollowsRun(t *testing.T) {
-	a := startApp(t, Options{Catalog: scenario.Catalog{fxScenario, otherScenario}, Lang: i18n.En, Starter: fakeStarter}, 200, 60)
+	a := startApp(t, Options{Catalog: lesson.Catalog{fxScenario, otherScenario}, Lang: i18n.En, Starter: fakeStarter}, 200, 60)
 	a.key(tcell.KeyEnter)
 	a.waitFor("First paragraph|step 1", 10*time.Second)
 	a.key(tcell.KeyBacktab)
@@ -34,7 +34,7 @@ func TestAppLessonFollowsRun(t *testing.T) {
 
 // TestAppStartSelectsName: `netlab ui NAME` puts the list's cursor on NAME.
 func TestAppStartSelectsName(t *testing.T) {
-	a := startApp(t, Options{Catalog: scenario.Catalog{otherScenario, fxScenario}, Lang: i18n.En, Starter: fakeStarter, Start: "fixture"}, 200, 60)
+	a := startApp(t, Options{Catalog: lesson.Catalog{otherScenario, fxScenario}, Lang: i18n.En, Starter: fakeStarter, Start: "fixture"}, 200, 60)
 	a.waitFor("step 1", 10*time.Second)
 	a.key(tcell.KeyBacktab)
 	a.key(tcell.KeyBacktab) // the Scenarios list
@@ -49,7 +49,7 @@ func TestAppStartSelectsName(t *testing.T) {
 
 // TestAppMessageAt80: a save's confirmation is read whole at 80 columns.
 func TestAppMessageAt80(t *testing.T) {
-	a := startApp(t, Options{Catalog: scenario.Catalog{fxScenario}, Lang: i18n.En, Starter: fakeStarter, Start: "fixture"}, 80, 24)
+	a := startApp(t, Options{Catalog: lesson.Catalog{fxScenario}, Lang: i18n.En, Starter: fakeStarter, Start: "fixture"}, 80, 24)
 	a.waitFor("step 1", 10*time.Second)
 	a.rune('c')
 	a.waitFor("done", 10*time.Second)
@@ -65,7 +65,7 @@ func TestAppMessageAt80(t *testing.T) {
 
 // TestAppTabsAreWords: at 80x24 every tab is a word, in English and Chinese.
 func TestAppTabsAreWords(t *testing.T) {
-	a := startApp(t, Options{Catalog: scenario.Catalog{fxScenario}, Lang: i18n.En, Starter: fakeStarter, Start: "fixture"}, 80, 24)
+	a := startApp(t, Options{Catalog: lesson.Catalog{fxScenario}, Lang: i18n.En, Starter: fakeStarter, Start: "fixture"}, 80, 24)
 	s := a.waitFor("Scenarios|Lesson|Ladder|Packets|Details|Hex|States|Bytes|Sockets|Checks", 10*time.Second)
 	_ = s
 	a.rune('L')
@@ -102,7 +102,7 @@ func TestFilterFromLane(t *testing.T) {
 // TestKeysOneMeaningPerPanel: in every panel a key does one thing, so the
 // help and the hint bar can say what it does there.
 func TestKeysOneMeaningPerPanel(t *testing.T) {
-	d := Open(Options{Catalog: scenario.Catalog{fxScenario}, Lang: i18n.En, Starter: fakeStarter, NoColor: true})
+	d := Open(Options{Catalog: lesson.Catalog{fxScenario}, Lang: i18n.En, Starter: fakeStarter, NoColor: true})
 	t.Cleanup(d.cancel)
 	for p := panelID(0); p < nPanels; p++ {
 		owner := map[key]string{}
@@ -124,7 +124,7 @@ func TestKeysOneMeaningPerPanel(t *testing.T) {
 // too (it used to switch the language there and scrub elsewhere); L is the
 // language.
 func TestAppLScrubsEverywhere(t *testing.T) {
-	a := startApp(t, Options{Catalog: scenario.Catalog{fxScenario}, Lang: i18n.En, Starter: fakeStarter, Start: "fixture"}, 200, 60)
+	a := startApp(t, Options{Catalog: lesson.Catalog{fxScenario}, Lang: i18n.En, Starter: fakeStarter, Start: "fixture"}, 200, 60)
 	a.rune('c')
 	a.waitFor("■ done", 10*time.Second)
 	a.key(tcell.KeyHome)

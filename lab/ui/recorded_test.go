@@ -7,7 +7,7 @@ import (
 
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labtest"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 )
 
 // recordedDashboard is a dashboard (not running) whose model holds a
@@ -19,7 +19,7 @@ func recordedDashboard(t testing.TB, name string) *Dashboard {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Open(Options{Catalog: scenario.Catalog{sc}, Lang: i18n.En, Starter: fakeStarter, NoColor: true})
+	d := Open(Options{Catalog: lesson.Catalog{sc}, Lang: i18n.En, Starter: fakeStarter, NoColor: true})
 	t.Cleanup(d.cancel)
 	d.model = newRunModel(sc, tl, 1)
 	if !d.model.apply(classify(tl, 1, 0, tl.Len())) {

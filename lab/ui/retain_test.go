@@ -9,7 +9,7 @@ import (
 	"weak"
 
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -19,7 +19,7 @@ import (
 func TestRerunsRetainBoundedTimelines(t *testing.T) {
 	var mu sync.Mutex
 	var made []weak.Pointer[timeline.Timeline]
-	starter := func(ctx context.Context, sc *scenario.Scenario, lang i18n.Lang) (LiveRun, error) {
+	starter := func(ctx context.Context, sc *lesson.Scenario, lang i18n.Lang) (LiveRun, error) {
 		r, err := fakeStarter(ctx, sc, lang)
 		if err == nil {
 			r.(*fakeRun).Stop() // a finished run, as a rerun leaves behind
@@ -29,7 +29,7 @@ func TestRerunsRetainBoundedTimelines(t *testing.T) {
 		}
 		return r, err
 	}
-	a := startApp(t, Options{Catalog: scenario.Catalog{fxScenario}, Lang: i18n.En, Starter: starter, Start: "fixture"}, 100, 35)
+	a := startApp(t, Options{Catalog: lesson.Catalog{fxScenario}, Lang: i18n.En, Starter: starter, Start: "fixture"}, 100, 35)
 	const reruns = 30
 	for i := 0; i < reruns; i++ {
 		a.rune('r')

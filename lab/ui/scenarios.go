@@ -8,7 +8,7 @@ import (
 	"github.com/rivo/tview"
 	"github.com/rivo/uniseg"
 
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 )
 
 // scenarioList lists the scenarios with their one-line summaries; / filters
@@ -17,7 +17,7 @@ type scenarioList struct {
 	*tview.List
 	d      *Dashboard
 	filter string
-	items  []*scenario.Scenario
+	items  []*lesson.Scenario
 	width  int // the width the item texts were cut to
 }
 
@@ -94,7 +94,7 @@ func (l *scenarioList) setFilter(f string) {
 }
 
 // current is the selected scenario, or nil.
-func (l *scenarioList) current() *scenario.Scenario {
+func (l *scenarioList) current() *lesson.Scenario {
 	if l == nil {
 		return nil
 	}

@@ -9,19 +9,19 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/netlab/netlab/lab/i18n"
-	"github.com/netlab/netlab/lab/scenario"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/scenarios"
 )
 
 // testCatalog is what the test binary's workers can run: the lessons, and
 // variants of echo that exercise the run timeout.
-func testCatalog() scenario.Catalog {
+func testCatalog() lesson.Catalog {
 	cat := scenarios.Catalog()
 	return append(cat, echoVariant(cat, "echo-2s", 2*time.Second), echoVariant(cat, "echo-1ns", time.Nanosecond))
 }
 
 // echoVariant is the echo lesson under another name with another timeout.
-func echoVariant(cat scenario.Catalog, name string, timeout time.Duration) *scenario.Scenario {
+func echoVariant(cat lesson.Catalog, name string, timeout time.Duration) *lesson.Scenario {
 	sc, err := cat.Lookup("echo")
 	if err != nil {
 		panic(err)

@@ -9,8 +9,8 @@ import (
 
 	goldenfile "github.com/netlab/netlab/lab/golden"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/render"
-	"github.com/netlab/netlab/lab/scenario"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -19,7 +19,7 @@ import (
 // fixture run, cursor at the end.
 func fixtureDashboard(t testing.TB, lang i18n.Lang) *Dashboard {
 	t.Helper()
-	d := Open(Options{Catalog: scenario.Catalog{fxScenario}, Lang: lang, Starter: fakeStarter, NoColor: true})
+	d := Open(Options{Catalog: lesson.Catalog{fxScenario}, Lang: lang, Starter: fakeStarter, NoColor: true})
 	t.Cleanup(d.cancel)
 	tl := fixtureTimeline()
 	d.model = newRunModel(fxScenario, tl, 1)

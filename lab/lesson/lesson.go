@@ -1,8 +1,8 @@
-// Package scenario defines what a netlab scenario is: a lesson (English and
+// Package lesson defines what a netlab scenario is: a lesson (English and
 // Simplified Chinese), the program that acts it out on real sockets, and the
 // checks that must hold on the run's own capture. The scenarios themselves
 // live in the top-level scenarios package, one file each.
-package scenario
+package lesson
 
 import (
 	"fmt"
