@@ -111,7 +111,7 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 			if j.get < 0 {
 				return false, check.Say("no GET on the wire", "线路上没有 GET")
 			}
-			host := j.ps[j.get].App.Fields["header.host"]
+			host := j.ps[j.get].App.First().Fields.Get("header.host")
 			return j.get > j.ack && j.ack >= 0 && host == siteName, check.Say("GET at packet %s (handshake done at %s), Host: %s", "GET 在第 %s 个报文(握手在第 %s 个完成),Host: %s", j.n(j.get), j.n(j.ack), host)
 		}),
 		check.New("4. the 200 OK response with the page comes after the GET", "4. 带着网页的 200 OK 响应在 GET 之后", func(v *check.View) (bool, i18n.Text) {
@@ -119,9 +119,9 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 			if j.resp < 0 {
 				return false, check.Say("no response on the wire", "线路上没有响应")
 			}
-			f := j.ps[j.resp].App.Fields
-			return j.resp > j.get && f["status"] == "200" && f["header.content-type"] != "" && f["body.bytes"] == f["header.content-length"],
-				check.Say("%s at packet %s, %s body bytes of %s", "%s 在第 %s 个报文,响应体 %s 字节,类型 %s", f["status"], j.n(j.resp), f["body.bytes"], f["header.content-type"])
+			f := j.ps[j.resp].App.First().Fields
+			return j.resp > j.get && f.Get("status") == "200" && f.Get("header.content-type") != "" && f.Get("body.bytes") == f.Get("header.content-length"),
+				check.Say("%s at packet %s, %s body bytes of %s", "%s 在第 %s 个报文,响应体 %s 字节,类型 %s", f.Get("status"), j.n(j.resp), f.Get("body.bytes"), f.Get("header.content-type"))
 		}),
 		check.New("5. the client's FIN comes after the response, and the server closes too", "5. 客户端的 FIN 在响应之后,服务器也关闭", func(v *check.View) (bool, i18n.Text) {
 			j := journey(v)
@@ -184,25 +184,22 @@ func (j steps) n(i int) i18n.Text {
 func journey(v *check.View) steps {
 	j := steps{ps: v.Packets(), query: -1, answer: -1, syn: -1, ack: -1, get: -1, resp: -1, fin: -1, srvFin: -1}
 	for i, p := range j.ps {
-		f := map[string]string{}
-		if p.App != nil {
-			f = p.App.Fields
-		}
+		f := p.App.First().Fields
 		switch {
-		case j.query < 0 && p.Proto == decode.ProtoUDP && f["message"] == "query" && f["question"] == siteName+" IN A":
+		case j.query < 0 && p.Proto == decode.ProtoUDP && f.Get("message") == "query" && f.Get("question") == siteName+" IN A":
 			j.query = i
-		case j.answer < 0 && j.query >= 0 && f["message"] == "response" && f["id"] == j.ps[j.query].App.Fields["id"]:
+		case j.answer < 0 && j.query >= 0 && f.Get("message") == "response" && f.Get("id") == j.ps[j.query].App.First().Fields.Get("id"):
 			j.answer = i
-			if a := strings.Fields(f["answers"]); len(a) == 5 {
+			if a := strings.Fields(f.Get("answers")); len(a) == 5 {
 				j.answered, _ = netip.ParseAddr(a[4])
 			}
 		case j.syn < 0 && p.Proto == decode.ProtoTCP && p.Flags == decode.SYN:
 			j.syn = i
 		case j.syn >= 0 && j.ack < 0 && p.From == client && p.Flags == decode.ACK:
 			j.ack = i
-		case j.get < 0 && f["method"] == "GET":
+		case j.get < 0 && f.Get("method") == "GET":
 			j.get = i
-		case j.resp < 0 && j.get >= 0 && f["status"] != "":
+		case j.resp < 0 && j.get >= 0 && f.Get("status") != "":
 			j.resp = i
 		case j.fin < 0 && p.From == client && p.Flags.Has(decode.FIN):
 			j.fin = i

@@ -70,9 +70,9 @@ var DNS = lesson.Define(lesson.Scenario{
 			queries, answers, other := 0, 0, 0
 			for _, p := range v.Packets() {
 				switch {
-				case p.Proto == decode.ProtoUDP && p.App != nil && p.App.Fields["message"] == "query" && p.Dst.Port() == 53:
+				case p.Proto == decode.ProtoUDP && p.App != nil && p.App.First().Fields.Get("message") == "query" && p.Dst.Port() == 53:
 					queries++
-				case p.Proto == decode.ProtoUDP && p.App != nil && p.App.Fields["message"] == "response" && p.Src.Port() == 53:
+				case p.Proto == decode.ProtoUDP && p.App != nil && p.App.First().Fields.Get("message") == "response" && p.Src.Port() == 53:
 					answers++
 				default:
 					other++

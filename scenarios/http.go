@@ -215,13 +215,13 @@ func expectContinue(v *check.View) (bool, i18n.Text) {
 			step, line = 1, m.Get("line")
 			order = append(order, i18n.T("POST head", "POST 头部"))
 		case step == 1 && m.Get("message") == "request":
-			return false, check.Join(append(order, check.Say("client sent %s before 100 Continue", "客户端在 100 Continue 之前发出了 %s", m.Packet.App.Summary)), arrow)
+			return false, check.Join(append(order, check.Say("client sent %s before 100 Continue", "客户端在 100 Continue 之前发出了 %s", m.Packet.App.Summary())), arrow)
 		case step == 1 && m.Get("status") == "100":
 			step++
 			order = append(order, check.Plain("100 Continue"))
 		case step == 2 && m.Get("message") == "request":
 			if m.Get("of") != line || m.Get("part") != "end" {
-				return false, check.Join(append(order, check.Say("next client message: %s", "客户端的下一条消息:%s", m.Packet.App.Summary)), arrow)
+				return false, check.Join(append(order, check.Say("next client message: %s", "客户端的下一条消息:%s", m.Packet.App.Summary())), arrow)
 			}
 			step++
 			order = append(order, check.Say("POST body %s B", "POST 请求体 %s 字节", m.Get("body.bytes")))

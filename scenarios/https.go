@@ -83,9 +83,9 @@ The notebook says HTTPS "needs a certificate from a CA, which costs money": brow
 	},
 	Checks: []check.Check{
 		check.New("the first byte of the answer comes after 2 round trips over HTTP and 3 over HTTPS", "拿到回答的第一个字节:HTTP 用了 2 个往返,HTTPS 用了 3 个", func(v *check.View) (bool, i18n.Text) {
-			h, okH := roundTrips(v.Act(httpsPlain.ActNumber()), func(p *decode.Packet) bool { return p.App != nil && p.App.Fields["status"] != "" })
+			h, okH := roundTrips(v.Act(httpsPlain.ActNumber()), func(p *decode.Packet) bool { return p.App != nil && p.App.First().Fields.Get("status") != "" })
 			s, okS := roundTrips(v.Act(httpsTLS.ActNumber()), func(p *decode.Packet) bool {
-				return p.App != nil && strings.HasPrefix(p.App.Fields["decrypted"], `"HTTP/1.1 `)
+				return p.App != nil && strings.HasPrefix(p.App.First().Fields.Get("decrypted"), `"HTTP/1.1 `)
 			})
 			return okH && okS && h == 2 && s == 3, check.Say("HTTP: response in the server's turn %d; HTTPS: in its turn %d (found: %v, %v)", "HTTP:响应在服务器的第 %d 轮;HTTPS:在第 %d 轮(找到:%v,%v)", h, s, check.Bool(okH), check.Bool(okS))
 		}),
@@ -117,7 +117,7 @@ func tlsHandshake(v *check.View) (bool, i18n.Text) {
 	i := 0
 	var seen []i18n.Text
 	for _, m := range v.AppMsgs("tls") {
-		s := m.Packet.App.Summary
+		s := m.Packet.App.Summary()
 		seen = append(seen, check.Say("%s: %s", "%s:%s", lane(m.Packet.From), s))
 		for i < len(want) && m.Packet.From == want[i].from && strings.Contains(s, want[i].text) {
 			s = s[strings.Index(s, want[i].text)+len(want[i].text):]
@@ -235,7 +235,7 @@ func rstAfterClose(v *check.View) (bool, i18n.Text) {
 		case p == nil:
 		case p.From == client && p.Flags.Has(decode.FIN) && finAt < 0:
 			finAt = i
-		case p.From == server && p.App != nil && strings.Contains(p.App.Summary, "close_notify"):
+		case p.From == server && p.App != nil && strings.Contains(p.App.Summary(), "close_notify"):
 			alertAt = i
 		case p.From == client && p.Flags.Has(decode.RST) && rstAt < 0:
 			rstAt = i

@@ -32,7 +32,7 @@
 //
 // Partial streams. A connection whose first captured packet is not a SYN
 // began before the capture; a segment the capture missed leaves a hole.
-// Both are marked (AppInfo.Partial), never guessed over: the HTTP decoder
+// Both are marked (AppMessage.Partial), never guessed over: the HTTP decoder
 // skips lost body bytes when the body length is known, and otherwise waits
 // for the next line that starts a message; the TLS decoder stops at a hole.
 // No input, however malformed, makes the decoder panic (see the fuzz tests).
@@ -40,7 +40,6 @@ package appdecode
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -225,7 +224,7 @@ func (d *Decoder) attach(p *decode.Packet) {
 	}
 	p.App = info
 	d.stats.Messages++
-	if info.Partial {
+	if info.Partial() {
 		d.stats.Partial++
 	}
 }
@@ -340,59 +339,17 @@ func (e *emitter) reset() {
 	e.gen++
 }
 
-// info merges the items into one AppInfo (nil for none) and resets.
+// info turns the items into one AppInfo (nil for none) and resets.
 func (e *emitter) info() *decode.AppInfo {
 	defer e.reset()
-	switch len(e.items) {
-	case 0:
+	if len(e.items) == 0 {
 		return nil
-	case 1:
-		it := e.items[0]
-		return &decode.AppInfo{Proto: it.proto, Summary: it.summary, Fields: it.fields, Partial: it.partial}
 	}
-	// The first item's fields keep their names; the next ones' are
-	// numbered ("2.status").
-	info := &decode.AppInfo{Proto: e.items[0].proto, Fields: map[string]string{}}
-	parts := make([]string, 0, len(e.items))
+	info := &decode.AppInfo{Proto: e.items[0].proto, Messages: make([]decode.AppMessage, len(e.items))}
 	for i, it := range e.items {
-		parts = append(parts, it.summary)
-		info.Partial = info.Partial || it.partial
-		prefix := ""
-		if i > 0 {
-			prefix = strconv.Itoa(i+1) + "."
-		}
-		for k, v := range it.fields {
-			info.Fields[prefix+k] = v
-		}
+		info.Messages[i] = decode.AppMessage{Summary: it.summary, Fields: decode.FieldsOf(it.fields), Partial: it.partial}
 	}
-	info.Summary = strings.Join(parts, ", ")
 	return info
-}
-
-// Messages splits an AppInfo into the fields of each message it names, in
-// order: a packet that completes several messages carries them in one
-// AppInfo, the second one's fields numbered "2.status", and so on.
-func Messages(a *decode.AppInfo) []map[string]string {
-	if a == nil {
-		return nil
-	}
-	var out []map[string]string
-	for i := 1; ; i++ {
-		f := map[string]string{}
-		prefix := strconv.Itoa(i) + "."
-		for k, v := range a.Fields {
-			switch {
-			case i == 1 && (k == "" || k[0] < '0' || k[0] > '9'):
-				f[k] = v
-			case i > 1 && strings.HasPrefix(k, prefix):
-				f[strings.TrimPrefix(k, prefix)] = v
-			}
-		}
-		if len(f) == 0 {
-			return out
-		}
-		out = append(out, f)
-	}
 }
 
 // stream is one decoded TCP connection. Its two directions are indexed by

@@ -103,30 +103,30 @@ func TestDNSOverUDP(t *testing.T) {
 		if p.App == nil {
 			t.Fatalf("packet %d not named", p.N)
 		}
-		got = append(got, p.App.Summary)
+		got = append(got, p.App.Summary())
 	}
 	if join(got) != join(dnsWant) {
 		t.Errorf("got\n%s\nwant\n%s", join(got), join(dnsWant))
 	}
-	f := pl.pkts[5].App.Fields
-	if f["rcode"] != "NXDOMAIN" || f["negative_ttl"] != "60" || !strings.HasPrefix(f["authority"], "lab. 300 IN SOA") {
+	f := pl.pkts[5].App.First().Fields
+	if f.Get("rcode") != "NXDOMAIN" || f.Get("negative_ttl") != "60" || !strings.HasPrefix(f.Get("authority"), "lab. 300 IN SOA") {
 		t.Errorf("NXDOMAIN fields %v", f)
 	}
-	f = pl.pkts[0].App.Fields
-	if f["question"] != "shop.lab IN A" || f["flags"] != "rd" || f["edns"] != "version 0, UDP payload 1232 B" {
+	f = pl.pkts[0].App.First().Fields
+	if f.Get("question") != "shop.lab IN A" || f.Get("flags") != "rd" || f.Get("edns") != "version 0, UDP payload 1232 B" {
 		t.Errorf("query fields %v", f)
 	}
-	if f := pl.pkts[1].App.Fields; f["ttl"] != "300" || f["flags"] != "qr aa rd" {
+	if f := pl.pkts[1].App.First().Fields; f.Get("ttl") != "300" || f.Get("flags") != "qr aa rd" {
 		t.Errorf("answer fields %v", f)
 	}
 	// Garbage on port 53 is named as such, not guessed.
 	p := pl.add(udpFrame(t, "127.0.0.1:40000", "127.0.0.53:53", []byte{1, 2, 3}), pl.t)
-	if p.App == nil || !strings.HasPrefix(p.App.Summary, "malformed DNS message") {
+	if p.App == nil || !strings.HasPrefix(p.App.Summary(), "malformed DNS message") {
 		t.Errorf("garbage: %+v", p.App)
 	}
 	// Other ports are not DNS.
 	if p := pl.add(udpFrame(t, "127.0.0.1:40000", "127.0.0.1:9999", dnsExchange(t)[0]), pl.t); p.App != nil {
-		t.Errorf("port 9999 decoded as %q", p.App.Summary)
+		t.Errorf("port 9999 decoded as %q", p.App.Summary())
 	}
 }
 
@@ -143,7 +143,7 @@ func TestDNSOverTCP(t *testing.T) {
 	var got []string
 	for _, p := range pl.pkts {
 		if p.App != nil {
-			got = append(got, strings.Split(p.App.Summary, ", ")...)
+			got = append(got, strings.Split(p.App.Summary(), ", ")...)
 		}
 	}
 	want := []string{dnsWant[0], dnsWant[2], dnsWant[4], dnsWant[6], dnsWant[1], dnsWant[3], dnsWant[5], "CNAME www.shop.lab = shop.lab ttl=300", "A shop.lab = 127.0.0.80 ttl=300 id=0x0009"}

@@ -105,7 +105,7 @@ func TestFixtureMidStream(t *testing.T) {
 		want := 0
 		for _, p := range full.pkts[start:] {
 			if p.App != nil {
-				want += strings.Count(p.App.Summary, "GET ")
+				want += strings.Count(p.App.Summary(), "GET ")
 			}
 		}
 		pl := newPipeline(t, layers.LinkTypeEthernet, nil)
@@ -122,9 +122,9 @@ func TestFixtureMidStream(t *testing.T) {
 			if p.App == nil {
 				continue
 			}
-			got += strings.Count(p.App.Summary, "GET ")
-			if mid[p.Flow] && !firstSeen[p.Flow] && !p.App.Partial {
-				t.Errorf("start at %d: first message %q of a connection caught mid-way is not marked partial", start+1, p.App.Summary)
+			got += strings.Count(p.App.Summary(), "GET ")
+			if mid[p.Flow] && !firstSeen[p.Flow] && !p.App.Partial() {
+				t.Errorf("start at %d: first message %q of a connection caught mid-way is not marked partial", start+1, p.App.Summary())
 			}
 			firstSeen[p.Flow] = true
 		}

@@ -70,10 +70,10 @@ func (pl *pipeline) summaries() []string {
 			continue
 		}
 		mark := ""
-		if p.App.Partial {
+		if p.App.Partial() {
 			mark = "~"
 		}
-		out = append(out, fmt.Sprintf("%d%s %s", p.N, mark, p.App.Summary))
+		out = append(out, fmt.Sprintf("%d%s %s", p.N, mark, p.App.Summary()))
 	}
 	return out
 }

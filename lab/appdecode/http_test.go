@@ -169,12 +169,12 @@ func TestHTTPFields(t *testing.T) {
 		"body": "2 B (Content-Length)", "body.bytes": "2",
 	}
 	for k, v := range want {
-		if req.Fields[k] != v {
-			t.Errorf("%s = %q, want %q", k, req.Fields[k], v)
+		if req.First().Fields.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, req.First().Fields.Get(k), v)
 		}
 	}
-	if !strings.Contains(req.Fields["headers"], "Content-Type: application/json\nContent-Length: 2") {
-		t.Errorf("headers %q", req.Fields["headers"])
+	if !strings.Contains(req.First().Fields.Get("headers"), "Content-Type: application/json\nContent-Length: 2") {
+		t.Errorf("headers %q", req.First().Fields.Get("headers"))
 	}
 }
 
@@ -239,18 +239,25 @@ func TestMaxStreams(t *testing.T) {
 	}
 }
 
-// TestMessages: two responses completed by one segment come apart again.
+// TestMessages: two responses completed by one segment are two messages of
+// its AppInfo, each with its own fields under their own names.
 func TestMessages(t *testing.T) {
 	pl := newPipeline(t, layers.LinkTypeEthernet, nil)
 	c := newConn(t, pl, "127.0.0.1:40000", "127.0.0.80:80")
 	c.handshake()
 	c.send(0, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 1460)
 	c.send(1, "HTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 1460)
-	ms := Messages(pl.pkts[len(pl.pkts)-1].App)
-	if len(ms) != 2 || ms[0]["status"] != "304" || ms[1]["status"] != "404" || ms[1]["body.bytes"] != "0" {
-		t.Errorf("messages %v", ms)
+	a := pl.pkts[len(pl.pkts)-1].App
+	ms := a.Messages
+	if len(ms) != 2 || ms[0].Fields.Get("status") != "304" || ms[1].Fields.Get("status") != "404" || ms[1].Fields.Get("body.bytes") != "0" {
+		t.Fatalf("messages %+v", ms)
 	}
-	if Messages(nil) != nil {
-		t.Error("no AppInfo, no messages")
+	if ms[0].Summary != "304 Not Modified" || a.Summary() != "304 Not Modified, 404 Not Found" {
+		t.Errorf("summaries %q, packet %q", ms[0].Summary, a.Summary())
+	}
+	for _, m := range ms {
+		if _, numbered := m.Fields.Lookup("2.status"); numbered {
+			t.Errorf("numbered key in a message: %+v", m.Fields)
+		}
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/netlab/netlab/lab/decode"
 )
 
 // chunk is one Write of one side of a TLS connection.
@@ -125,18 +127,18 @@ func TestTLS13WithKeyLog(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, all)
 		}
 	}
-	var f map[string]string
+	var f decode.AppFields
 	for _, p := range pl.pkts {
-		if p.App != nil && strings.Contains(p.App.Summary, "Certificate,") {
-			f = p.App.Fields
+		if p.App != nil && strings.Contains(p.App.Summary(), "Certificate,") {
+			f = p.App.First().Fields
 		}
 	}
-	if f["cert_subject"] != "CN=shop.lab" || f["cert_key"] != "ECDSA P-256" || f["cert_self_signed"] != "yes" || f["version"] != "TLS 1.3" {
+	if f.Get("cert_subject") != "CN=shop.lab" || f.Get("cert_key") != "ECDSA P-256" || f.Get("cert_self_signed") != "yes" || f.Get("version") != "TLS 1.3" {
 		t.Errorf("fields %v", f)
 	}
 	found := false
 	for _, p := range pl.pkts {
-		if p.App != nil && p.App.Fields["decrypted"] == `"GET /secret HTTP/1.1"` {
+		if p.App != nil && p.App.First().Fields.Get("decrypted") == `"GET /secret HTTP/1.1"` {
 			found = true
 		}
 	}
@@ -165,7 +167,7 @@ func TestTLSCorruptRecord(t *testing.T) {
 	})
 	failed := false
 	for _, p := range pl.pkts {
-		if p.App != nil && strings.HasPrefix(p.App.Fields["decryption"], "failed") {
+		if p.App != nil && strings.HasPrefix(p.App.First().Fields.Get("decryption"), "failed") {
 			failed = true
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/netlab/netlab/lab/decode"
 )
 
 // TestTsharkAgrees: Wireshark's dissectors, run on the same recorded
@@ -23,20 +25,20 @@ func TestTsharkAgrees(t *testing.T) {
 	type query struct {
 		filter string
 		fields []string
-		mine   func(m map[string]string, summary string) string // "" to skip
+		mine   func(m decode.AppFields, summary string) string // "" to skip
 	}
 	httpQ := query{"http.request or http.response", []string{"http.request.method", "http.request.uri", "http.response.code"}, nil}
 	dnsQ := query{"dns", []string{"dns.id", "dns.qry.name", "dns.flags.rcode"},
-		func(f map[string]string, _ string) string {
-			if f["id"] == "" {
+		func(f decode.AppFields, _ string) string {
+			if f.Get("id") == "" {
 				return ""
 			}
-			name, _, _ := strings.Cut(f["question"], " ")
+			name, _, _ := strings.Cut(f.Get("question"), " ")
 			rcode := "" // tshark shows none for a query
-			if f["message"] == "response" {
-				rcode = map[string]string{"NOERROR": "0", "NXDOMAIN": "3", "SERVFAIL": "2", "REFUSED": "5"}[f["rcode"]]
+			if f.Get("message") == "response" {
+				rcode = map[string]string{"NOERROR": "0", "NXDOMAIN": "3", "SERVFAIL": "2", "REFUSED": "5"}[f.Get("rcode")]
 			}
-			return f["id"] + " " + name + " " + rcode
+			return f.Get("id") + " " + name + " " + rcode
 		}}
 	for _, tc := range []struct {
 		name string
@@ -44,7 +46,7 @@ func TestTsharkAgrees(t *testing.T) {
 	}{
 		{"http", []query{httpQ}},
 		{"https", []query{httpQ, {"tls.handshake.type", []string{"tls.handshake.type"},
-			func(_ map[string]string, s string) string {
+			func(_ decode.AppFields, s string) string {
 				var types []string
 				for _, name := range []string{"ClientHello", "ServerHello"} {
 					if strings.Contains(s, name) {
@@ -86,8 +88,9 @@ func TestTsharkAgrees(t *testing.T) {
 					if p.App == nil {
 						continue
 					}
-					for _, f := range Messages(p.App) {
-						if s := q.mine(f, p.App.Summary); s != "" {
+					for _, m := range p.App.Messages {
+						f := m.Fields
+						if s := q.mine(f, p.App.Summary()); s != "" {
 							mine = append(mine, strings.TrimRight(strconv.Itoa(p.N)+" "+s, " "))
 						}
 					}
@@ -113,22 +116,23 @@ func httpCompleted(pl *pipeline) []string {
 		if p.App == nil || p.App.Proto != "http" {
 			continue
 		}
-		for _, f := range Messages(p.App) {
+		for _, m := range p.App.Messages {
+			f := m.Fields
 			text := ""
 			switch {
-			case f["method"] != "":
-				text = f["method"] + " " + f["target"]
-			case f["status"] != "":
-				text = "  " + f["status"]
+			case f.Get("method") != "":
+				text = f.Get("method") + " " + f.Get("target")
+			case f.Get("status") != "":
+				text = "  " + f.Get("status")
 			}
 			switch {
-			case text != "" && f["body.bytes"] != "":
+			case text != "" && f.Get("body.bytes") != "":
 				done = append(done, msg{p.N, text})
 			case text != "":
-				open[f["line"]] = text
-			case f["part"] == "end":
-				done = append(done, msg{p.N, open[f["of"]]})
-				delete(open, f["of"])
+				open[f.Get("line")] = text
+			case f.Get("part") == "end":
+				done = append(done, msg{p.N, open[f.Get("of")]})
+				delete(open, f.Get("of"))
 			}
 		}
 	}

@@ -7,7 +7,6 @@ package check
 import (
 	"bytes"
 
-	"github.com/netlab/netlab/lab/appdecode"
 	"github.com/netlab/netlab/lab/decode"
 )
 
@@ -18,13 +17,12 @@ type AppMsg struct {
 	Packet *decode.Packet
 	// Index is the message's position among its packet's messages, from 1.
 	Index int
-	// Fields are the decoder's fields of this message ("method", "status",
-	// "header.host", "question", ...).
-	Fields map[string]string
+	decode.AppMessage
 }
 
-// Get is the field k, or "".
-func (m AppMsg) Get(k string) string { return m.Fields[k] }
+// Get is the message's field k ("method", "status", "header.host",
+// "question", ...), or "".
+func (m AppMsg) Get(k string) string { return m.Fields.Get(k) }
 
 // AppMsgs lists the messages of proto ("http", "tls", "dns") in capture
 // order, one per message even where a packet carries several.
@@ -34,8 +32,8 @@ func (v *View) AppMsgs(proto string) []AppMsg {
 		if p.App == nil || p.App.Proto != proto {
 			continue
 		}
-		for i, f := range appdecode.Messages(p.App) {
-			out = append(out, AppMsg{Packet: p, Index: i + 1, Fields: f})
+		for i, m := range p.App.Messages {
+			out = append(out, AppMsg{Packet: p, Index: i + 1, AppMessage: m})
 		}
 	}
 	return out

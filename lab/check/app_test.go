@@ -25,14 +25,21 @@ func appView() *View {
 			Data: []byte(hdr + payload), PayloadOffset: len(hdr), PayloadLen: len(payload),
 		}}
 	}
-	get := &decode.AppInfo{Proto: "http", Summary: "GET /", Fields: map[string]string{"message": "request", "method": "GET", "target": "/", "line": "GET / HTTP/1.1"}}
-	// The response's head and the end of its body in one segment, then the
-	// next request's head: three messages, the second and third numbered.
-	resp := &decode.AppInfo{Proto: "http", Summary: "200 OK", Fields: map[string]string{
-		"message": "response", "status": "200", "line": "HTTP/1.1 200 OK",
-		"2.message": "response", "2.of": "HTTP/1.1 200 OK", "2.part": "end",
+	msg := func(summary string, kv ...string) decode.AppMessage {
+		f := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			f[kv[i]] = kv[i+1]
+		}
+		return decode.AppMessage{Summary: summary, Fields: decode.FieldsOf(f)}
+	}
+	get := &decode.AppInfo{Proto: "http", Messages: []decode.AppMessage{msg("GET /", "message", "request", "method", "GET", "target", "/", "line", "GET / HTTP/1.1")}}
+	// The response's head and the end of its body in one segment: two
+	// messages.
+	resp := &decode.AppInfo{Proto: "http", Messages: []decode.AppMessage{
+		msg("200 OK", "message", "response", "status", "200", "line", "HTTP/1.1 200 OK"),
+		msg("body 0 B", "message", "response", "of", "HTTP/1.1 200 OK", "part", "end"),
 	}}
-	dnsQ := &decode.AppInfo{Proto: "dns", Summary: "A? shop.lab", Fields: map[string]string{"message": "query", "question": "shop.lab IN A", "id": "7"}}
+	dnsQ := &decode.AppInfo{Proto: "dns", Messages: []decode.AppMessage{msg("A? shop.lab", "message", "query", "question", "shop.lab IN A", "id", "7")}}
 	tl := timeline.New(timeline.Meta{})
 	tl.Append(
 		timeline.Event{Kind: timeline.KindPacket, Act: 1, Packet: &decode.Packet{Proto: decode.ProtoUDP, From: "client", To: "resolver", App: dnsQ, Data: []byte("dns")}},

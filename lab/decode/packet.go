@@ -230,14 +230,6 @@ type Packet struct {
 	App *AppInfo
 }
 
-// AppInfo is an application-layer summary attached to a packet (HTTP, TLS, DNS).
-type AppInfo struct {
-	Proto   string            `json:"proto"`             // "http", "tls", "dns"
-	Summary string            `json:"summary"`           // e.g. "GET /index.html", "200 OK", "A? shop.lab"
-	Fields  map[string]string `json:"fields,omitempty"`  // details for the details view
-	Partial bool              `json:"partial,omitempty"` // stream started before capture or lost a segment
-}
-
 // Payload returns the transport payload bytes (nil for none).
 func (p *Packet) Payload() []byte {
 	if p.PayloadLen == 0 || p.PayloadOffset+p.PayloadLen > len(p.Data) {

@@ -13,8 +13,8 @@ import (
 // seq=1 ..."): on a narrow arrow the message survives truncation.
 func (p *Packet) Label() string {
 	var b strings.Builder
-	if p.App != nil && p.App.Summary != "" {
-		b.WriteString(p.App.Summary)
+	if s := p.App.Summary(); s != "" {
+		b.WriteString(s)
 		b.WriteString(" · ")
 	}
 	switch p.Proto {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"strconv"
 
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
@@ -32,6 +33,38 @@ func NewJSON(w io.Writer, lang i18n.Lang) *JSON {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return &JSON{enc: enc, lang: lang}
+}
+
+// AppLine is a packet line's "app" object: the packet's application
+// messages flattened into one summary and one map of fields. The first
+// message's fields keep their names; the next ones' are numbered from 2
+// ("2.status", "3.method"), the shape schema v1 documents.
+type AppLine struct {
+	Proto   string            `json:"proto"`
+	Summary string            `json:"summary"`
+	Fields  map[string]string `json:"fields,omitempty"`
+	Partial bool              `json:"partial,omitempty"`
+}
+
+// appLine flattens a (nil for none).
+func appLine(a *decode.AppInfo) *AppLine {
+	if a == nil {
+		return nil
+	}
+	l := &AppLine{Proto: a.Proto, Summary: a.Summary(), Partial: a.Partial()}
+	for i, m := range a.Messages {
+		prefix := ""
+		if i > 0 {
+			prefix = strconv.Itoa(i+1) + "."
+		}
+		for _, f := range m.Fields {
+			if l.Fields == nil {
+				l.Fields = map[string]string{}
+			}
+			l.Fields[prefix+f.Key] = f.Value
+		}
+	}
+	return l
 }
 
 // Line is one JSON line. Fields that do not apply to a type are omitted.
@@ -59,11 +92,11 @@ type Line struct {
 	Win   *uint32  `json:"win,omitempty"`
 	// InFlight: bytes its sender has sent and not yet seen acknowledged,
 	// after this segment (compare with the peer's win).
-	InFlight uint32          `json:"in_flight,omitempty"`
-	Summary  string          `json:"summary,omitempty"`
-	Expert   []string        `json:"expert,omitempty"`
-	App      *decode.AppInfo `json:"app,omitempty"`
-	Act      int             `json:"act,omitempty"`
+	InFlight uint32   `json:"in_flight,omitempty"`
+	Summary  string   `json:"summary,omitempty"`
+	Expert   []string `json:"expert,omitempty"`
+	App      *AppLine `json:"app,omitempty"`
+	Act      int      `json:"act,omitempty"`
 	// Dropped: why the packet never reached its receiver ("firewall").
 	Dropped string `json:"dropped,omitempty"`
 
@@ -126,7 +159,7 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 	switch e.Kind {
 	case timeline.KindPacket:
 		p := e.Packet
-		l.N, l.Proto, l.From, l.To, l.Summary, l.Expert, l.App = p.N, p.Proto.String(), p.From, p.To, p.Summary(), p.Expert.Names(), p.App
+		l.N, l.Proto, l.From, l.To, l.Summary, l.Expert, l.App = p.N, p.Proto.String(), p.From, p.To, p.Summary(), p.Expert.Names(), appLine(p.App)
 		l.Dropped = p.Drop.String()
 		if p.Src.IsValid() {
 			l.Src, l.Dst = p.Src.String(), p.Dst.String()

@@ -3,7 +3,6 @@ package ui
 import (
 	"encoding/binary"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -240,14 +239,17 @@ func appFields(p *decode.Packet, o, n int, heading headingFunc, add addFunc) {
 		"what write() handed the kernel; TCP keeps no message boundaries, so one write may be split or merged with others",
 		"write() 交给内核的字节;TCP 不保留消息边界,一次 write 可能被拆开或与其他数据合并"))
 	if p.App != nil {
-		add(o, n, "Summary", "摘要", p.App.Summary, i18n.T("what the application protocol says", "应用层协议的内容"))
-		keys := make([]string, 0, len(p.App.Fields))
-		for k := range p.App.Fields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			add(o, n, k, k, p.App.Fields[k], i18n.T("", ""))
+		add(o, n, "Summary", "摘要", p.App.Summary(), i18n.T("what the application protocol says", "应用层协议的内容"))
+		many := len(p.App.Messages) > 1
+		for i, m := range p.App.Messages {
+			if many {
+				add(o, n, fmt.Sprintf("Message %d", i+1), fmt.Sprintf("消息 %d", i+1), m.Summary, i18n.T(
+					"this packet completes several application messages; the fields below are this one's",
+					"这个报文完成了好几条应用层消息;下面是这一条的字段"))
+			}
+			for _, f := range m.Fields {
+				add(o, n, f.Key, f.Key, f.Value, i18n.T("", ""))
+			}
 		}
 	}
 }
