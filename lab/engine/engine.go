@@ -262,10 +262,7 @@ func (r *liveRun) startProducers(src capture.Source, dec *decode.Decoder, app *a
 func (p *producers) stop() (int, error) {
 	p.cancel()
 	p.wg.Wait()
-	if p.capErr != nil || p.pollErr != nil {
-		return p.packets, errors.Join(p.capErr, p.pollErr)
-	}
-	return p.packets, nil
+	return p.packets, errors.Join(p.capErr, p.pollErr)
 }
 
 // reportStats passes the capture's counters to stats twice a second until
