@@ -100,116 +100,207 @@ type Result struct {
 // returns an error only when the run cannot start (capture or kernel socket
 // table unavailable: a *sandbox.Error).
 func Run(ctx context.Context, cfg Config) (Result, error) {
+	cfg = cfg.withDefaults()
+	src, err := openCapture(cfg.Iface)
+	if err != nil {
+		return Result{}, err
+	}
+	defer src.Close()
+
+	r := startRun(cfg, src)
+	dec, err := decode.NewDecoder(src.LinkType())
+	if err != nil {
+		r.finish()
+		return Result{}, fmt.Errorf("capture on %s: %w", cfg.Iface, err)
+	}
+	// TLS secrets the scenario's own TLS stack logs let the app decoder
+	// name the TLS 1.3 handshake messages that travel encrypted.
+	keys := appdecode.NewKeyLog()
+	drops := openDrops(cfg.Mode)
+	defer drops.close()
+	prod := r.startProducers(src, dec, appdecode.New(keys), drops)
+
+	runErr, closeErr := r.runLesson(ctx, keys)
+	packets, prodErr := prod.stop()
+	r.finish()
+
+	res := Result{Packets: packets, Drops: src.Stats().Drops, TLSKeyLog: keys.Lines()}
+	if ctx.Err() == nil {
+		res.Err = errors.Join(runErr, closeErr)
+	}
+	if prodErr != nil {
+		res.Err = errors.Join(res.Err, prodErr)
+	}
+	return res, nil
+}
+
+func (cfg Config) withDefaults() Config {
 	if cfg.Iface == "" {
 		cfg.Iface = sandbox.Loopback
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Millisecond
 	}
-	src, err := capture.OpenLive(cfg.Iface)
+	cfg.Limits = cfg.Limits.withDefaults()
+	return cfg
+}
+
+// openCapture opens the live capture on iface and checks that the kernel
+// socket table can be read: without either there is no run.
+func openCapture(iface string) (capture.Source, error) {
+	src, err := capture.OpenLive(iface)
 	if err != nil {
-		return Result{}, sandbox.Explain(fmt.Errorf("capture on %s: %w", cfg.Iface, err))
+		return nil, sandbox.Explain(fmt.Errorf("capture on %s: %w", iface, err))
 	}
-	defer src.Close()
 	diag, err := sockstate.Open()
 	if err != nil {
-		return Result{}, sandbox.Explain(fmt.Errorf("kernel socket table (sock_diag): %w", err))
+		src.Close()
+		return nil, sandbox.Explain(fmt.Errorf("kernel socket table (sock_diag): %w", err))
 	}
 	diag.Close()
+	return src, nil
+}
 
+// openDrops opens the log of what the lab's own firewall drops (lab/impair
+// logs it): those packets never reached their receiver. Without the log
+// (host mode, or a kernel without NFLOG) drops are not marked; the
+// kernel's states still prevail.
+func openDrops(mode sandbox.Mode) *dropMarker {
+	drops := &dropMarker{}
+	if mode != sandbox.Host {
+		drops.log, _ = impair.OpenDropLog(mode)
+	}
+	return drops
+}
+
+// liveRun is one run under way: the merger that orders its events and the
+// session plumbing the scenario's calls go through.
+type liveRun struct {
+	cfg       Config
+	lanes     *sessionrun.Lanes
+	clock     *sessionrun.Clock
+	local     *timeline.Timeline // what the session waits on
+	m         *merger
+	mergeDone chan struct{}
+}
+
+// startRun describes the run (cfg.Meta) and starts its merger.
+func startRun(cfg Config, src capture.Source) *liveRun {
 	sc := cfg.Scenario
-	lanes := sessionrun.NewLanes()
-	local := timeline.New(timeline.Meta{})
-	lim := cfg.Limits.withDefaults()
-	emit := capEvents(lim.Events, func(ev timeline.Event) {
-		local.Append(ev)
+	r := &liveRun{
+		cfg:       cfg,
+		lanes:     sessionrun.NewLanes(),
+		clock:     sessionrun.NewClock(50 * time.Millisecond),
+		local:     timeline.New(timeline.Meta{}),
+		mergeDone: make(chan struct{}),
+	}
+	emit := capEvents(cfg.Limits.Events, func(ev timeline.Event) {
+		r.local.Append(ev)
 		if cfg.Emit != nil {
 			cfg.Emit(ev)
 		}
 	})
-	clock := sessionrun.NewClock(50 * time.Millisecond)
-	m := newMerger(lanes, clock, emit, cfg.Mode == sandbox.Host)
+	r.m = newMerger(r.lanes, r.clock, emit, cfg.Mode == sandbox.Host)
 	meta := timeline.Meta{
 		Scenario: sc.Name, Title: sc.Title, Lanes: sc.Lanes, Sandbox: timeline.SandboxNamed(string(cfg.Mode)),
 		Iface: cfg.Iface, Start: time.Now().Round(0), Link: int(src.LinkType()),
 	}
-	local.SetMeta(meta)
+	r.local.SetMeta(meta)
 	if cfg.Meta != nil {
 		cfg.Meta(meta)
 	}
+	go func() { r.m.run(); close(r.mergeDone) }()
+	return r
+}
 
-	mergeDone := make(chan struct{})
-	go func() { m.run(); close(mergeDone) }()
+// finish waits for the merger to emit every event it holds; no producer
+// may record after it.
+func (r *liveRun) finish() {
+	close(r.m.in)
+	<-r.mergeDone
+}
 
-	// Producers stop when stopCtx is cancelled (after the scenario and its
-	// settle time), not when ctx is: an interrupted run still reports what
+// producers are the goroutines that feed the merger: the capture, the
+// kernel socket table poller and the stats reporter.
+type producers struct {
+	// stop ends them once the scenario and its settle time are over, not
+	// when the run's context ends: an interrupted run still reports what
 	// happened up to the interrupt.
-	stopCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var packets int
-	var capErr, pollErr error
-	dec, err := decode.NewDecoder(src.LinkType())
-	if err != nil {
-		stop()
-		close(m.in)
-		<-mergeDone
-		return Result{}, fmt.Errorf("capture on %s: %w", cfg.Iface, err)
-	}
-	// TLS secrets the scenario's own TLS stack logs let the app decoder
-	// name the TLS 1.3 handshake messages that travel encrypted.
-	keys := appdecode.NewKeyLog()
-	// What the lab's own firewall drops (lab/impair logs it) never reached
-	// its receiver. Without the log (host mode, or a kernel without
-	// NFLOG) drops are not marked; the kernel's states still prevail.
-	drops := &dropMarker{}
-	if cfg.Mode != sandbox.Host {
-		drops.log, _ = impair.OpenDropLog(cfg.Mode)
-	}
-	defer drops.close()
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		packets, capErr = capturePackets(stopCtx, src, dec, appdecode.New(keys), m, lim, drops)
-	}()
-	go func() {
-		defer wg.Done()
-		p := &sockstate.Poller{Interval: cfg.Poll, Refresh: time.Second, Tick: func(t time.Time) { m.watermark(srcPoller, t) }}
-		pollErr = p.Run(stopCtx, m.change)
-	}()
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	packets int
+	capErr  error
+	pollErr error
+}
 
+func (r *liveRun) startProducers(src capture.Source, dec *decode.Decoder, app *appdecode.Decoder, drops *dropMarker) *producers {
+	cfg, m := r.cfg, r.m
+	stopCtx, stop := context.WithCancel(context.Background())
+	p := &producers{cancel: stop}
+	p.wg.Add(2)
+	go func() {
+		defer p.wg.Done()
+		p.packets, p.capErr = capturePackets(stopCtx, src, dec, app, m, cfg.Limits, drops)
+	}()
+	go func() {
+		defer p.wg.Done()
+		poller := &sockstate.Poller{Interval: cfg.Poll, Refresh: time.Second, Tick: func(t time.Time) { m.watermark(srcPoller, t) }}
+		p.pollErr = poller.Run(stopCtx, m.change)
+	}()
 	if cfg.Stats != nil {
-		wg.Add(1)
+		p.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			t := time.NewTicker(500 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-t.C:
-					st := src.Stats()
-					cfg.Stats(st.Packets, st.Drops)
-				case <-stopCtx.Done():
-					return
-				}
-			}
+			defer p.wg.Done()
+			reportStats(stopCtx, src, cfg.Stats)
 		}()
 	}
+	return p
+}
 
+// stop stops the producers and returns the packets captured and why the
+// capture or the poller failed, if they did (both are kept).
+func (p *producers) stop() (int, error) {
+	p.cancel()
+	p.wg.Wait()
+	return p.packets, errors.Join(p.capErr, p.pollErr)
+}
+
+// reportStats passes the capture's counters to stats twice a second until
+// ctx is done.
+func reportStats(ctx context.Context, src capture.Source, stats func(packets, drops uint64)) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			st := src.Stats()
+			stats(st.Packets, st.Drops)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// runLesson runs the scenario in a session and, unless ctx ended, waits
+// its settle time so that the last segments and kernel states arrive. It
+// returns the scenario's error (a timeout included) and the session's
+// error on close.
+func (r *liveRun) runLesson(ctx context.Context, keys *appdecode.KeyLog) (runErr, closeErr error) {
+	sc := r.cfg.Scenario
 	// The timeout counts running time only: not the time a step waits for
 	// the user.
 	budget := newRunBudget(ctx, sc.RunTimeout())
 	sess := session.New(budget.ctx, sessionrun.Config{
-		Recorder: m, Observer: observer{local}, Lanes: lanes, Clock: clock, Mode: cfg.Mode, Lang: cfg.Lang, Pause: budget.pausing(cfg.Pause),
+		Recorder: r.m, Observer: observer{r.local}, Lanes: r.lanes, Clock: r.clock, Mode: r.cfg.Mode, Lang: r.cfg.Lang, Pause: budget.pausing(r.cfg.Pause),
 		KeyLog: keys, Hosts: sc.Hosts,
 	})
-	runErr := runScenario(sc, sess)
-	closeErr := sess.Close()
+	runErr = runScenario(sc, sess)
+	closeErr = sess.Close()
 	if budget.expired() && ctx.Err() == nil {
 		runErr = errors.Join(runErr, fmt.Errorf("scenario %s did not finish within %v of running time", sc.Name, sc.RunTimeout()))
 	}
 	budget.stop()
 	if ctx.Err() == nil {
-		// Let the last segments and kernel states arrive.
 		t := time.NewTimer(sc.SettleTime())
 		select {
 		case <-t.C:
@@ -217,19 +308,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		t.Stop()
 	}
-	stop()
-	wg.Wait()
-	close(m.in)
-	<-mergeDone
-
-	res := Result{Packets: packets, Drops: src.Stats().Drops, TLSKeyLog: keys.Lines()}
-	if ctx.Err() == nil {
-		res.Err = errors.Join(runErr, closeErr)
-	}
-	if capErr != nil || pollErr != nil {
-		res.Err = errors.Join(res.Err, capErr, pollErr)
-	}
-	return res, nil
+	return runErr, closeErr
 }
 
 // runScenario calls the scenario's Run, turning a panic into an error.

@@ -33,53 +33,14 @@ func Replay(src capture.Source, meta timeline.Meta) (*timeline.Timeline, error) 
 		meta.Sandbox = timeline.SandboxFile
 	}
 	tr := flow.NewTracker()
-	var events []timeline.Event
-	var damage error
-	for {
-		f, err := src.ReadFrame()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if errors.Is(err, capture.ErrMalformed) {
-			damage = fmt.Errorf("replay: %w", err)
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("replay: %w", err)
-		}
-		if len(events) == 0 && meta.Start.IsZero() {
-			meta.Start = f.Time
-		}
-		p := new(decode.Packet)
-		dec.Decode(f.Data, f.Length, p)
-		tr.Add(p)
-		events = append(events, timeline.Event{Time: f.Time, Kind: timeline.KindPacket, Packet: p})
+	events, damage, err := readPackets(src, dec, tr)
+	if err != nil {
+		return nil, err
 	}
-	lanes := map[netip.AddrPort]string{}
-	var servers []string
-	for _, c := range tr.Convs() {
-		p := events[0].Packet // Convs is empty when events is
-		for _, e := range events {
-			if e.Packet.N == c.FirstPacket {
-				p = e.Packet
-				break
-			}
-		}
-		if c.Proto != decode.ProtoTCP || p.Flags&decode.SYN == 0 {
-			continue
-		}
-		if _, ok := lanes[c.B]; !ok {
-			name := "server"
-			if len(servers) > 0 {
-				name = fmt.Sprintf("server %d", len(servers)+1)
-			}
-			servers = append(servers, name)
-			lanes[c.B] = name
-		}
-		if _, ok := lanes[c.A]; !ok {
-			lanes[c.A] = "client"
-		}
+	if len(events) > 0 && meta.Start.IsZero() {
+		meta.Start = events[0].Time
 	}
+	lanes, servers := laneRoles(tr.Convs(), events)
 	if len(meta.Lanes) == 0 {
 		meta.Lanes = append([]string{"client"}, servers...)
 		if len(servers) == 0 {
@@ -111,4 +72,57 @@ func Replay(src capture.Source, meta timeline.Meta) (*timeline.Timeline, error) 
 	}
 	tl.Close(sum)
 	return tl, damage
+}
+
+// readPackets reads, decodes and follows (in tr) every packet of the file.
+// Damage (capture.ErrMalformed) ends the reading without losing what was
+// read: it is returned as damage; any other read error as err.
+func readPackets(src capture.Source, dec *decode.Decoder, tr *flow.Tracker) (events []timeline.Event, damage, err error) {
+	for {
+		f, err := src.ReadFrame()
+		if errors.Is(err, io.EOF) {
+			return events, nil, nil
+		}
+		if errors.Is(err, capture.ErrMalformed) {
+			return events, fmt.Errorf("replay: %w", err), nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("replay: %w", err)
+		}
+		p := new(decode.Packet)
+		dec.Decode(f.Data, f.Length, p)
+		tr.Add(p)
+		events = append(events, timeline.Event{Time: f.Time, Kind: timeline.KindPacket, Packet: p})
+	}
+}
+
+// laneRoles names the endpoints of the TCP connections whose SYN is in the
+// file: the one that accepted is "server" ("server 2", ... for more, which
+// servers lists in order), the one that opened is "client".
+func laneRoles(convs []*flow.Conv, events []timeline.Event) (lanes map[netip.AddrPort]string, servers []string) {
+	lanes = map[netip.AddrPort]string{}
+	for _, c := range convs {
+		p := events[0].Packet // Convs is empty when events is
+		for _, e := range events {
+			if e.Packet.N == c.FirstPacket {
+				p = e.Packet
+				break
+			}
+		}
+		if c.Proto != decode.ProtoTCP || p.Flags&decode.SYN == 0 {
+			continue
+		}
+		if _, ok := lanes[c.B]; !ok {
+			name := "server"
+			if len(servers) > 0 {
+				name = fmt.Sprintf("server %d", len(servers)+1)
+			}
+			servers = append(servers, name)
+			lanes[c.B] = name
+		}
+		if _, ok := lanes[c.A]; !ok {
+			lanes[c.A] = "client"
+		}
+	}
+	return lanes, servers
 }

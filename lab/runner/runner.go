@@ -164,92 +164,112 @@ func (r *Run) Wait() (timeline.Summary, error) {
 func (r *Run) collect(pr *os.File) {
 	defer close(r.done)
 	defer pr.Close()
-	dec := newDecoder(pr)
-	var last *end
-	var lastTime time.Time
-	received := 0 // packet events on the timeline
-	var decErr error
+	got := r.receive(newDecoder(pr))
+	io.Copy(io.Discard, pr)
+	if r.ctl != nil {
+		r.ctl.Close()
+	}
+	waitErr := r.cmd.Wait()
+	var sum timeline.Summary
+	sum, r.err = r.conclude(got, waitErr)
+	if r.err == nil && !sum.Interrupted {
+		r.judge(&sum, got.lastTime)
+	}
+	r.Timeline.Close(sum)
+}
+
+// received is what a worker's event stream brought.
+type received struct {
+	last     *end      // the worker's last word, nil if it never said it
+	lastTime time.Time // of the last event
+	packets  int       // packet events on the timeline
+	err      error     // why the stream broke, if not at its end
+}
+
+// receive reads the worker's messages into the timeline until the stream
+// ends.
+func (r *Run) receive(dec *decoder) received {
+	var got received
 	for {
 		m, err := dec.next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				decErr = err
+				got.err = err
 			}
-			break
+			return got
 		}
 		switch {
 		case m.Meta != nil:
 			r.Timeline.SetMeta(*m.Meta)
 		case m.Event != nil:
-			lastTime = m.Event.Time
+			got.lastTime = m.Event.Time
 			if m.Event.Kind == timeline.KindPacket {
-				received++
+				got.packets++
 			}
 			r.Timeline.Append(*m.Event)
 		case m.End != nil:
-			last = m.End
+			got.last = m.End
 		case m.Stats != nil:
 			r.mu.Lock()
 			r.live = *m.Stats
 			r.mu.Unlock()
 		}
 	}
-	io.Copy(io.Discard, pr)
-	if r.ctl != nil {
-		r.ctl.Close()
-	}
-	waitErr := r.cmd.Wait()
-	r.mu.Lock()
-	interrupted := r.interrupted
-	r.mu.Unlock()
+}
 
-	// Without the worker's last word (it was killed), the summary counts
-	// what arrived, never a default of zero.
+// conclude turns how the worker ended into the run's summary and error.
+// Without the worker's last word (it was killed), the summary counts what
+// arrived, never a default of zero.
+func (r *Run) conclude(got received, waitErr error) (timeline.Summary, error) {
 	r.mu.Lock()
-	sum := timeline.Summary{Interrupted: interrupted, Packets: received, Drops: r.live.Drops}
+	sum := timeline.Summary{Interrupted: r.interrupted, Packets: got.packets, Drops: r.live.Drops}
 	r.mu.Unlock()
+	last := got.last
 	switch {
 	case last != nil && last.Fatal != "":
 		if last.Code == 3 {
-			r.err = &sandbox.Error{Err: errors.New(last.Fatal), Fix: last.Fix}
-		} else {
-			r.err = errors.New(last.Fatal)
+			return sum, &sandbox.Error{Err: errors.New(last.Fatal), Fix: last.Fix}
 		}
+		return sum, errors.New(last.Fatal)
 	case last == nil:
+		if sum.Interrupted {
+			return sum, nil
+		}
 		msg := "worker exited without a result"
 		if waitErr != nil {
 			msg = fmt.Sprintf("worker failed: %v", waitErr)
 		}
-		if decErr != nil {
-			msg += fmt.Sprintf(" (event stream: %v)", decErr)
+		if got.err != nil {
+			msg += fmt.Sprintf(" (event stream: %v)", got.err)
 		}
 		if s := bytes.TrimSpace(r.stderr.Bytes()); len(s) > 0 {
 			msg += "\n" + string(s)
 		}
-		if !interrupted {
-			r.err = errors.New(msg)
-		}
-	default:
-		sum.Packets, sum.Drops, sum.Err, sum.TLSKeyLog = last.Packets, last.Drops, last.Err, last.KeyLog
-		if last.Code == 130 {
-			sum.Interrupted = true
-		}
+		return sum, errors.New(msg)
 	}
-	if r.err == nil && !sum.Interrupted {
-		if lastTime.IsZero() {
-			lastTime = time.Now()
-		}
-		for _, c := range check.Evaluate(r.Timeline, r.Scenario.Checks) {
-			c := c
-			if c.OK {
-				sum.ChecksPassed++
-			} else {
-				sum.ChecksFailed++
-			}
-			r.Timeline.Append(timeline.Event{Time: lastTime, Kind: timeline.KindCheck, Check: &c})
-		}
+	sum.Packets, sum.Drops, sum.Err, sum.TLSKeyLog = last.Packets, last.Drops, last.Err, last.KeyLog
+	if last.Code == 130 {
+		sum.Interrupted = true
 	}
-	r.Timeline.Close(sum)
+	return sum, nil
+}
+
+// judge evaluates the scenario's checks on the timeline, appends their
+// results at the time of the last event (now if there was none) and counts
+// them in sum.
+func (r *Run) judge(sum *timeline.Summary, lastTime time.Time) {
+	if lastTime.IsZero() {
+		lastTime = time.Now()
+	}
+	for _, c := range check.Evaluate(r.Timeline, r.Scenario.Checks) {
+		c := c
+		if c.OK {
+			sum.ChecksPassed++
+		} else {
+			sum.ChecksFailed++
+		}
+		r.Timeline.Append(timeline.Event{Time: lastTime, Kind: timeline.KindCheck, Check: &c})
+	}
 }
 
 // capped is a bytes.Buffer that keeps only the first max bytes.

@@ -67,27 +67,10 @@ func WorkerMainWith(cat lesson.Catalog, opts WorkerOptions) int {
 	w := newFlusher(out)
 	defer w.close()
 	enc := newEncoder(w)
-	fatal := func(code int, err error) int {
-		e := &end{Fatal: err.Error(), Code: code}
-		var se *sandbox.Error
-		if errors.As(err, &se) {
-			e.Fatal = se.Err.Error()
-			e.Fix = se.Fix
-		}
-		enc.send(msg{End: e})
-		return code
-	}
 
-	var req request
-	if err := json.Unmarshal([]byte(os.Getenv(envRequest)), &req); err != nil {
-		return fatal(2, fmt.Errorf("bad worker request: %w", err))
-	}
-	mode, ok := sandbox.Inside()
-	if !ok {
-		return fatal(2, errors.New("worker started outside a sandbox"))
-	}
-	if err := sandbox.Enter(mode); err != nil {
-		return fatal(2, fmt.Errorf("worker: %w", err))
+	req, mode, err := enterSandbox()
+	if err != nil {
+		return sendFatal(enc, 2, err)
 	}
 	if code, done := sandbox.Nest(mode); done {
 		return code
@@ -100,57 +83,65 @@ func WorkerMainWith(cat lesson.Catalog, opts WorkerOptions) int {
 	}
 	sc, err := cat.Lookup(req.Scenario)
 	if err != nil {
-		return fatal(2, err)
+		return sendFatal(enc, 2, err)
 	}
 	if err := sandbox.Setup(mode); err != nil {
-		return fatal(3, sandbox.Explain(err))
+		return sendFatal(enc, 3, sandbox.Explain(err))
 	}
 
 	// SIGTERM from the front end interrupts the run; SIGINT too, should a
 	// terminal send one.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	return runLive(ctx, enc, sc, mode, req, opts)
+}
 
+// enterSandbox reads the front end's request and enters the sandbox this
+// process was started in.
+func enterSandbox() (request, sandbox.Mode, error) {
+	var req request
+	if err := json.Unmarshal([]byte(os.Getenv(envRequest)), &req); err != nil {
+		return req, "", fmt.Errorf("bad worker request: %w", err)
+	}
+	mode, ok := sandbox.Inside()
+	if !ok {
+		return req, mode, errors.New("worker started outside a sandbox")
+	}
+	if err := sandbox.Enter(mode); err != nil {
+		return req, mode, fmt.Errorf("worker: %w", err)
+	}
+	return req, mode, nil
+}
+
+// sendFatal tells the front end the run could not happen, and returns the
+// exit code.
+func sendFatal(enc *encoder, code int, err error) int {
+	e := &end{Fatal: err.Error(), Code: code}
+	var se *sandbox.Error
+	if errors.As(err, &se) {
+		e.Fatal = se.Err.Error()
+		e.Fix = se.Fix
+	}
+	enc.send(msg{End: e})
+	return code
+}
+
+// runLive runs sc live, streams its events and its end to the front
+// end, and returns the exit code.
+func runLive(ctx context.Context, enc *encoder, sc *lesson.Scenario, mode sandbox.Mode, req request, opts WorkerOptions) int {
 	var pause func(context.Context) error
 	if req.Step {
-		cont := make(chan struct{})
-		go func() {
-			sc := bufio.NewScanner(os.Stdin)
-			for sc.Scan() {
-				cont <- struct{}{}
-			}
-			close(cont)
-		}()
-		pause = func(ctx context.Context) error {
-			select {
-			case _, ok := <-cont:
-				if !ok {
-					return nil // the front end stopped stepping: run on
-				}
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		pause = stepsFromStdin()
 	}
-
-	var sendErr error
-	var mu sync.Mutex
-	send := func(m msg) {
-		mu.Lock()
-		defer mu.Unlock()
-		if sendErr == nil {
-			sendErr = enc.send(m)
-		}
-	}
+	s := &sender{enc: enc}
 	res, err := engine.Run(ctx, engine.Config{
 		Scenario: sc, Mode: mode, Lang: req.Lang, Pause: pause, Poll: req.Poll,
-		Meta:  func(m timeline.Meta) { send(msg{Meta: &m}) },
-		Emit:  func(ev timeline.Event) { send(msg{Event: &ev}) },
-		Stats: func(p, d uint64) { send(msg{Stats: &stats{Packets: p, Drops: d}}) },
+		Meta:  func(m timeline.Meta) { s.send(msg{Meta: &m}) },
+		Emit:  func(ev timeline.Event) { s.send(msg{Event: &ev}) },
+		Stats: func(p, d uint64) { s.send(msg{Stats: &stats{Packets: p, Drops: d}}) },
 	})
 	if err != nil {
-		return fatal(3, err)
+		return sendFatal(enc, 3, err)
 	}
 	e := &end{Packets: res.Packets, Drops: res.Drops, KeyLog: res.TLSKeyLog}
 	if res.Err != nil {
@@ -164,12 +155,49 @@ func WorkerMainWith(cat lesson.Catalog, opts WorkerOptions) int {
 	if ctx.Err() != nil {
 		e.Code = 130
 	}
-	send(msg{End: e})
-	if sendErr != nil {
-		fmt.Fprintf(os.Stderr, "netlab worker: event pipe: %v\n", sendErr)
+	s.send(msg{End: e})
+	if s.err != nil {
+		fmt.Fprintf(os.Stderr, "netlab worker: event pipe: %v\n", s.err)
 		return 1
 	}
 	return e.Code
+}
+
+// stepsFromStdin is a pause hook that waits for a line from the front end
+// (one per step); once stdin ends the run goes on without pausing.
+func stepsFromStdin() func(context.Context) error {
+	cont := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			cont <- struct{}{}
+		}
+		close(cont)
+	}()
+	return func(ctx context.Context) error {
+		select {
+		case <-cont:
+			return nil // a step, or the front end stopped stepping: run on
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// sender sends messages from the engine's goroutines one at a time, and
+// stops at the first failure (the front end is gone), keeping it.
+type sender struct {
+	mu  sync.Mutex
+	enc *encoder
+	err error
+}
+
+func (s *sender) send(m msg) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = s.enc.send(m)
+	}
 }
 
 // flusher is a buffered writer flushed every few milliseconds, so live views
