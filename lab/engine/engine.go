@@ -291,7 +291,7 @@ func (r *liveRun) runLesson(ctx context.Context, keys *appdecode.KeyLog) (runErr
 	// the user.
 	budget := newRunBudget(ctx, sc.RunTimeout())
 	sess := session.New(budget.ctx, sessionrun.Config{
-		Recorder: r.m, Observer: observer{r.local}, Lanes: r.lanes, Clock: r.clock, Mode: r.cfg.Mode, Lang: r.cfg.Lang, Pause: budget.pausing(r.cfg.Pause),
+		Sink: r.m, Observer: observer{r.local}, Lanes: r.lanes, Clock: r.clock, Mode: r.cfg.Mode, Lang: r.cfg.Lang, Pause: budget.pausing(r.cfg.Pause),
 		KeyLog: keys, Hosts: sc.Hosts,
 	})
 	runErr = runScenario(sc, sess)

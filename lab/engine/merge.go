@@ -96,7 +96,7 @@ func newMerger(lanes *sessionrun.Lanes, clock *sessionrun.Clock, emit func(timel
 	}
 }
 
-// Record implements sessionrun.Recorder.
+// Record implements sessionrun.EventSink.
 func (m *merger) Record(ev timeline.Event) { m.in <- item{ev: ev} }
 
 func (m *merger) change(c sockstate.Change) { m.in <- item{change: &c} }

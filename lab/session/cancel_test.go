@@ -62,7 +62,7 @@ func TestCancelUnblocks(t *testing.T) {
 	for name, setup := range blockers {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
-			s := New(ctx, sessionrun.Config{Recorder: &recorder{}, Observer: blockingObserver{}})
+			s := New(ctx, sessionrun.Config{Sink: &recorder{}, Observer: blockingObserver{}})
 			defer s.Close()
 			block := setup(t, s)
 			done := make(chan error, 1)
@@ -90,7 +90,7 @@ func TestCancelUnblocks(t *testing.T) {
 func TestStepInterruptedNextCallFails(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	paused := make(chan struct{})
-	s := New(ctx, sessionrun.Config{Recorder: &recorder{}, Pause: func(ctx context.Context) error {
+	s := New(ctx, sessionrun.Config{Sink: &recorder{}, Pause: func(ctx context.Context) error {
 		close(paused)
 		<-ctx.Done()
 		return ctx.Err()
@@ -133,7 +133,7 @@ func (a act) ActTitle() i18n.Text { return i18n.T(a.title, a.title) }
 // started out of its declared order fails the run.
 func TestActNarratesItsNumber(t *testing.T) {
 	rec := &recorder{}
-	s := New(context.Background(), sessionrun.Config{Recorder: rec})
+	s := New(context.Background(), sessionrun.Config{Sink: rec})
 	s.Act(act{1, "first."})
 	s.Act(act{3, "third."})
 	err := s.Close()

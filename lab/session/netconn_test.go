@@ -43,7 +43,7 @@ func (r *recorder) calls(lane string, call timeline.Call) int {
 func newTestSession(t *testing.T) (*Session, *recorder) {
 	t.Helper()
 	rec := &recorder{}
-	s := New(context.Background(), sessionrun.Config{Recorder: rec})
+	s := New(context.Background(), sessionrun.Config{Sink: rec})
 	t.Cleanup(func() { s.Close() })
 	return s, rec
 }

@@ -272,8 +272,8 @@ func (s *Session) record(ev timeline.Event) {
 	if ev.Act == 0 {
 		ev.Act = s.currentAct()
 	}
-	if s.cfg.Recorder != nil {
-		s.cfg.Recorder.Record(ev)
+	if s.cfg.Sink != nil {
+		s.cfg.Sink.Record(ev)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // timestamp and handing the event over.
 //
 // Every event is registered before it is stamped and unregistered after it
-// has been handed to the Recorder; the watermark is the oldest registration
+// has been handed to the EventSink; the watermark is the oldest registration
 // still open (or now). A call stamped when it starts (connect, write, close)
 // stays registered while it blocks. If it blocks longer than the clock's hold
 // time, the merger stops waiting for it: Watermark hands out an event
@@ -74,7 +74,7 @@ func (c *Clock) Finish(id uint64) (time.Time, bool) {
 	return p.start, false
 }
 
-// End unregisters id once its event has been handed to the Recorder.
+// End unregisters id once its event has been handed to the EventSink.
 func (c *Clock) End(id uint64) {
 	c.mu.Lock()
 	delete(c.open, id)

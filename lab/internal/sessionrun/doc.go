@@ -15,8 +15,10 @@ import (
 	"github.com/netlab/netlab/lab/timeline"
 )
 
-// Recorder receives the events a session records. The engine implements it.
-type Recorder interface {
+// EventSink receives the events a session records. The engine (its merger)
+// implements it; lab/record, which writes JSON lines and pcapng, is
+// another thing.
+type EventSink interface {
 	Record(ev timeline.Event)
 }
 
@@ -29,7 +31,7 @@ type Observer interface {
 
 // Config is how the engine sets up a session.
 type Config struct {
-	Recorder Recorder
+	Sink     EventSink
 	Observer Observer // may be nil: Wait then fails
 	Lanes    *Lanes
 	Clock    *Clock // stamps events; nil: a private one
