@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -21,10 +22,18 @@ type Contradiction struct {
 	// whether it read it after the packet (else before).
 	Reading tcpstate.State
 	After   bool
+	// Sent, when set instead of Kernel, is the packet the same socket sent
+	// next, which the inferred state does not allow (data from a socket
+	// said to be in TIME-WAIT, anything but RST from one said CLOSED).
+	Sent *timeline.Event
 }
 
 func (c Contradiction) String() string {
 	s := c.Inferred.State
+	if c.Sent != nil {
+		return fmt.Sprintf("%s %s inferred %s from packet %d at event %d, but the socket then sent packet %d (%s)",
+			s.Lane, s.Socket, s.To, s.Packet, c.Inferred.ID, c.Sent.Packet.N, c.Sent.Packet.Label())
+	}
 	when := "before"
 	if c.After {
 		when = "after"
@@ -72,7 +81,50 @@ func Contradictions(events []*timeline.Event) []Contradiction {
 			out = append(out, Contradiction{Inferred: e, Kernel: events[c.at], Reading: c.state, After: true})
 		}
 	}
+	for i, e := range events {
+		if st := e.State; st != nil && st.Source == timeline.Inferred {
+			if sent := sentAgainst(events, i); sent != nil {
+				out = append(out, Contradiction{Inferred: e, Sent: sent})
+			}
+		}
+	}
 	return out
+}
+
+// sentAgainst returns the packet the socket of the inferred state
+// events[i] sent next, before any later state of that socket, if the
+// inferred state forbids it: a socket in CLOSED sends nothing but RST (or a
+// SYN that opens a new connection on the same addresses); one in
+// FIN-WAIT-2 or TIME-WAIT has had its FIN acknowledged and sends no data,
+// no SYN and no FIN.
+func sentAgainst(events []*timeline.Event, i int) *timeline.Event {
+	st := events[i].State
+	switch st.To {
+	case tcpstate.Closed, tcpstate.FinWait2, tcpstate.TimeWait:
+	default:
+		return nil
+	}
+	local, remote := timeline.Unmap(st.Socket.Local), timeline.Unmap(st.Socket.Remote)
+	for _, e := range events[i+1:] {
+		if s := e.State; s != nil && s.Socket == st.Socket {
+			return nil // a later state speaks for the socket from here on
+		}
+		p := e.Packet
+		if p == nil || p.Proto != decode.ProtoTCP || timeline.Unmap(p.Src) != local || timeline.Unmap(p.Dst) != remote {
+			continue
+		}
+		if st.To == tcpstate.Closed {
+			if p.Flags.Has(decode.RST) || p.Flags.Has(decode.SYN) {
+				return nil
+			}
+			return e
+		}
+		if p.PayloadLen > 0 || p.Flags.Has(decode.SYN) || p.Flags.Has(decode.FIN) {
+			return e
+		}
+		return nil
+	}
+	return nil
 }
 
 // reading is what the kernel read of a socket, from the event at index at.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -37,11 +38,34 @@ func TestContradictions(t *testing.T) {
 		return &timeline.Event{Time: at(ms), Kind: timeline.KindState, State: &timeline.State{
 			Lane: "server", Socket: s, To: to, Source: timeline.Inferred, Packet: 8}}
 	}
+	// sent: a TCP packet the socket s sends at ms.
+	sent := func(s timeline.Socket, ms float64, flags decode.Flags, payload int) *timeline.Event {
+		return &timeline.Event{Time: at(ms), Kind: timeline.KindPacket, Packet: &decode.Packet{
+			N: 9, Proto: decode.ProtoTCP, Src: s.Local, Dst: s.Remote, Flags: flags, PayloadLen: payload}}
+	}
 	tests := []struct {
 		name   string
 		events []*timeline.Event
-		want   []string // the contradictions' readings, "before EST" / "after EST"
+		want   []string // the contradictions' readings, "before EST" / "after EST", or "sent"
 	}{
+		{"inferred CLOSED, then the socket sends data",
+			[]*timeline.Event{inferred(srv, 1, cl), sent(srv, 2, decode.ACK|decode.PSH, 5)},
+			[]string{"sent"}},
+		{"inferred CLOSED, then the kernel answers with RST",
+			[]*timeline.Event{inferred(srv, 1, cl), sent(srv, 2, decode.RST, 0)},
+			nil},
+		{"inferred TIME-WAIT, then the socket sends a FIN",
+			[]*timeline.Event{inferred(cli, 1, tw), sent(cli, 2, decode.FIN|decode.ACK, 0)},
+			[]string{"sent"}},
+		{"inferred TIME-WAIT, then the socket acknowledges the peer's FIN",
+			[]*timeline.Event{inferred(cli, 1, tw), sent(cli, 2, decode.ACK, 0)},
+			nil},
+		{"inferred FIN-WAIT-2; a later state of the socket speaks for its data",
+			[]*timeline.Event{inferred(cli, 1, fw2), inferred(cli, 2, est), sent(cli, 3, decode.ACK|decode.PSH, 5)},
+			nil},
+		{"inferred CLOSED; the peer's packets say nothing about this socket",
+			[]*timeline.Event{inferred(srv, 1, cl), sent(cli, 2, decode.ACK|decode.PSH, 5)},
+			nil},
 		{"keepalive: an RST the firewall dropped; the kernel still read ESTABLISHED 34 ms later",
 			[]*timeline.Event{kernel(srv, 1, cl, est, -1), inferred(srv, 100, cl), kernel(srv, 136, est, cl, 134)},
 			[]string{"after ESTABLISHED"}},
@@ -80,11 +104,14 @@ func TestContradictions(t *testing.T) {
 			}
 			var got []string
 			for _, c := range Contradictions(tc.events) {
-				when := "before "
-				if c.After {
-					when = "after "
+				switch {
+				case c.Sent != nil:
+					got = append(got, "sent")
+				case c.After:
+					got = append(got, "after "+c.Reading.String())
+				default:
+					got = append(got, "before "+c.Reading.String())
 				}
-				got = append(got, when+c.Reading.String())
 				if !strings.Contains(c.String(), "inferred") {
 					t.Errorf("String() = %q", c)
 				}
