@@ -35,6 +35,7 @@ type runFlags struct {
 	pcap    string
 	secrets bool
 	width   int
+	net     netFlags
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -62,6 +63,7 @@ the HTTPS traffic decrypted.`,
 	cmd.Flags().StringVar(&f.pcap, "pcap", "", "also write the capture to this pcapng file (- for standard output)")
 	cmd.Flags().BoolVar(&f.secrets, "pcap-secrets", false, "embed the run's TLS secrets in the pcapng file (Wireshark then decrypts HTTPS, passwords included)")
 	cmd.Flags().IntVar(&f.width, "width", 0, "ladder width in columns (default: the terminal's, or 80; at most 1000)")
+	f.net.register(cmd.Flags())
 	return cmd
 }
 
@@ -127,7 +129,11 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 		}
 	}
 	width := a.width(f.width, text.w)
-	r, err := runner.Start(ctx, sc, runner.Options{Lang: lang})
+	lab, err := f.net.resolve(sc)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	r, err := runner.Start(ctx, sc, runner.Options{Lang: lang, Net: lab})
 	if err != nil {
 		return err
 	}

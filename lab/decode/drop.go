@@ -15,20 +15,36 @@ const (
 	// DropFirewall: the lab's nftables rule dropped it at the receiver's
 	// input hook.
 	DropFirewall
+	// DropWire: a lab network's wire lost it (its WireNotes say which
+	// rule).
+	DropWire
+	// DropChecksum: the wire flipped a bit and the receiver's kernel
+	// dropped it on its checksum.
+	DropChecksum
 )
 
-// String is the JSON value: "" or "firewall".
+// String is the JSON value: "", "firewall", "wire" or "checksum".
 func (d Drop) String() string {
-	if d == DropFirewall {
+	switch d {
+	case DropFirewall:
 		return "firewall"
+	case DropWire:
+		return "wire"
+	case DropChecksum:
+		return "checksum"
 	}
 	return ""
 }
 
 // Text says it to a learner ("dropped by the firewall").
 func (d Drop) Text() i18n.Text {
-	if d == DropFirewall {
+	switch d {
+	case DropFirewall:
 		return i18n.T("dropped by the firewall", "被防火墙丢弃")
+	case DropWire:
+		return i18n.T("lost on the wire", "在线路上丢失")
+	case DropChecksum:
+		return i18n.T("corrupted on the wire: the receiver dropped it (bad checksum)", "在线路上损坏:接收方因校验和错误丢弃")
 	}
 	return i18n.Text{}
 }

@@ -225,6 +225,8 @@ type Packet struct {
 	// Drop: the engine knows the lab dropped it before its receiver got
 	// it (set before the flow tracker sees the packet).
 	Drop Drop
+	// Wire: how the packet crossed a lab network's wire (zero on loopback).
+	Wire WireNotes
 
 	// App is what the packet carries at the application layer, if decoded.
 	App *AppInfo

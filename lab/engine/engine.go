@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -49,6 +50,10 @@ type Config struct {
 	Stats func(packets, drops uint64)
 	// Limits bound what the run keeps in memory (zero fields: defaults).
 	Limits Limits
+	// Net, when set, runs the scenario on a lab network (its lanes on two
+	// hosts joined by a wire) instead of loopback. A scenario that declares
+	// a wire gets one by default.
+	Net *Net
 }
 
 // Limits bound what one run keeps, so that a scenario that floods the wire
@@ -101,6 +106,9 @@ type Result struct {
 // table unavailable: a *sandbox.Error).
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	cfg = cfg.withDefaults()
+	if cfg.Net != nil {
+		return runNet(ctx, cfg)
+	}
 	src, err := openCapture(cfg.Iface)
 	if err != nil {
 		return Result{}, err
@@ -137,6 +145,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 func (cfg Config) withDefaults() Config {
 	if cfg.Iface == "" {
 		cfg.Iface = sandbox.Loopback
+	}
+	if cfg.Net == nil && cfg.Scenario != nil && cfg.Scenario.Wire != nil {
+		cfg.Net = &Net{Wire: *cfg.Scenario.Wire}
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Millisecond
@@ -182,10 +193,17 @@ type liveRun struct {
 	local     *timeline.Timeline // what the session waits on
 	m         *merger
 	mergeDone chan struct{}
+	// hosts and enter place the lanes on a lab network's hosts (nil on
+	// loopback: the scenario's own Hosts).
+	hosts map[string]netip.Addr
+	enter func(lane string, fn func() error) error
 }
 
 // startRun describes the run (cfg.Meta) and starts its merger.
-func startRun(cfg Config, src capture.Source) *liveRun {
+func startRun(cfg Config, src capture.Source) *liveRun { return startRunWith(cfg, src, nil) }
+
+// startRunWith is startRun with more to say in the run's description.
+func startRunWith(cfg Config, src capture.Source, describe func(*timeline.Meta)) *liveRun {
 	sc := cfg.Scenario
 	r := &liveRun{
 		cfg:       cfg,
@@ -204,6 +222,9 @@ func startRun(cfg Config, src capture.Source) *liveRun {
 	meta := timeline.Meta{
 		Scenario: sc.Name, Title: sc.Title, Lanes: sc.Lanes, Sandbox: timeline.SandboxNamed(string(cfg.Mode)),
 		Iface: cfg.Iface, Start: time.Now().Round(0), Link: int(src.LinkType()),
+	}
+	if describe != nil {
+		describe(&meta)
 	}
 	r.local.SetMeta(meta)
 	if cfg.Meta != nil {
@@ -231,6 +252,8 @@ type producers struct {
 	packets int
 	capErr  error
 	pollErr error
+	// joinPoll, if set, collects the pollers' errors once they are done.
+	joinPoll func() error
 }
 
 func (r *liveRun) startProducers(src capture.Source, dec *decode.Decoder, app *appdecode.Decoder, drops *dropMarker) *producers {
@@ -240,7 +263,7 @@ func (r *liveRun) startProducers(src capture.Source, dec *decode.Decoder, app *a
 	p.wg.Add(2)
 	go func() {
 		defer p.wg.Done()
-		p.packets, p.capErr = capturePackets(stopCtx, src, dec, app, m, cfg.Limits, drops)
+		p.packets, p.capErr = capturePackets(stopCtx, src, newFollower(dec, app, m, cfg.Limits), drops)
 	}()
 	go func() {
 		defer p.wg.Done()
@@ -262,12 +285,15 @@ func (r *liveRun) startProducers(src capture.Source, dec *decode.Decoder, app *a
 func (p *producers) stop() (int, error) {
 	p.cancel()
 	p.wg.Wait()
+	if p.joinPoll != nil {
+		p.pollErr = errors.Join(p.pollErr, p.joinPoll())
+	}
 	return p.packets, errors.Join(p.capErr, p.pollErr)
 }
 
 // reportStats passes the capture's counters to stats twice a second until
 // ctx is done.
-func reportStats(ctx context.Context, src capture.Source, stats func(packets, drops uint64)) {
+func reportStats(ctx context.Context, src interface{ Stats() capture.Stats }, stats func(packets, drops uint64)) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -290,9 +316,13 @@ func (r *liveRun) runLesson(ctx context.Context, keys *appdecode.KeyLog) (runErr
 	// The timeout counts running time only: not the time a step waits for
 	// the user.
 	budget := newRunBudget(ctx, sc.RunTimeout())
+	hosts := sc.Hosts
+	if r.hosts != nil {
+		hosts = r.hosts
+	}
 	sess := session.New(budget.ctx, sessionrun.Config{
 		Sink: r.m, Observer: observer{r.local}, Lanes: r.lanes, Clock: r.clock, Mode: r.cfg.Mode, Lang: r.cfg.Lang, Pause: budget.pausing(r.cfg.Pause),
-		KeyLog: keys, Hosts: sc.Hosts,
+		KeyLog: keys, Hosts: hosts, Enter: r.enter,
 	})
 	runErr = runScenario(sc, sess)
 	closeErr = sess.Close()
@@ -332,52 +362,77 @@ const captureSlack = 10 * time.Millisecond
 // capturePackets reads, decodes and follows packets (flows, then what they
 // carry at the application layer) until ctx is done and the ring is
 // drained, keeping within lim. It returns the number of packets read.
-func capturePackets(ctx context.Context, src capture.Source, dec *decode.Decoder, app *appdecode.Decoder, m *merger, lim Limits, drops *dropMarker) (int, error) {
-	tr := flow.NewTracker()
-	var slab []decode.Packet
-	n, kept := 0, 0 // packets read, bytes of packet data kept whole
-	trimming := false
+func capturePackets(ctx context.Context, src capture.Source, fo *follower, drops *dropMarker) (int, error) {
 	for {
 		start := time.Now()
 		f, err := src.ReadFrame()
 		if errors.Is(err, capture.ErrTimeout) {
-			m.watermark(srcCapture, start.Add(-captureSlack))
+			fo.m.watermark(srcCapture, start.Add(-captureSlack))
 			if ctx.Err() != nil {
-				return n, nil
+				return fo.n, nil
 			}
 			continue
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return n, nil
+				return fo.n, nil
 			}
-			return n, fmt.Errorf("capture: %w", err)
+			return fo.n, fmt.Errorf("capture: %w", err)
 		}
-		n++
-		if len(slab) == 0 {
-			slab = make([]decode.Packet, 256)
-		}
-		p := &slab[0]
-		slab = slab[1:]
-		dec.Decode(f.Data, f.Length, p) // undecodable frames are kept as they are
-		if err := drops.mark(p, f.Time); err != nil {
-			m.Record(limitNote(f.Time, dropLogFailed(err)))
-		}
-		tr.Add(p)
-		app.Add(p, f.Time)
-		if !trimming && kept+len(p.Data) > lim.Bytes {
-			trimming = true
-			m.Record(limitNote(f.Time, i18n.T(
-				fmt.Sprintf("capture limit: %d MiB of packet bytes kept; from packet %d on only headers are kept", lim.Bytes>>20, p.N),
-				fmt.Sprintf("抓包上限:已保留 %d MiB 报文字节;从第 %d 个报文起只保留头部", lim.Bytes>>20, p.N))))
-		}
-		if trimming {
-			p.Data = headersOnly(p)
-		} else {
-			kept += len(p.Data)
-		}
-		m.Record(timeline.Event{Time: f.Time, Kind: timeline.KindPacket, Packet: p})
+		fo.add(f, func(p *decode.Packet) {
+			if err := drops.mark(p, f.Time); err != nil {
+				fo.m.Record(limitNote(f.Time, dropLogFailed(err)))
+			}
+		})
 	}
+}
+
+// follower decodes captured frames in order and follows them: flows, what
+// they carry at the application layer, the run's byte limit; then it
+// records them.
+type follower struct {
+	dec *decode.Decoder
+	tr  *flow.Tracker
+	app *appdecode.Decoder
+	m   *merger
+	lim Limits
+
+	slab     []decode.Packet
+	n, kept  int // packets read, bytes of packet data kept whole
+	trimming bool
+}
+
+func newFollower(dec *decode.Decoder, app *appdecode.Decoder, m *merger, lim Limits) *follower {
+	return &follower{dec: dec, tr: flow.NewTracker(), app: app, m: m, lim: lim}
+}
+
+// add decodes f, lets mark say what the lab knows of the packet (a drop)
+// before the flow tracker applies it, follows it and records it.
+func (fo *follower) add(f capture.Frame, mark func(*decode.Packet)) {
+	fo.n++
+	if len(fo.slab) == 0 {
+		fo.slab = make([]decode.Packet, 256)
+	}
+	p := &fo.slab[0]
+	fo.slab = fo.slab[1:]
+	fo.dec.Decode(f.Data, f.Length, p) // undecodable frames are kept as they are
+	if mark != nil {
+		mark(p)
+	}
+	fo.tr.Add(p)
+	fo.app.Add(p, f.Time)
+	if !fo.trimming && fo.kept+len(p.Data) > fo.lim.Bytes {
+		fo.trimming = true
+		fo.m.Record(limitNote(f.Time, i18n.T(
+			fmt.Sprintf("capture limit: %d MiB of packet bytes kept; from packet %d on only headers are kept", fo.lim.Bytes>>20, p.N),
+			fmt.Sprintf("抓包上限:已保留 %d MiB 报文字节;从第 %d 个报文起只保留头部", fo.lim.Bytes>>20, p.N))))
+	}
+	if fo.trimming {
+		p.Data = headersOnly(p)
+	} else {
+		fo.kept += len(p.Data)
+	}
+	fo.m.Record(timeline.Event{Time: f.Time, Kind: timeline.KindPacket, Packet: p})
 }
 
 // capEvents passes every event on to emit until max packets and program

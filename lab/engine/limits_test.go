@@ -29,7 +29,7 @@ func captureFile(t *testing.T, path string, lim Limits) (int, []timeline.Event) 
 	go func() { m.run(); close(done) }()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // a file ends with io.EOF: read it all, then stop
-	n, err := capturePackets(ctx, src, dec, appdecode.New(nil), m, lim.withDefaults(), &dropMarker{})
+	n, err := capturePackets(ctx, src, newFollower(dec, appdecode.New(nil), m, lim.withDefaults()), &dropMarker{})
 	close(m.in)
 	<-done
 	if err != nil {

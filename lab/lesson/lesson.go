@@ -7,12 +7,14 @@ package lesson
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labnet/wire"
 	"github.com/netlab/netlab/lab/session"
 )
 
@@ -36,6 +38,15 @@ type Scenario struct {
 	// decides where lanes live: this is where today's run, one namespace
 	// sharing its loopback, puts them.
 	Hosts map[string]netip.Addr
+	// Wire, when set, runs the scenario on a lab network (lab/labnet): its
+	// lanes on two hosts joined by this wire, whose impairment the command
+	// line's flags may change. nil: the scenario runs on loopback unless the
+	// command line asks for a wire (netlab run NAME --net wire).
+	Wire *wire.Config
+	// ClientLanes are the lanes that live on the lab network's client host;
+	// the others live on the server host. nil: the lanes named "client" or
+	// "client N".
+	ClientLanes []string
 	// Run acts the scenario out. It returns when the scenario is done; the
 	// session closes whatever is left open.
 	Run func(s *session.Session) error
@@ -52,6 +63,15 @@ type Scenario struct {
 	// Settle is how long the capture keeps running after Run returns, so the
 	// last segments and kernel states are seen (default 150 ms).
 	Settle time.Duration
+}
+
+// OnClientHost reports whether lane lives on a lab network's client host.
+func (s *Scenario) OnClientHost(lane string) bool {
+	if s.ClientLanes != nil {
+		return slices.Contains(s.ClientLanes, lane)
+	}
+	rest, ok := strings.CutPrefix(lane, "client")
+	return ok && (rest == "" || rest[0] == ' ')
 }
 
 // Act is one part of a scenario: a connection, a variation of the program.

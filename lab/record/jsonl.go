@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"time"
 	"strconv"
 
 	"github.com/netlab/netlab/lab/decode"
@@ -79,6 +80,11 @@ type Line struct {
 	Title    string   `json:"title,omitempty"`
 	Lanes    []string `json:"lanes,omitempty"`
 	Sandbox  string   `json:"sandbox,omitempty"`
+	// Points, WireDesc, Seed: a lab network run's capture points, what
+	// its wire does and the seed that repeats its random decisions.
+	Points   []string `json:"points,omitempty"`
+	WireDesc string   `json:"wire_config,omitempty"`
+	Seed     *uint64  `json:"seed,omitempty"`
 
 	// packet
 	N     int      `json:"n,omitempty"`
@@ -97,8 +103,16 @@ type Line struct {
 	Expert   []string `json:"expert,omitempty"`
 	App      *AppLine `json:"app,omitempty"`
 	Act      int      `json:"act,omitempty"`
-	// Dropped: why the packet never reached its receiver ("firewall").
+	// Dropped: why the packet never reached its receiver: "firewall",
+	// "wire" (a lab network's wire lost it), "checksum" (the wire
+	// corrupted it and the receiver's kernel dropped it).
 	Dropped string `json:"dropped,omitempty"`
+	// ArrivedT: on a lab network, when the packet reached its receiver's
+	// interface (seconds since the run began, like t, which is when its
+	// sender sent it); absent when no copy arrived.
+	ArrivedT *float64 `json:"arrived_t,omitempty"`
+	// Wire: on a lab network, what the wire did to the packet.
+	Wire *WireLine `json:"wire,omitempty"`
 
 	// packet (from, to: lanes) and state (from, to: states)
 	From string `json:"from,omitempty"`
@@ -136,11 +150,25 @@ type Line struct {
 	Interrupted  bool    `json:"interrupted,omitempty"`
 }
 
+// WireLine is what a lab network's wire did to a packet.
+type WireLine struct {
+	From   string `json:"from"`   // capture point where it left its sender: "client:eth0"
+	To     string `json:"to"`     // capture point of its receiver: "server:eth0"
+	Action string `json:"action"` // "pass", or "drop", "delay", "reorder", "corrupt", "duplicate" joined by "+"; "unknown" if the verdict is missing
+	Rule   string `json:"rule,omitempty"`
+	Copies int    `json:"copies"` // copies captured at the receiver
+}
+
 // Run writes the first line, describing the run.
 func (j *JSON) Run(meta timeline.Meta) error {
 	j.meta = meta
-	return j.enc.Encode(Line{ID: 0, Type: "run", Schema: SchemaVersion, Scenario: meta.Scenario,
-		Title: meta.Title.In(j.lang), Lanes: meta.Lanes, Sandbox: meta.Sandbox.String()})
+	l := Line{ID: 0, Type: "run", Schema: SchemaVersion, Scenario: meta.Scenario,
+		Title: meta.Title.In(j.lang), Lanes: meta.Lanes, Sandbox: meta.Sandbox.String()}
+	if len(meta.Points) > 0 {
+		seed := meta.Seed
+		l.Points, l.WireDesc, l.Seed = meta.Points, meta.Wire, &seed
+	}
+	return j.enc.Encode(l)
 }
 
 // SetMeta updates the run start used for "t" (known once capture starts).
@@ -150,7 +178,28 @@ func (j *JSON) since(e *timeline.Event) float64 {
 	if j.meta.Start.IsZero() {
 		return 0
 	}
-	return math.Round(e.Time.Sub(j.meta.Start).Seconds()*1e6) / 1e6
+	return j.sinceT(e.Time)
+}
+
+func (j *JSON) sinceT(t time.Time) float64 {
+	return math.Round(t.Sub(j.meta.Start).Seconds()*1e6) / 1e6
+}
+
+// wireLine is what the wire did to p, nil on loopback.
+func (j *JSON) wireLine(p *decode.Packet) (*WireLine, *float64) {
+	w := &p.Wire
+	if !w.Crossed() {
+		return nil, nil
+	}
+	l := &WireLine{From: w.From, To: w.To, Action: w.Action.String(), Rule: w.Rule, Copies: int(w.Copies)}
+	if !w.Known {
+		l.Action = "unknown"
+	}
+	if w.Arrived.IsZero() {
+		return l, nil
+	}
+	at := j.sinceT(w.Arrived)
+	return l, &at
 }
 
 // LineOf converts an event to its JSON line.
@@ -161,6 +210,7 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 		p := e.Packet
 		l.N, l.Proto, l.From, l.To, l.Summary, l.Expert, l.App = p.N, p.Proto.String(), p.From, p.To, p.Summary(), p.Expert.Names(), appLine(p.App)
 		l.Dropped = p.Drop.String()
+		l.Wire, l.ArrivedT = j.wireLine(p)
 		if p.Src.IsValid() {
 			l.Src, l.Dst = p.Src.String(), p.Dst.String()
 			if p.Proto == decode.ProtoICMP {

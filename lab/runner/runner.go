@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/lab/check"
+	"github.com/netlab/netlab/lab/engine"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/sandbox"
@@ -39,6 +40,8 @@ type Options struct {
 	Poll time.Duration
 	// Exe is the binary to re-execute (default /proc/self/exe).
 	Exe string
+	// Net, when set, runs the scenario on a lab network (engine.Net).
+	Net *engine.Net
 }
 
 // Run is a run in progress.
@@ -61,7 +64,7 @@ type Run struct {
 // Start starts sc in a new sandbox and returns at once; the timeline fills
 // as the run goes. It fails with a *sandbox.Error when no sandbox can be made.
 func Start(ctx context.Context, sc *lesson.Scenario, opts Options) (*Run, error) {
-	req, err := json.Marshal(request{Scenario: sc.Name, Lang: opts.Lang, Step: opts.Step, Poll: opts.Poll})
+	req, err := json.Marshal(request{Scenario: sc.Name, Lang: opts.Lang, Step: opts.Step, Poll: opts.Poll, Net: opts.Net})
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ type request struct {
 	Step     bool
 	Poll     time.Duration
 	Probe    bool // run doctor's probes instead of a scenario
+	Net      *engine.Net `json:",omitempty"`
 }
 
 // IsWorker reports whether this process was started as a run's worker. The
@@ -135,7 +136,7 @@ func runLive(ctx context.Context, enc *encoder, sc *lesson.Scenario, mode sandbo
 	}
 	s := &sender{enc: enc}
 	res, err := engine.Run(ctx, engine.Config{
-		Scenario: sc, Mode: mode, Lang: req.Lang, Pause: pause, Poll: req.Poll,
+		Scenario: sc, Mode: mode, Lang: req.Lang, Pause: pause, Poll: req.Poll, Net: req.Net,
 		Meta:  func(m timeline.Meta) { s.send(msg{Meta: &m}) },
 		Emit:  func(ev timeline.Event) { s.send(msg{Event: &ev}) },
 		Stats: func(p, d uint64) { s.send(msg{Stats: &stats{Packets: p, Drops: d}}) },

@@ -120,6 +120,15 @@ func (s *Session) AddrPort(lane Lane, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(s.Addr(lane), port)
 }
 
+// in runs fn where lane's sockets live (a lab network host), so that the
+// sockets fn creates belong there.
+func (s *Session) in(lane Lane, fn func() error) error {
+	if s.cfg.Enter == nil {
+		return fn()
+	}
+	return s.cfg.Enter(string(lane), fn)
+}
+
 // Name gives port on lane's address the lane's name without opening a
 // socket (for example the closed port a datagram is sent to).
 func (s *Session) Name(lane Lane, port uint16) {

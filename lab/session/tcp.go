@@ -71,7 +71,8 @@ func (s *Session) Listen(lane Lane, port uint16, opts ...Option) (*Listener, err
 	a := timeline.App{Lane: string(lane), Call: timeline.CallListen, Proto: decode.ProtoTCP, Socket: timeline.Socket{Local: ap},
 		Detail: joinDetails(append([]string{"backlog=" + strconv.Itoa(o.backlog)}, o.details...))}
 	c := s.begin(a)
-	l, err := listenTCP(ap, o)
+	var l *net.TCPListener
+	err := s.in(lane, func() (err error) { l, err = listenTCP(ap, o); return err })
 	if err == nil && ap.Port() == 0 {
 		ap = addrPort(l.Addr()) // the port the kernel chose
 		a.Socket.Local = ap
@@ -211,7 +212,8 @@ func (s *Session) DialAddr(lane Lane, addr string, opts ...Option) (*Conn, error
 	a := timeline.App{Lane: string(lane), Call: timeline.CallConnect, Proto: decode.ProtoTCP, Socket: timeline.Socket{Remote: ap},
 		Detail: joinDetails(append([]string{"to " + ap.String()}, o.details...))}
 	call := s.begin(a)
-	c, err := d.DialContext(s.ctx, "tcp", addr)
+	var c net.Conn
+	err = s.in(lane, func() (err error) { c, err = d.DialContext(s.ctx, "tcp", addr); return err })
 	if err != nil {
 		// The failed connect's local port is unknown and its SYN and the RST
 		// that refused it reach the merger a little after connect returns:

@@ -30,7 +30,8 @@ func (s *Session) ListenUDP(lane Lane, port uint16) (*UDPConn, error) {
 	}
 	a := timeline.App{Lane: string(lane), Call: timeline.CallBind, Proto: decode.ProtoUDP, Socket: timeline.Socket{Local: ap}}
 	call := s.begin(a)
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+	var c *net.UDPConn
+	err := s.in(lane, func() (err error) { c, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap)); return err })
 	if err != nil {
 		a.Err = errText(err)
 		call.done(a)
@@ -63,7 +64,8 @@ func (s *Session) DialUDPAddr(lane Lane, addr string) (*UDPConn, error) {
 	}
 	a := timeline.App{Lane: string(lane), Call: timeline.CallConnect, Proto: decode.ProtoUDP, Socket: timeline.Socket{Remote: ap}, Detail: "no packet: UDP has no handshake"}
 	call := s.begin(a)
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap))
+	var c *net.UDPConn
+	err = s.in(Lane(lane), func() (err error) { c, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap)); return err })
 	if err != nil {
 		a.Err = errText(err)
 		call.done(a)

@@ -181,6 +181,13 @@ type Meta struct {
 	Iface    string
 	Start    time.Time
 	Link     int // link type of the packets (layers.LinkType)
+	// Points are the capture points of a lab network run ("client:eth0",
+	// "server:eth0"), empty on loopback (one point: Iface).
+	Points []string
+	// Wire describes a lab network's wire ("clean", "a>b: loss 10%"); Seed
+	// is the seed of its random decisions (the same seed repeats them).
+	Wire string
+	Seed uint64
 }
 
 // Summary is what a finished run adds up to.

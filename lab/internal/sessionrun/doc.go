@@ -42,8 +42,13 @@ type Config struct {
 	Pause func(ctx context.Context) error
 	// Hosts says where this run puts each lane (by name): the address its
 	// sockets listen on and others dial. A lane not listed lives on
-	// 127.0.0.1. Today every lane shares the namespace's loopback.
+	// 127.0.0.1. In a loopback run every lane shares the namespace's loopback; on a
+	// lab network each lane lives on a host (Enter).
 	Hosts map[string]netip.Addr
+	// Enter, if set, runs fn where lane's sockets live (a lab network
+	// host's namespace): the sockets fn creates stay there for good. nil:
+	// every lane lives in the run's own namespace.
+	Enter func(lane string, fn func() error) error
 	// KeyLog receives the TLS secrets of the scenario's TLS connections
 	// (NSS key log format), so the capture can show what they encrypt.
 	KeyLog io.Writer
