@@ -18,13 +18,13 @@ import (
 // by a wire that misbehaves as the impairment flags say (both directions
 // alike). Any impairment flag implies --net wire.
 type netFlags struct {
-	net                                string
+	net                               string
 	loss, reorder, duplicate, corrupt percent
-	delay, jitter                      time.Duration
-	rate                               bitRate
-	queue, mtu                         int
-	seed                               uint64
-	fs                                 *pflag.FlagSet
+	delay, jitter                     time.Duration
+	rate                              bitRate
+	queue, mtu                        int
+	seed                              uint64
+	fs                                *pflag.FlagSet
 }
 
 func (f *netFlags) register(fs *pflag.FlagSet) {

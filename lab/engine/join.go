@@ -128,7 +128,9 @@ func (j *joiner) wireVerdict(v wire.Verdict, now time.Time) {
 // peer sent: by key, or for a corrupted copy by the key it had before the
 // wire flipped its bit. Unmatched, it waits for its packet (if keep).
 func (j *joiner) arrival(a jarrival, keep bool) {
-	match := func(e *jentry) bool { return e.from == 1-a.host && e.w.Copies < 2 && e.w.Action&decode.WireDropped == 0 }
+	match := func(e *jentry) bool {
+		return e.from == 1-a.host && e.w.Copies < 2 && e.w.Action&decode.WireDropped == 0
+	}
 	var hit *jentry
 	for _, e := range j.byKey[a.key] {
 		if match(e) {

@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"io"
 	"math"
-	"time"
 	"strconv"
+	"time"
 
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"

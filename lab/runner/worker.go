@@ -30,7 +30,7 @@ type request struct {
 	Lang     i18n.Lang
 	Step     bool
 	Poll     time.Duration
-	Probe    bool // run doctor's probes instead of a scenario
+	Probe    bool        // run doctor's probes instead of a scenario
 	Net      *engine.Net `json:",omitempty"`
 }
 
