@@ -60,7 +60,7 @@ func (f *netFlags) resolve(sc *lesson.Scenario) (*engine.Net, error) {
 	case "", "wire":
 	case "loopback", "lo":
 		if len(imp) > 0 {
-			return nil, fmt.Errorf("%s need a wire: drop --net %s or use --net wire", strings.Join(imp, ", "), f.net)
+			return nil, fmt.Errorf("impairment flags (%s) need a wire: drop --net %s or use --net wire", strings.Join(imp, ", "), f.net)
 		}
 		if sc.Wire != nil {
 			return nil, fmt.Errorf("scenario %s is about a wire: it does not run on loopback", sc.Name)

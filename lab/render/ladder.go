@@ -67,6 +67,12 @@ func (l *Ladder) Header(w io.Writer) {
 	title := tr(l.Lang,
 		fmt.Sprintf("netlab %s · %s · sandbox %s · capture on %s", m.Scenario, m.Title.In(l.Lang), m.Sandbox, m.Iface),
 		fmt.Sprintf("netlab %s · %s · 沙箱 %s · 在 %s 上抓包", m.Scenario, m.Title.In(l.Lang), m.Sandbox, m.Iface))
+	if len(m.Points) > 0 {
+		pts := strings.Join(m.Points, ", ")
+		title = tr(l.Lang,
+			fmt.Sprintf("netlab %s · %s · sandbox %s · lab network, capture on %s · wire: %s · seed %d", m.Scenario, m.Title.In(l.Lang), m.Sandbox, pts, m.Wire, m.Seed),
+			fmt.Sprintf("netlab %s · %s · 沙箱 %s · 实验网络,在 %s 上抓包 · 线路:%s · 种子 %d", m.Scenario, m.Title.In(l.Lang), m.Sandbox, pts, m.Wire, m.Seed))
+	}
 	for _, line := range append(wrapCells(title, l.Width), l.Legend()...) {
 		fmt.Fprintln(w, line)
 	}
