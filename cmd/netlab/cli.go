@@ -115,7 +115,7 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 usage, 3 cannot capture
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.dashboard(cmd.Context(), "")
+			return a.dashboard(cmd.Context(), "", nil)
 		},
 	}
 	root.PersistentFlags().StringVar(&a.lang, "lang", "", "lesson language: en or zh (default from $LANG)")

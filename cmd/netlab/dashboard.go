@@ -12,7 +12,8 @@ import (
 )
 
 func (a *app) uiCmd() *cobra.Command {
-	return &cobra.Command{
+	var nf netFlags
+	cmd := &cobra.Command{
 		Use:   "ui NAME",
 		Short: "open the dashboard with scenario NAME selected and started",
 		Args:  cobra.ExactArgs(1),
@@ -23,9 +24,11 @@ func (a *app) uiCmd() *cobra.Command {
 			if _, err := a.lookup(args[0]); err != nil {
 				return err
 			}
-			return a.dashboard(cmd.Context(), args[0])
+			return a.dashboard(cmd.Context(), args[0], &nf)
 		},
 	}
+	nf.register(cmd.Flags())
+	return cmd
 }
 
 // errNoTerminal says what to use instead of the dashboard.
@@ -37,7 +40,7 @@ Run a scenario headless instead:
 
 // dashboard opens the interactive dashboard, with scenario name started if
 // it is not empty.
-func (a *app) dashboard(ctx context.Context, name string) error {
+func (a *app) dashboard(ctx context.Context, name string, nf *netFlags) error {
 	if !isTerminal(a.stdin) || !isTerminal(a.stdout) {
 		return &exitError{code: exitUsage, err: errNoTerminal}
 	}
@@ -46,6 +49,7 @@ func (a *app) dashboard(ctx context.Context, name string) error {
 		Lang:    a.language(),
 		Start:   name,
 		NoColor: os.Getenv("NO_COLOR") != "",
+		Starter: ui.RunnerStarterOn(nf.resolveFor),
 	})
 	if err != nil {
 		return &exitError{code: exitCheckFailed, err: err}

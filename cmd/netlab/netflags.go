@@ -95,6 +95,15 @@ func (f *netFlags) resolve(sc *lesson.Scenario) (*engine.Net, error) {
 	return &engine.Net{Wire: c}, nil
 }
 
+// resolveFor is resolve for flags that may not have been registered (the
+// dashboard without a scenario named): loopback or the scenario's wire.
+func (f *netFlags) resolveFor(sc *lesson.Scenario) (*engine.Net, error) {
+	if f == nil || f.fs == nil {
+		f = &netFlags{fs: pflag.NewFlagSet("", pflag.ContinueOnError)}
+	}
+	return f.resolve(sc)
+}
+
 // percent is a flag value like "10%" or "0.1" (a share).
 type percent struct{ v float64 }
 

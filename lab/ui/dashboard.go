@@ -15,6 +15,7 @@ import (
 	"github.com/rivo/tview"
 
 	"github.com/netlab/netlab/lab/check"
+	"github.com/netlab/netlab/lab/engine"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/record"
@@ -56,11 +57,27 @@ type Options struct {
 
 // RunnerStarter starts runs with lab/runner (a sandboxed worker process).
 func RunnerStarter(ctx context.Context, sc *lesson.Scenario, lang i18n.Lang) (LiveRun, error) {
-	r, err := runner.Start(ctx, sc, runner.Options{Lang: lang, Step: true})
-	if err != nil {
-		return nil, err
+	return RunnerStarterOn(nil)(ctx, sc, lang)
+}
+
+// RunnerStarterOn starts runs with lab/runner, each on the lab network
+// lab chooses for its scenario (nil, or a nil *engine.Net: loopback, or
+// the scenario's own wire).
+func RunnerStarterOn(lab func(*lesson.Scenario) (*engine.Net, error)) Starter {
+	return func(ctx context.Context, sc *lesson.Scenario, lang i18n.Lang) (LiveRun, error) {
+		var n *engine.Net
+		if lab != nil {
+			var err error
+			if n, err = lab(sc); err != nil {
+				return nil, err
+			}
+		}
+		r, err := runner.Start(ctx, sc, runner.Options{Lang: lang, Step: true, Net: n})
+		if err != nil {
+			return nil, err
+		}
+		return runnerRun{r}, nil
 	}
-	return runnerRun{r}, nil
 }
 
 type runnerRun struct{ r *runner.Run }
