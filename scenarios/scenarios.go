@@ -38,6 +38,7 @@ func Catalog() lesson.Catalog {
 		DNS,
 		Browse,
 		URL,
+		Retransmit,
 	}
 }
 

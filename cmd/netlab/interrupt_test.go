@@ -17,7 +17,7 @@ const interruptGoal = 500 * time.Millisecond
 // exits 130 within interruptGoal, and the summary counts exactly the packets
 // that were printed. NETLAB_SOAK=1 tries every scenario at 10 points.
 func TestInterruptEverywhere(t *testing.T) {
-	names := []string{"close", "time-wait", "close-wait", "backlog", "flow-control", "keepalive"}
+	names := []string{"close", "time-wait", "close-wait", "backlog", "flow-control", "keepalive", "retransmit"}
 	points := []time.Duration{30 * time.Millisecond, 400 * time.Millisecond}
 	if os.Getenv("NETLAB_SOAK") == "1" {
 		names = scenarioNames(t)
