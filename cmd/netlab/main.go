@@ -17,7 +17,10 @@
 package main
 
 import (
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/netlab/netlab/lab/runner"
 	"github.com/netlab/netlab/scenarios"
@@ -27,5 +30,10 @@ func main() {
 	if runner.IsWorker() {
 		os.Exit(runner.WorkerMain(scenarios.Catalog()))
 	}
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// The handler stays installed until the process exits: were it
+	// removed when run returns, a SIGINT arriving while the summary is
+	// written would kill netlab by the default action instead of being
+	// answered (exit 130, or 0 when the run had already finished).
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
