@@ -67,7 +67,7 @@ This is what an overloaded server looks like from outside: connects that take ex
 		})
 		if _, err := s.Wait(3*time.Second, func(e *timeline.Event) bool {
 			p := e.Packet
-			return p != nil && p.From == client3 && p.Flags == decode.SYN && p.Expert&decode.Retransmission != 0
+			return p != nil && p.Lab.From == client3 && p.Flags == decode.SYN && p.Flow.Expert&decode.Retransmission != 0
 		}); err != nil {
 			return fmt.Errorf("client 3's SYN retransmission: %w", err)
 		}
@@ -77,7 +77,7 @@ This is what an overloaded server looks like from outside: connects that take ex
 		}
 		_, err = s.Wait(waitLong, func(e *timeline.Event) bool {
 			p := e.Packet
-			return p != nil && p.To == client2 && p.Flags.Has(decode.RST)
+			return p != nil && p.Lab.To == client2 && p.Flags.Has(decode.RST)
 		})
 		return err
 	},
@@ -98,16 +98,16 @@ This is what an overloaded server looks like from outside: connects that take ex
 		}),
 		check.New("client 3's SYN gets no answer: no SYN,ACK and no RST", "客户端 3 的 SYN 没有得到任何回应:没有 SYN,ACK,也没有 RST", func(v *check.View) (bool, i18n.Text) {
 			syns := v.Packets(check.From(client3), check.HasFlags(decode.SYN))
-			answers := v.Packets(check.TCP, func(p *decode.Packet) bool { return p.To == client3 })
+			answers := v.Packets(check.TCP, func(p *decode.Packet) bool { return p.Lab.To == client3 })
 			return len(syns) >= 2 && len(answers) == 0, check.Say("client 3 sent %d SYNs, got %d segments back", "客户端 3 发出 %d 个 SYN,收到 %d 个报文段", len(syns), len(answers))
 		}),
 		check.New("the SYN is retransmitted about 1 s later (the initial retransmission timeout)", "SYN 大约 1 秒后重传(初始重传超时)", func(v *check.View) (bool, i18n.Text) {
 			var times []time.Time
 			var marked bool
 			for _, e := range v.Events() {
-				if p := e.Packet; p != nil && p.From == client3 && p.Flags == decode.SYN {
+				if p := e.Packet; p != nil && p.Lab.From == client3 && p.Flags == decode.SYN {
 					times = append(times, e.Time)
-					marked = marked || p.Expert&decode.Retransmission != 0
+					marked = marked || p.Flow.Expert&decode.Retransmission != 0
 				}
 			}
 			if len(times) < 2 {
@@ -124,8 +124,8 @@ This is what an overloaded server looks like from outside: connects that take ex
 				if a := e.App; a != nil && a.Lane == server && a.Call == timeline.CallClose && a.Detail == "listener" {
 					closed = true
 				}
-				if p := e.Packet; p != nil && closed && p.From == server && p.Flags.Has(decode.RST) {
-					reset[p.To] = true
+				if p := e.Packet; p != nil && closed && p.Lab.From == server && p.Flags.Has(decode.RST) {
+					reset[p.Lab.To] = true
 				}
 			}
 			return reset[client1] && reset[client2], check.Say("after the listener's close(): RST to client 1 %v, to client 2 %v", "监听套接字 close() 之后:发给客户端 1 的 RST:%v,发给客户端 2 的 RST:%v", check.Bool(reset[client1]), check.Bool(reset[client2]))

@@ -131,7 +131,7 @@ The notebook's version starts with ARP: "use ARP to find the default gateway's M
 			bad := 0
 			udp, tcp := 0, 0
 			for _, p := range v.Packets() {
-				pair := p.From + "-" + p.To
+				pair := p.Lab.From + "-" + p.Lab.To
 				switch p.Proto {
 				case decode.ProtoUDP:
 					udp++
@@ -195,15 +195,15 @@ func journey(v *check.View) steps {
 			}
 		case j.syn < 0 && p.Proto == decode.ProtoTCP && p.Flags == decode.SYN:
 			j.syn = i
-		case j.syn >= 0 && j.ack < 0 && p.From == client && p.Flags == decode.ACK:
+		case j.syn >= 0 && j.ack < 0 && p.Lab.From == client && p.Flags == decode.ACK:
 			j.ack = i
 		case j.get < 0 && f.Get("method") == "GET":
 			j.get = i
 		case j.resp < 0 && j.get >= 0 && f.Get("status") != "":
 			j.resp = i
-		case j.fin < 0 && p.From == client && p.Flags.Has(decode.FIN):
+		case j.fin < 0 && p.Lab.From == client && p.Flags.Has(decode.FIN):
 			j.fin = i
-		case j.srvFin < 0 && p.From == server && p.Flags.Has(decode.FIN):
+		case j.srvFin < 0 && p.Lab.From == server && p.Flags.Has(decode.FIN):
 			j.srvFin = i
 		}
 	}

@@ -162,7 +162,7 @@ func finAckedBy(v *check.View, closer, peer string) (bool, i18n.Text) {
 		return false, check.Say("a FIN is missing", "缺少一个 FIN")
 	}
 	want := cf.Seq + uint32(cf.PayloadLen) + 1
-	return pf.Flags.Has(decode.ACK) && pf.Ack == want, check.Say("%s FIN seq=%d, %s FIN ack=%d", "%s FIN seq=%d,%s FIN ack=%d", lane(closer), cf.RelSeq, lane(peer), pf.RelAck)
+	return pf.Flags.Has(decode.ACK) && pf.Ack == want, check.Say("%s FIN seq=%d, %s FIN ack=%d", "%s FIN seq=%d,%s FIN ack=%d", lane(closer), cf.Flow.RelSeq, lane(peer), pf.Flow.RelAck)
 }
 
 // kernelSaw reports whether the kernel reported lane's socket in st.
@@ -192,7 +192,7 @@ var closeAtEOF = &lesson.Act{
 		check.New("the close takes three segments: FIN, FIN,ACK, ACK", "关闭用了三个报文段:FIN、FIN,ACK、ACK", func(v *check.View) (bool, i18n.Text) {
 			ps := closing(v)
 			got := check.Flags(ps)
-			return len(ps) == 3 && ps[0].From == client && ps[1].From == server && ps[1].Flags.Has(decode.FIN|decode.ACK), check.Plain(got)
+			return len(ps) == 3 && ps[0].Lab.From == client && ps[1].Lab.From == server && ps[1].Flags.Has(decode.FIN|decode.ACK), check.Plain(got)
 		}),
 		check.New("the server's FIN acknowledges the client's FIN (the ACK rides on the FIN)", "服务器的 FIN 同时确认了客户端的 FIN(ACK 搭便车)", func(v *check.View) (bool, i18n.Text) {
 			return finAckedBy(v, client, server)
@@ -217,11 +217,11 @@ var closeLate = &lesson.Act{
 				p := e.Packet
 				switch {
 				case p == nil:
-				case p.From == client && p.Flags.Has(decode.FIN) && finT.IsZero():
+				case p.Lab.From == client && p.Flags.Has(decode.FIN) && finT.IsZero():
 					finT = e.Time
-				case p.From == server && !finT.IsZero() && p.Flags == decode.ACK && ackT.IsZero():
+				case p.Lab.From == server && !finT.IsZero() && p.Flags == decode.ACK && ackT.IsZero():
 					ackT = e.Time
-				case p.From == server && p.Flags.Has(decode.FIN) && srvFinT.IsZero():
+				case p.Lab.From == server && p.Flags.Has(decode.FIN) && srvFinT.IsZero():
 					srvFinT = e.Time
 				}
 			}
@@ -254,10 +254,10 @@ Who sends the first FIN is the "active closer": it is the side that ends in TIME
 			after := 0
 			for _, e := range v.Events() {
 				if p := e.Packet; p != nil {
-					if p.From == client && p.Flags.Has(decode.FIN) {
+					if p.Lab.From == client && p.Flags.Has(decode.FIN) {
 						finSeen = true
 					}
-					if finSeen && p.From == server && p.PayloadLen > 0 {
+					if finSeen && p.Lab.From == server && p.PayloadLen > 0 {
 						after += p.PayloadLen
 					}
 				}

@@ -159,10 +159,10 @@ var closeWaitBug = &lesson.Act{
 					cwT = e.Time
 				case e.App != nil && e.App.Lane == server && e.App.Call == timeline.CallClose && !e.App.Socket.Listener() && closeT.IsZero():
 					closeT = e.Time
-				case e.Packet != nil && e.Packet.From == server && e.Packet.Flags.Has(decode.FIN) && finT.IsZero():
+				case e.Packet != nil && e.Packet.Lab.From == server && e.Packet.Flags.Has(decode.FIN) && finT.IsZero():
 					finT = e.Time
 				}
-				if p := e.Packet; p != nil && p.From == server && (p.PayloadLen > 0 || p.Flags.Has(decode.FIN)) && !cwT.IsZero() && closeT.IsZero() {
+				if p := e.Packet; p != nil && p.Lab.From == server && (p.PayloadLen > 0 || p.Flags.Has(decode.FIN)) && !cwT.IsZero() && closeT.IsZero() {
 					sent++
 				}
 			}
@@ -195,10 +195,10 @@ var closeWaitFix = &lesson.Act{
 			var cf, sf time.Time
 			for _, e := range v.Events() {
 				if p := e.Packet; p != nil && p.Flags.Has(decode.FIN) {
-					if p.From == client && cf.IsZero() {
+					if p.Lab.From == client && cf.IsZero() {
 						cf = e.Time
 					}
-					if p.From == server && sf.IsZero() {
+					if p.Lab.From == server && sf.IsZero() {
 						sf = e.Time
 					}
 				}

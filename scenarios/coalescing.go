@@ -126,11 +126,11 @@ func clientBytes(v *check.View) [][]byte {
 	var order []int
 	streams := map[int][]byte{}
 	for _, p := range v.Packets(check.TCP, check.From(client), check.WithPayload) {
-		if _, ok := streams[p.Flow]; !ok {
-			order = append(order, p.Flow)
+		if _, ok := streams[p.Flow.Conv]; !ok {
+			order = append(order, p.Flow.Conv)
 		}
-		b := streams[p.Flow]
-		off := int(p.RelSeq) - 1
+		b := streams[p.Flow.Conv]
+		off := int(p.Flow.RelSeq) - 1
 		if off < 0 || off > len(b) {
 			continue // a gap: leave it to the parser to fail
 		}
@@ -139,7 +139,7 @@ func clientBytes(v *check.View) [][]byte {
 			b = append(b, make([]byte, end-len(b))...)
 		}
 		copy(b[off:], p.Payload())
-		streams[p.Flow] = b
+		streams[p.Flow.Conv] = b
 	}
 	out := make([][]byte, len(order))
 	for i, f := range order {

@@ -122,7 +122,7 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 			}
 			var ackAt, readAt int
 			for _, e := range v.Events() {
-				if ackAt == 0 && e.Packet != nil && e.Packet.From == server && e.Packet.Flags.Has(decode.ACK) && e.Packet.Ack == data.Seq+uint32(data.PayloadLen) {
+				if ackAt == 0 && e.Packet != nil && e.Packet.Lab.From == server && e.Packet.Flags.Has(decode.ACK) && e.Packet.Ack == data.Seq+uint32(data.PayloadLen) {
 					ackAt = e.ID
 				}
 				if readAt == 0 && e.App != nil && e.App.Lane == server && e.App.Call == timeline.CallRead && e.App.Bytes > 0 {

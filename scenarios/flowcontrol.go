@@ -75,7 +75,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		})
 		probes := 0
 		if _, err := s.Wait(4*time.Second, func(e *timeline.Event) bool {
-			if p := e.Packet; p != nil && p.From == client && p.Expert&decode.ZeroWindowProbe != 0 {
+			if p := e.Packet; p != nil && p.Lab.From == client && p.Flow.Expert&decode.ZeroWindowProbe != 0 {
 				probes++
 			}
 			return probes == flowProbes
@@ -111,10 +111,10 @@ After three probes the server starts reading. As soon as its buffer has room aga
 				if p.Flags.Has(decode.SYN) {
 					continue
 				}
-				wins = append(wins, p.WinBytes)
-				if p.WinBytes == 0 {
-					ok := p.Expert&decode.ZeroWindow != 0 && shrinking(wins)
-					return ok, check.Say("windows %v, the last marked zero-window: %v", "窗口 %v,最后一个标记为 zero-window:%v", wins, check.Bool(p.Expert&decode.ZeroWindow != 0))
+				wins = append(wins, p.Flow.WinBytes)
+				if p.Flow.WinBytes == 0 {
+					ok := p.Flow.Expert&decode.ZeroWindow != 0 && shrinking(wins)
+					return ok, check.Say("windows %v, the last marked zero-window: %v", "窗口 %v,最后一个标记为 zero-window:%v", wins, check.Bool(p.Flow.Expert&decode.ZeroWindow != 0))
 				}
 			}
 			return false, check.Say("windows %v never reached 0", "窗口 %v 从未降到 0", wins)
@@ -123,8 +123,8 @@ After three probes the server starts reading. As soon as its buffer has room aga
 			var full bool
 			most := uint32(0)
 			for _, p := range v.Packets(check.From(client), check.WithPayload) {
-				most = max(most, p.InFlight)
-				full = full || p.Expert&decode.WindowFull != 0
+				most = max(most, p.Flow.InFlight)
+				full = full || p.Flow.Expert&decode.WindowFull != 0
 			}
 			ok, detail := inFlightWithinWindow(v)
 			return ok && full, check.Say("%s; at most %d bytes in flight; a segment filled the window (window-full): %v", "%s;在途字节最多 %d;有报文段恰好填满窗口(window-full):%v", detail, most, check.Bool(full))
@@ -137,10 +137,10 @@ After three probes the server starts reading. As soon as its buffer has room aga
 				if p == nil {
 					continue
 				}
-				if p.From == server && p.WinBytes == 0 && !p.Flags.Has(decode.SYN) && zeroT.IsZero() {
+				if p.Lab.From == server && p.Flow.WinBytes == 0 && !p.Flags.Has(decode.SYN) && zeroT.IsZero() {
 					zeroT = e.Time
 				}
-				if p.From == client && p.Expert&decode.ZeroWindowProbe != 0 {
+				if p.Lab.From == client && p.Flow.Expert&decode.ZeroWindowProbe != 0 {
 					probes = append(probes, e.Time)
 				}
 			}
@@ -164,7 +164,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		check.New("when the server reads, a window update reopens the window and all 64 KB arrive", "服务器开始读取后,窗口更新重新打开窗口,64 KB 全部到达", func(v *check.View) (bool, i18n.Text) {
 			var update *decode.Packet
 			for _, p := range v.Packets(check.From(server)) {
-				if p.Expert&decode.WindowUpdate != 0 && p.WinBytes > 0 {
+				if p.Flow.Expert&decode.WindowUpdate != 0 && p.Flow.WinBytes > 0 {
 					update = p
 					break
 				}
@@ -173,7 +173,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 			if update == nil {
 				return false, check.Say("no window update; server read %d bytes", "没有窗口更新;服务器读到 %d 字节", read)
 			}
-			return read == flowBytes, check.Say("window update to %d bytes (packet %d); server read %d of %d bytes", "窗口更新为 %d 字节(第 %d 个报文);服务器读到 %d 字节(共 %d 字节)", update.WinBytes, update.N, read, flowBytes)
+			return read == flowBytes, check.Say("window update to %d bytes (packet %d); server read %d of %d bytes", "窗口更新为 %d 字节(第 %d 个报文);服务器读到 %d 字节(共 %d 字节)", update.Flow.WinBytes, update.N, read, flowBytes)
 		}),
 	},
 })
@@ -196,9 +196,9 @@ func inFlightWithinWindow(v *check.View) (bool, i18n.Text) {
 	segs := 0
 	for _, p := range v.Packets(check.TCP) {
 		switch {
-		case p.From == server && p.Flags.Has(decode.ACK) && !p.Flags.Has(decode.SYN):
-			right, seen = p.Ack+p.WinBytes, true
-		case p.From == client && p.PayloadLen > 0 && seen:
+		case p.Lab.From == server && p.Flags.Has(decode.ACK) && !p.Flags.Has(decode.SYN):
+			right, seen = p.Ack+p.Flow.WinBytes, true
+		case p.Lab.From == client && p.PayloadLen > 0 && seen:
 			segs++
 			if end := p.Seq + uint32(p.PayloadLen); int32(end-right) > 0 {
 				return false, check.Say("segment %d ends %d bytes past the window", "报文段 %d 的末尾超出窗口 %d 字节", p.N, end-right)
@@ -216,9 +216,9 @@ func probeAnswers(v *check.View) (bool, i18n.Text) {
 		p := e.Packet
 		switch {
 		case p == nil:
-		case p.From == client && p.Expert&decode.ZeroWindowProbe != 0:
+		case p.Lab.From == client && p.Flow.Expert&decode.ZeroWindowProbe != 0:
 			probes = append(probes, e.Time)
-		case p.From == server && p.Expert&decode.ZeroWindowProbeAck != 0 && p.WinBytes == 0:
+		case p.Lab.From == server && p.Flow.Expert&decode.ZeroWindowProbeAck != 0 && p.Flow.WinBytes == 0:
 			answers = append(answers, e.Time)
 		}
 	}

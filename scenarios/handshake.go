@@ -80,7 +80,7 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 				return false, check.Say("only %d segments", "只有 %d 个报文段", len(ps))
 			}
 			got := check.Flags(ps[:3])
-			return got == "SYN SYN,ACK ACK" && ps[0].From == client && ps[1].From == server && ps[2].From == client, check.Plain(got)
+			return got == "SYN SYN,ACK ACK" && ps[0].Lab.From == client && ps[1].Lab.From == server && ps[2].Lab.From == client, check.Plain(got)
 		}),
 		check.New("SYN,ACK acknowledges the client's ISN + 1", "SYN,ACK 确认号 = 客户端 ISN + 1", func(v *check.View) (bool, i18n.Text) {
 			syn := first(v.Packets(check.From(client), check.HasFlags(decode.SYN)))
@@ -125,7 +125,7 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 		check.New("accept() returns only after the client's ACK: the kernel did the handshake on its own", "accept() 在客户端的 ACK 之后才返回:握手是内核自己完成的", func(v *check.View) (bool, i18n.Text) {
 			ackAt, acceptAt := -1, -1
 			for i, e := range v.Events() {
-				if p := e.Packet; p != nil && p.From == client && p.Flags == decode.ACK && ackAt < 0 {
+				if p := e.Packet; p != nil && p.Lab.From == client && p.Flags == decode.ACK && ackAt < 0 {
 					ackAt = i
 				}
 				if a := e.App; a != nil && a.Lane == server && a.Call == timeline.CallAccept && acceptAt < 0 {

@@ -338,7 +338,7 @@ func activeClosers(v *check.View) closers {
 		return dst
 	}
 	for _, p := range v.Packets(check.HasFlags(decode.FIN)) {
-		k := clientPort(p.From, p.Src.Port(), p.Dst.Port())
+		k := clientPort(p.Lab.From, p.Src.Port(), p.Dst.Port())
 		if conns[k] == nil {
 			conns[k] = &conn{}
 		}
@@ -360,10 +360,10 @@ func activeClosers(v *check.View) closers {
 	for k, c := range conns {
 		out.conns++
 		first := c.fins[0]
-		out.first[first.From]++
+		out.first[first.Lab.From]++
 		crossed := false
 		for _, f := range c.fins[1:] {
-			if f.From != first.From {
+			if f.Lab.From != first.Lab.From {
 				crossed = f.Ack != first.Seq+uint32(first.PayloadLen)+1
 				break
 			}
@@ -372,10 +372,10 @@ func activeClosers(v *check.View) closers {
 			out.crossed++
 		}
 		other := server
-		if first.From == server {
+		if first.Lab.From == server {
 			other = client
 		}
-		if !waits[k][first.From] || waits[k][other] != crossed {
+		if !waits[k][first.Lab.From] || waits[k][other] != crossed {
 			out.waitsRight = false
 		}
 	}

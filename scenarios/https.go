@@ -118,8 +118,8 @@ func tlsHandshake(v *check.View) (bool, i18n.Text) {
 	var seen []i18n.Text
 	for _, m := range v.AppMsgs("tls") {
 		s := m.Packet.App.Summary()
-		seen = append(seen, check.Say("%s: %s", "%s:%s", lane(m.Packet.From), s))
-		for i < len(want) && m.Packet.From == want[i].from && strings.Contains(s, want[i].text) {
+		seen = append(seen, check.Say("%s: %s", "%s:%s", lane(m.Packet.Lab.From), s))
+		for i < len(want) && m.Packet.Lab.From == want[i].from && strings.Contains(s, want[i].text) {
 			s = s[strings.Index(s, want[i].text)+len(want[i].text):]
 			i++
 		}
@@ -137,13 +137,13 @@ func roundTrips(v *check.View, isResp func(*decode.Packet) bool) (int, bool) {
 		if !p.Flags.Has(decode.SYN) && p.PayloadLen == 0 {
 			continue
 		}
-		if p.From != last {
-			last = p.From
-			if p.From == server {
+		if p.Lab.From != last {
+			last = p.Lab.From
+			if p.Lab.From == server {
 				turns++
 			}
 		}
-		if p.From == server && isResp(p) {
+		if p.Lab.From == server && isResp(p) {
 			return turns, true
 		}
 	}
@@ -233,11 +233,11 @@ func rstAfterClose(v *check.View) (bool, i18n.Text) {
 		p := e.Packet
 		switch {
 		case p == nil:
-		case p.From == client && p.Flags.Has(decode.FIN) && finAt < 0:
+		case p.Lab.From == client && p.Flags.Has(decode.FIN) && finAt < 0:
 			finAt = i
-		case p.From == server && p.App != nil && strings.Contains(p.App.Summary(), "close_notify"):
+		case p.Lab.From == server && p.App != nil && strings.Contains(p.App.Summary(), "close_notify"):
 			alertAt = i
-		case p.From == client && p.Flags.Has(decode.RST) && rstAt < 0:
+		case p.Lab.From == client && p.Flags.Has(decode.RST) && rstAt < 0:
 			rstAt = i
 		}
 	}

@@ -62,7 +62,7 @@ Linux 的默认值是空闲 2 小时,然后每 75 秒探测一次,9 次没有回
 		})
 		if _, err := s.Wait(3*time.Second, func(e *timeline.Event) bool {
 			p := e.Packet
-			return p != nil && p.From == server && p.Expert&decode.KeepAliveAck != 0
+			return p != nil && p.Lab.From == server && p.Flow.Expert&decode.KeepAliveAck != 0
 		}); err != nil {
 			return fmt.Errorf("keep-alive answered: %w", err)
 		}
@@ -117,9 +117,9 @@ var keepaliveIdle = &lesson.Act{
 				p := e.Packet
 				switch {
 				case p == nil:
-				case p.Expert&decode.KeepAlive != 0 && p.From == client && probeT.IsZero():
+				case p.Flow.Expert&decode.KeepAlive != 0 && p.Lab.From == client && probeT.IsZero():
 					probeT = e.Time
-				case p.Expert&decode.KeepAliveAck != 0 && p.From == server && !probeT.IsZero() && ackT.IsZero():
+				case p.Flow.Expert&decode.KeepAliveAck != 0 && p.Lab.From == server && !probeT.IsZero() && ackT.IsZero():
 					ackT = e.Time
 				case probeT.IsZero():
 					lastT = e.Time
@@ -135,11 +135,11 @@ var keepaliveIdle = &lesson.Act{
 		check.New("the probe carries no data and the sequence number just before the acknowledged edge", "探测报文不带数据,序号是已确认位置之前的那一个", func(v *check.View) (bool, i18n.Text) {
 			var lastAck, relAck uint32
 			for _, p := range v.Packets(check.TCP) {
-				if p.From == server && p.Flags.Has(decode.ACK) && p.Expert == 0 {
-					lastAck, relAck = p.Ack, p.RelAck
+				if p.Lab.From == server && p.Flags.Has(decode.ACK) && p.Flow.Expert == 0 {
+					lastAck, relAck = p.Ack, p.Flow.RelAck
 				}
-				if p.From == client && p.Expert&decode.KeepAlive != 0 {
-					return p.PayloadLen == 0 && p.Seq == lastAck-1, check.Say("probe seq=%d len=%d; the server had acknowledged up to seq=%d", "探测 seq=%d len=%d;服务器已确认到 seq=%d", p.RelSeq, p.PayloadLen, relAck)
+				if p.Lab.From == client && p.Flow.Expert&decode.KeepAlive != 0 {
+					return p.PayloadLen == 0 && p.Seq == lastAck-1, check.Say("probe seq=%d len=%d; the server had acknowledged up to seq=%d", "探测 seq=%d len=%d;服务器已确认到 seq=%d", p.Flow.RelSeq, p.PayloadLen, relAck)
 				}
 			}
 			return false, check.Say("no probe", "没有探测报文")
@@ -168,11 +168,11 @@ var keepaliveVanish = &lesson.Act{
 				p := e.Packet
 				switch {
 				case p == nil || !rstT.IsZero():
-				case p.From == client && p.Expert&decode.KeepAlive != 0:
+				case p.Lab.From == client && p.Flow.Expert&decode.KeepAlive != 0:
 					probes = append(probes, e.Time)
-				case p.From == client && p.Flags.Has(decode.RST):
+				case p.Lab.From == client && p.Flags.Has(decode.RST):
 					rstT = e.Time
-				case p.From == server:
+				case p.Lab.From == server:
 					answered += len(probes)
 					probes = probes[:0]
 				}

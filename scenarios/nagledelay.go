@@ -141,20 +141,20 @@ func measureRequest(v *check.View) request {
 	var firstEnd uint32
 	for _, e := range v.Events() {
 		p := e.Packet
-		if p == nil || p.Proto != decode.ProtoTCP || p.Expert&decode.Retransmission != 0 {
+		if p == nil || p.Proto != decode.ProtoTCP || p.Flow.Expert&decode.Retransmission != 0 {
 			continue
 		}
 		switch {
-		case p.From == client && p.PayloadLen > 0:
+		case p.Lab.From == client && p.PayloadLen > 0:
 			r.segments++
 			if firstT.IsZero() {
 				firstT, firstEnd = e.Time, p.Seq+uint32(p.PayloadLen)
 			} else if secondT.IsZero() {
 				secondT = e.Time
 			}
-		case p.From == server && p.PayloadLen > 0 && replyT.IsZero():
+		case p.Lab.From == server && p.PayloadLen > 0 && replyT.IsZero():
 			replyT = e.Time
-		case p.From == server && !firstT.IsZero() && ackT.IsZero() && p.Flags.Has(decode.ACK) && p.Ack == firstEnd:
+		case p.Lab.From == server && !firstT.IsZero() && ackT.IsZero() && p.Flags.Has(decode.ACK) && p.Ack == firstEnd:
 			ackT = e.Time
 		}
 	}

@@ -98,7 +98,7 @@ func unreadCloseAct(s *session.Session, ln *session.Listener) error {
 	// Let the reply reach the client's receive buffer.
 	if _, err := s.Wait(waitLong, func(e *timeline.Event) bool {
 		p := e.Packet
-		return p != nil && p.From == client && p.Flags == decode.ACK && p.RelAck > 1
+		return p != nil && p.Lab.From == client && p.Flags == decode.ACK && p.Flow.RelAck > 1
 	}); err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func writeAfterCloseAct(s *session.Session, ln *session.Listener) error {
 	}
 	if _, err := s.Wait(waitLong, func(e *timeline.Event) bool {
 		p := e.Packet
-		return p != nil && p.From == server && p.Flags.Has(decode.RST)
+		return p != nil && p.Lab.From == server && p.Flags.Has(decode.RST)
 	}); err != nil {
 		return err
 	}
@@ -220,11 +220,11 @@ var resetVanished = &lesson.Act{
 			var finSeen, dataAfterFin, rstAfterData bool
 			for _, p := range v.Packets(check.TCP) {
 				switch {
-				case p.From == server && p.Flags.Has(decode.FIN):
+				case p.Lab.From == server && p.Flags.Has(decode.FIN):
 					finSeen = true
-				case finSeen && p.From == client && p.PayloadLen > 0:
+				case finSeen && p.Lab.From == client && p.PayloadLen > 0:
 					dataAfterFin = true
-				case dataAfterFin && p.From == server && p.Flags.Has(decode.RST):
+				case dataAfterFin && p.Lab.From == server && p.Flags.Has(decode.RST):
 					rstAfterData = true
 				}
 			}

@@ -76,7 +76,7 @@ The fifth copy gets through. The server's program reads "hello" once: the retran
 		// Wait for the server's ACK of the data (seq 1 + 5 bytes).
 		if _, err := s.Wait(10*time.Second, func(e *timeline.Event) bool {
 			p := e.Packet
-			return p != nil && p.From == server && p.Flags.Has(decode.ACK) && p.RelAck >= 6
+			return p != nil && p.Lab.From == server && p.Flags.Has(decode.ACK) && p.Flow.RelAck >= 6
 		}); err != nil {
 			return err
 		}
@@ -90,16 +90,16 @@ The fifth copy gets through. The server's program reads "hello" once: the retran
 				var fates []string
 				lost := 0
 				for _, p := range data {
-					fate := p.Drop.String()
+					fate := p.Lab.Drop.String()
 					if fate == "" {
 						fate = "delivered"
 					}
 					fates = append(fates, fate)
-					if p.Drop == decode.DropWire {
+					if p.Lab.Drop == decode.DropWire {
 						lost++
 					}
 				}
-				ok := len(data) == retransmitLosses+1 && lost == retransmitLosses && data[len(data)-1].Drop == decode.Delivered
+				ok := len(data) == retransmitLosses+1 && lost == retransmitLosses && data[len(data)-1].Lab.Drop == decode.Delivered
 				return ok, check.Say("%d copies, %d lost on the wire (%s)", "%d 份副本,%d 份在线路上丢失(%s)", len(data), lost, strings.Join(fates, " "))
 			}),
 		check.New("every copy after the first is the same bytes at the same sequence number, marked a retransmission",
@@ -110,14 +110,14 @@ The fifth copy gets through. The server's program reads "hello" once: the retran
 				}
 				marked := 0
 				for _, p := range data[1:] {
-					if p.RelSeq != data[0].RelSeq || string(p.Payload()) != string(data[0].Payload()) {
-						return false, check.Say("packet %d: seq=%d, not %d", "第 %d 个报文:seq=%d,不是 %d", p.N, p.RelSeq, data[0].RelSeq)
+					if p.Flow.RelSeq != data[0].Flow.RelSeq || string(p.Payload()) != string(data[0].Payload()) {
+						return false, check.Say("packet %d: seq=%d, not %d", "第 %d 个报文:seq=%d,不是 %d", p.N, p.Flow.RelSeq, data[0].Flow.RelSeq)
 					}
-					if p.Expert&decode.Retransmission != 0 {
+					if p.Flow.Expert&decode.Retransmission != 0 {
 						marked++
 					}
 				}
-				return marked == len(data)-1, check.Say("seq=%d each time; %d of %d marked retransmission", "每次 seq=%d;%d/%d 个标为重传", data[0].RelSeq, marked, len(data)-1)
+				return marked == len(data)-1, check.Say("seq=%d each time; %d of %d marked retransmission", "每次 seq=%d;%d/%d 个标为重传", data[0].Flow.RelSeq, marked, len(data)-1)
 			}),
 		check.New("the first copy after the original waits 200 ms or more (Linux's floor)",
 			"原始报文之后的第一份副本至少等了 200 ms(Linux 的下限)", func(v *check.View) (bool, i18n.Text) {
@@ -169,7 +169,7 @@ func gapList(gaps []time.Duration) string {
 func retransmitGaps(v *check.View) []time.Duration {
 	var times []time.Time
 	for _, e := range v.Events() {
-		if p := e.Packet; p != nil && p.From == client && p.PayloadLen > 0 {
+		if p := e.Packet; p != nil && p.Lab.From == client && p.PayloadLen > 0 {
 			times = append(times, e.Time)
 		}
 	}

@@ -72,7 +72,7 @@ type Stats struct {
 // (the engine calls it from the capture goroutine), except for its KeyLog.
 type Decoder struct {
 	keys  *KeyLog
-	flows []uint8 // flow state by decode.Packet.Flow
+	flows []uint8 // flow state by decode.Packet.Flow.Conv
 	live  map[int]*stream
 	pool  *reassembly.StreamPool
 	asm   *reassembly.Assembler
@@ -129,20 +129,20 @@ func (d *Decoder) Add(p *decode.Packet, t time.Time) {
 }
 
 func (d *Decoder) addTCP(p *decode.Packet, t time.Time) {
-	if p.Flow <= 0 {
+	if p.Flow.Conv <= 0 {
 		return
 	}
-	for p.Flow >= len(d.flows) {
+	for p.Flow.Conv >= len(d.flows) {
 		d.flows = append(d.flows, 0)
 	}
-	st := d.flows[p.Flow]
+	st := d.flows[p.Flow.Conv]
 	if st&fsDone != 0 && p.Flags&(decode.SYN|decode.ACK) == decode.SYN {
 		st = 0 // a new connection on the same addresses and ports
 	}
 	if st&(fsOther|fsDone) != 0 {
 		return
 	}
-	if dir := p.Dir & 1; st&(fsSeen<<dir) == 0 {
+	if dir := p.Flow.Dir & 1; st&(fsSeen<<dir) == 0 {
 		st |= fsSeen << dir
 		if p.Flags&decode.SYN == 0 {
 			st |= fsMid << dir
@@ -150,25 +150,25 @@ func (d *Decoder) addTCP(p *decode.Packet, t time.Time) {
 	}
 	if st&fsApp == 0 {
 		if p.PayloadLen == 0 {
-			d.flows[p.Flow] = st
+			d.flows[p.Flow.Conv] = st
 			return // classified on the first payload
 		}
 		k := classify(p.Payload(), p.Src.Port(), p.Dst.Port(), st&(fsMid|fsMid<<1) != 0)
 		switch {
 		case k == kindNone:
-			d.flows[p.Flow] = st | fsOther
+			d.flows[p.Flow.Conv] = st | fsOther
 			return
 		case len(d.live) >= MaxStreams:
 			d.stats.Skipped++
-			d.flows[p.Flow] = st | fsOther
+			d.flows[p.Flow.Conv] = st | fsOther
 			return
 		}
 		st |= fsApp
 		d.curKind = k
 	}
-	d.flows[p.Flow] = st
+	d.flows[p.Flow.Conv] = st
 	d.cur = p
-	if s := d.live[p.Flow]; s != nil {
+	if s := d.live[p.Flow.Conv]; s != nil {
 		s.handOver(&d.out) // what it named while another packet was current
 		if s.lostSegment(p) && !s.finHole(p) {
 			// p acknowledges bytes the capture never saw: they will not
@@ -180,7 +180,7 @@ func (d *Decoder) addTCP(p *decode.Packet, t time.Time) {
 		}
 	}
 	d.assemble(p, t)
-	if s := d.live[p.Flow]; s != nil && p.Flags&decode.RST != 0 {
+	if s := d.live[p.Flow.Conv]; s != nil && p.Flags&decode.RST != 0 {
 		s.finish()
 	}
 	d.cur, d.curKind = nil, kindNone
@@ -255,8 +255,8 @@ func (f factory) New(_, _ gopacket.Flow, _ *layers.TCP, _ reassembly.AssemblerCo
 	if d.cur == nil || d.curKind == kindNone {
 		return nil // a late packet of a finished connection
 	}
-	st := d.flows[d.cur.Flow]
-	s := newStream(d, d.curKind, d.cur.Flow, [2]bool{st&fsMid != 0, st&(fsMid<<1) != 0})
+	st := d.flows[d.cur.Flow.Conv]
+	s := newStream(d, d.curKind, d.cur.Flow.Conv, [2]bool{st&fsMid != 0, st&(fsMid<<1) != 0})
 	d.live[s.flow] = s
 	d.stats.Streams++
 	return s
@@ -386,7 +386,7 @@ const maxHeld = 64
 // sink is where the stream's items go: the current packet if it is one of
 // this connection's, else held for the next one.
 func (s *stream) sink() *emitter {
-	if p := s.d.cur; p != nil && p.Flow == s.flow {
+	if p := s.d.cur; p != nil && p.Flow.Conv == s.flow {
 		return &s.d.out
 	}
 	if len(s.held.items) > maxHeld {
@@ -409,7 +409,7 @@ func (s *stream) handOver(out *emitter) {
 // finHole ends the other direction of p when only its FIN waited behind
 // the hole p proves lost, and reports whether it did.
 func (s *stream) finHole(p *decode.Packet) bool {
-	o := 1 - p.Dir&1
+	o := 1 - p.Flow.Dir&1
 	if !s.finOnly[o] || s.ended[o] {
 		return false
 	}
@@ -424,7 +424,7 @@ func (s *stream) finHole(p *decode.Packet) bool {
 // that the reassembler is still waiting for: the peer has them, so the
 // capture lost them for good.
 func (s *stream) lostSegment(p *decode.Packet) bool {
-	o := 1 - p.Dir&1
+	o := 1 - p.Flow.Dir&1
 	if !s.hole[o] || p.Flags&decode.ACK == 0 || int32(p.Ack-s.holeAt[o]) < 0 {
 		return false
 	}
@@ -472,7 +472,7 @@ func (s *stream) Accept(tcp *layers.TCP, _ gopacket.CaptureInfo, dir reassembly.
 	if p == nil {
 		return true
 	}
-	i := p.Dir & 1
+	i := p.Flow.Dir & 1
 	d := &s.dirOf[i]
 	if !d.known {
 		d.known, d.dir = true, dir
@@ -481,7 +481,7 @@ func (s *stream) Accept(tcp *layers.TCP, _ gopacket.CaptureInfo, dir reassembly.
 			s.halves[i].gap(-1, s.sink())
 		}
 	}
-	*start = s.mid[i] || p.RelSeq == 1 || p.Flags&decode.SYN != 0
+	*start = s.mid[i] || p.Flow.RelSeq == 1 || p.Flags&decode.SYN != 0
 	// Data that will wait behind bytes not seen (yet): note where the
 	// peer's ACK would prove they were received.
 	if (len(tcp.Payload) > 0 || tcp.FIN) && !s.hole[i] {
@@ -490,7 +490,7 @@ func (s *stream) Accept(tcp *layers.TCP, _ gopacket.CaptureInfo, dir reassembly.
 			// Its first bytes are missing: as many as lab/flow's relative
 			// sequence number says (it saw the SYN).
 			s.hole[i], s.holeAt[i] = true, tcp.Seq
-			s.finOnly[i], s.finGap[i] = len(tcp.Payload) == 0, int64(p.RelSeq)-1
+			s.finOnly[i], s.finGap[i] = len(tcp.Payload) == 0, int64(p.Flow.RelSeq)-1
 		case nextSeq != -1 && int32(tcp.Seq-uint32(nextSeq)) > 0:
 			s.hole[i], s.holeAt[i] = true, uint32(nextSeq)+1
 			s.finOnly[i], s.finGap[i] = len(tcp.Payload) == 0, int64(tcp.Seq-uint32(nextSeq))
@@ -542,7 +542,7 @@ func (s *stream) index(dir reassembly.TCPFlowDirection) int {
 		}
 	}
 	if s.d.cur != nil {
-		return int(s.d.cur.Dir & 1)
+		return int(s.d.cur.Flow.Dir & 1)
 	}
 	return 0
 }

@@ -116,17 +116,17 @@ func TestFixtureMidStream(t *testing.T) {
 		firstSeen := map[int]bool{}
 		mid := map[int]bool{}
 		for _, p := range pl.pkts {
-			if p.StreamStart {
-				mid[p.Flow] = true
+			if p.Flow.StreamStart {
+				mid[p.Flow.Conv] = true
 			}
 			if p.App == nil {
 				continue
 			}
 			got += strings.Count(p.App.Summary(), "GET ")
-			if mid[p.Flow] && !firstSeen[p.Flow] && !p.App.Partial() {
+			if mid[p.Flow.Conv] && !firstSeen[p.Flow.Conv] && !p.App.Partial() {
 				t.Errorf("start at %d: first message %q of a connection caught mid-way is not marked partial", start+1, p.App.Summary())
 			}
-			firstSeen[p.Flow] = true
+			firstSeen[p.Flow.Conv] = true
 		}
 		if got != want {
 			t.Errorf("start at %d: %d GET named, want %d:\n%s", start+1, got, want, join(pl.summaries()))

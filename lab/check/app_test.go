@@ -21,7 +21,7 @@ func appView() *View {
 		}
 		hdr := "HDR:" // stands for the link, IP and TCP headers
 		return timeline.Event{Kind: timeline.KindPacket, Act: act, Packet: &decode.Packet{
-			Proto: decode.ProtoTCP, Src: src, Dst: dst, From: from, To: to, Flags: flags, Expert: ex, App: app,
+			Proto: decode.ProtoTCP, Src: src, Dst: dst, Lab: decode.LabNotes{From: from, To: to}, Flags: flags, Flow: decode.FlowNotes{Expert: ex}, App: app,
 			Data: []byte(hdr + payload), PayloadOffset: len(hdr), PayloadLen: len(payload),
 		}}
 	}
@@ -42,7 +42,7 @@ func appView() *View {
 	dnsQ := &decode.AppInfo{Proto: "dns", Messages: []decode.AppMessage{msg("A? shop.lab", "message", "query", "question", "shop.lab IN A", "id", "7")}}
 	tl := timeline.New(timeline.Meta{})
 	tl.Append(
-		timeline.Event{Kind: timeline.KindPacket, Act: 1, Packet: &decode.Packet{Proto: decode.ProtoUDP, From: "client", To: "resolver", App: dnsQ, Data: []byte("dns")}},
+		timeline.Event{Kind: timeline.KindPacket, Act: 1, Packet: &decode.Packet{Proto: decode.ProtoUDP, Lab: decode.LabNotes{From: "client", To: "resolver"}, App: dnsQ, Data: []byte("dns")}},
 		seg(1, "client", decode.SYN, "", nil, 0),
 		seg(1, "server", decode.SYN|decode.ACK, "", nil, 0),
 		seg(1, "client", decode.ACK, "", nil, 0),

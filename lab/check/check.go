@@ -196,7 +196,7 @@ func ICMP(p *decode.Packet) bool { return p.Proto == decode.ProtoICMP }
 
 // From keeps packets sent by lane.
 func From(lane string) func(*decode.Packet) bool {
-	return func(p *decode.Packet) bool { return p.From == lane }
+	return func(p *decode.Packet) bool { return p.Lab.From == lane }
 }
 
 // HasFlags keeps TCP segments with all of f set.

@@ -18,9 +18,9 @@ func ExampleView() {
 	cli, srv := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:8888")
 	tl := timeline.New(timeline.Meta{Scenario: "example"})
 	for _, p := range []decode.Packet{
-		{Proto: decode.ProtoTCP, Src: cli, Dst: srv, From: "client", To: "server", Flags: decode.SYN},
-		{Proto: decode.ProtoTCP, Src: srv, Dst: cli, From: "server", To: "client", Flags: decode.SYN | decode.ACK, Ack: 1},
-		{Proto: decode.ProtoTCP, Src: cli, Dst: srv, From: "client", To: "server", Flags: decode.ACK, Seq: 1, Ack: 1},
+		{Proto: decode.ProtoTCP, Src: cli, Dst: srv, Lab: decode.LabNotes{From: "client", To: "server"}, Flags: decode.SYN},
+		{Proto: decode.ProtoTCP, Src: srv, Dst: cli, Lab: decode.LabNotes{From: "server", To: "client"}, Flags: decode.SYN | decode.ACK, Ack: 1},
+		{Proto: decode.ProtoTCP, Src: cli, Dst: srv, Lab: decode.LabNotes{From: "client", To: "server"}, Flags: decode.ACK, Seq: 1, Ack: 1},
 	} {
 		tl.Append(timeline.Event{Kind: timeline.KindPacket, Packet: &p})
 	}

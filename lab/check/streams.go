@@ -71,16 +71,16 @@ func (v *View) Streams() []*Stream {
 			}
 		case timeline.KindPacket:
 			p := e.Packet
-			if p.PayloadLen == 0 || (p.Proto != decode.ProtoTCP && p.Proto != decode.ProtoUDP) || p.Expert&decode.Retransmission != 0 {
+			if p.PayloadLen == 0 || (p.Proto != decode.ProtoTCP && p.Proto != decode.ProtoUDP) || p.Flow.Expert&decode.Retransmission != 0 {
 				continue
 			}
 			st := get(key{timeline.Unmap(p.Src), timeline.Unmap(p.Dst)}, e.Act, p.Proto)
 			st.Segments = append(st.Segments, p.PayloadLen)
 			if st.From == "" {
-				st.From = p.From
+				st.From = p.Lab.From
 			}
 			if st.To == "" {
-				st.To = p.To
+				st.To = p.Lab.To
 			}
 		}
 	}

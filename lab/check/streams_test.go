@@ -19,7 +19,7 @@ func TestStreams(t *testing.T) {
 		return timeline.Event{Kind: timeline.KindApp, Act: act, App: &timeline.App{Lane: lane, Call: call, Proto: proto, Bytes: n, Socket: s}}
 	}
 	pkt := func(act int, proto decode.Proto, src, dst netip.AddrPort, from, to string, n int) timeline.Event {
-		return timeline.Event{Kind: timeline.KindPacket, Act: act, Packet: &decode.Packet{Proto: proto, Src: src, Dst: dst, From: from, To: to, PayloadLen: n}}
+		return timeline.Event{Kind: timeline.KindPacket, Act: act, Packet: &decode.Packet{Proto: proto, Src: src, Dst: dst, Lab: decode.LabNotes{From: from, To: to}, PayloadLen: n}}
 	}
 	tl := timeline.New(timeline.Meta{})
 	tl.Append(

@@ -6,10 +6,11 @@
 // for a details view (see Full). The first layer is taken from the source's
 // link type, never assumed.
 //
-// A Packet holds the header fields netlab shows and the annotations the flow
-// tracker adds (relative sequence numbers, inferred TCP states, expert marks);
-// the lanes (client, server, ...) are filled in by the engine, which knows the
-// scenario's sockets.
+// A Packet holds the header fields netlab shows and, each in its own
+// sub-struct so that who writes what shows in the type, the annotations
+// of the other writers: Flow (lab/flow: relative sequence numbers,
+// inferred TCP states, expert marks), Lab (the engine: the lanes of the
+// scenario's sockets, lab drops, the wire's verdict) and App (lab/appdecode).
 package decode
 
 import (
@@ -208,8 +209,19 @@ type Packet struct {
 
 	ICMP ICMPInfo // Proto == ProtoICMP
 
-	// Flow annotations (lab/flow).
-	Flow        int    // conversation number, from 1; 0 if none
+	// Flow: the flow tracker's annotations (lab/flow).
+	Flow FlowNotes
+	// Lab: what the engine knows from the lab's own sockets and wire.
+	Lab LabNotes
+
+	// App is what the packet carries at the application layer, if decoded.
+	App *AppInfo
+}
+
+// FlowNotes are what the flow tracker (lab/flow) learns of a packet from
+// the conversation it belongs to. Only the flow tracker writes them.
+type FlowNotes struct {
+	Conv        int    // conversation number, from 1; 0 if none
 	Dir         uint8  // 0: sent by the conversation's first endpoint (A), 1: by B
 	RelSeq      uint32 // sequence number relative to the sender's ISN
 	RelAck      uint32 // acknowledgement number relative to the receiver's ISN
@@ -219,17 +231,19 @@ type Packet struct {
 	Trans       [3]Transition // inferred state changes this packet caused
 	InFlight    uint32        // bytes sent by this packet's sender not yet acknowledged, after it
 	StreamStart bool          // the conversation's first packet is not a SYN (capture began mid-stream)
+}
 
-	// Lanes (the engine fills them from the scenario's sockets).
+// LabNotes are what the engine knows of a packet from the lab itself: the
+// lanes of the scenario's sockets, drops the lab caused, and the wire's
+// verdict. Only the engine writes them, before the flow tracker sees the
+// packet.
+type LabNotes struct {
+	// From, To: the lanes (client, server, ...) of the sockets at either end.
 	From, To string
-	// Drop: the engine knows the lab dropped it before its receiver got
-	// it (set before the flow tracker sees the packet).
+	// Drop: the lab dropped the packet before its receiver got it.
 	Drop Drop
 	// Wire: how the packet crossed a lab network's wire (zero on loopback).
 	Wire WireNotes
-
-	// App is what the packet carries at the application layer, if decoded.
-	App *AppInfo
 }
 
 // Payload returns the transport payload bytes (nil for none).
@@ -253,7 +267,7 @@ func (p *Packet) SegLen() uint32 {
 }
 
 // Transitions returns the inferred state changes this packet caused.
-func (p *Packet) Transitions() []Transition { return p.Trans[:p.NTrans] }
+func (p *Packet) Transitions() []Transition { return p.Flow.Trans[:p.Flow.NTrans] }
 
 // Network returns the packet from its IP header on (nil for a frame that
 // is not IP).

@@ -21,17 +21,17 @@ func (p *Packet) Label() string {
 	case ProtoTCP:
 		b.WriteString(p.Flags.String())
 		b.WriteString(" seq=")
-		b.WriteString(strconv.FormatUint(uint64(p.RelSeq), 10))
+		b.WriteString(strconv.FormatUint(uint64(p.Flow.RelSeq), 10))
 		if p.Flags&ACK != 0 {
 			b.WriteString(" ack=")
-			b.WriteString(strconv.FormatUint(uint64(p.RelAck), 10))
+			b.WriteString(strconv.FormatUint(uint64(p.Flow.RelAck), 10))
 		}
 		if p.PayloadLen > 0 {
 			b.WriteString(" len=")
 			b.WriteString(strconv.Itoa(p.PayloadLen))
 		}
 		b.WriteString(" win=")
-		b.WriteString(strconv.FormatUint(uint64(p.WinBytes), 10))
+		b.WriteString(strconv.FormatUint(uint64(p.Flow.WinBytes), 10))
 		if p.Opts.MSS != 0 {
 			b.WriteString(" mss=")
 			b.WriteString(strconv.Itoa(int(p.Opts.MSS)))
@@ -53,8 +53,8 @@ func (p *Packet) Label() string {
 // summary keeps it).
 func (p *Packet) Summary() string {
 	var b strings.Builder
-	if p.Drop != Delivered {
-		b.WriteString(p.Drop.Text().En)
+	if p.Lab.Drop != Delivered {
+		b.WriteString(p.Lab.Drop.Text().En)
 		b.WriteString(" · ")
 	}
 	b.WriteString(p.Label())
@@ -75,7 +75,7 @@ func (p *Packet) Summary() string {
 	if p.Proto == ProtoICMP && p.ICMP.Quoted {
 		fmt.Fprintf(&b, " (%s %s > %s)", p.ICMP.QuotedProto, p.ICMP.QuotedSrc, p.ICMP.QuotedDst)
 	}
-	for _, n := range p.Expert.Names() {
+	for _, n := range p.Flow.Expert.Names() {
 		b.WriteString(" [")
 		b.WriteString(n)
 		b.WriteString("]")

@@ -40,7 +40,7 @@ func (d *dropMarker) mark(p *decode.Packet, at time.Time) error {
 		d.drained = now
 	}
 	if d.log.Dropped(p.Network()) {
-		p.Drop = decode.DropFirewall
+		p.Lab.Drop = decode.DropFirewall
 	}
 	return nil
 }

@@ -73,8 +73,8 @@ func TestDropMarker(t *testing.T) {
 			continue // the port unreachable answers to :9998
 		}
 		msg := string(p.Payload())
-		if w, ok := want[msg]; !ok || p.Drop != w {
-			t.Errorf("datagram %q to port %d: drop %q, want %q", msg, p.Dst.Port(), p.Drop, w)
+		if w, ok := want[msg]; !ok || p.Lab.Drop != w {
+			t.Errorf("datagram %q to port %d: drop %q, want %q", msg, p.Dst.Port(), p.Lab.Drop, w)
 		}
 		delete(want, msg)
 	}

@@ -208,7 +208,7 @@ func (m *merger) place(it *item) {
 		}
 		for _, tr := range p.Transitions() {
 			local, remote := p.Src, p.Dst
-			if tr.Side != p.Dir {
+			if tr.Side != p.Flow.Dir {
 				local, remote = p.Dst, p.Src
 			}
 			if local == c.Socket.Local && remote == c.Socket.Remote && tr.To == want && (best == nil || m.h.less(o, best)) {
@@ -252,12 +252,12 @@ func (m *merger) packet(ev *timeline.Event) bool {
 	case decode.ProtoICMP:
 		if p.ICMP.Quoted {
 			// The error travels back to the sender of the datagram it quotes.
-			p.From, p.To = m.lanes.Lookup(p.ICMP.QuotedDst), m.lanes.Lookup(p.ICMP.QuotedSrc)
+			p.Lab.From, p.Lab.To = m.lanes.Lookup(p.ICMP.QuotedDst), m.lanes.Lookup(p.ICMP.QuotedSrc)
 		}
 		ev.Act = m.curAct
 	default:
-		p.From, p.To = m.lanes.Resolve(p.Src, p.Dst)
-		if p.Flow != 0 {
+		p.Lab.From, p.Lab.To = m.lanes.Resolve(p.Src, p.Dst)
+		if p.Flow.Conv != 0 {
 			k := flow.KeyOf(p)
 			act, ok := m.flowAct[k]
 			if !ok {
@@ -269,14 +269,14 @@ func (m *merger) packet(ev *timeline.Event) bool {
 			ev.Act = m.curAct
 		}
 	}
-	if m.host && p.From == "" && p.To == "" {
+	if m.host && p.Lab.From == "" && p.Lab.To == "" {
 		return false
 	}
-	if p.From == "" {
-		p.From = addrLane(p.Src)
+	if p.Lab.From == "" {
+		p.Lab.From = addrLane(p.Src)
 	}
-	if p.To == "" {
-		p.To = addrLane(p.Dst)
+	if p.Lab.To == "" {
+		p.Lab.To = addrLane(p.Dst)
 	}
 	return true
 }
@@ -286,13 +286,13 @@ func (m *merger) packet(ev *timeline.Event) bool {
 func (m *merger) emitPacket(ev timeline.Event) {
 	p := ev.Packet
 	for _, tr := range p.Transitions() {
-		if tr.Side == p.Dir {
+		if tr.Side == p.Flow.Dir {
 			m.inferred(&ev, p, tr)
 		}
 	}
 	m.emit(ev)
 	for _, tr := range p.Transitions() {
-		if tr.Side != p.Dir {
+		if tr.Side != p.Flow.Dir {
 			m.inferred(&ev, p, tr)
 		}
 	}
@@ -314,7 +314,7 @@ func (m *merger) inferred(ev *timeline.Event, p *decode.Packet, tr decode.Transi
 		return
 	}
 	local, remote := p.Src, p.Dst
-	if tr.Side != p.Dir {
+	if tr.Side != p.Flow.Dir {
 		local, remote = p.Dst, p.Src
 	}
 	sock := timeline.Socket{Local: local, Remote: remote}
@@ -338,9 +338,9 @@ func (m *merger) inferred(ev *timeline.Event, p *decode.Packet, tr decode.Transi
 		return
 	}
 	m.shown[sock] = tr.To
-	lane := p.From
+	lane := p.Lab.From
 	if local != p.Src {
-		lane = p.To
+		lane = p.Lab.To
 	}
 	m.emit(timeline.Event{Time: ev.Time, Kind: timeline.KindState, Act: ev.Act, State: &timeline.State{
 		Lane: lane, Socket: sock, From: from, To: tr.To, Source: timeline.Inferred, Packet: p.N,

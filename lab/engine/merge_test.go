@@ -69,8 +69,8 @@ func TestMergeHoldsUntilEveryWatermark(t *testing.T) {
 }
 
 func packet(ms float64, n int, src, dst netip.AddrPort, flags decode.Flags, dir uint8, trans ...decode.Transition) item {
-	p := &decode.Packet{N: n, Proto: decode.ProtoTCP, Src: src, Dst: dst, Flags: flags, Flow: 1, Dir: dir}
-	p.NTrans = uint8(copy(p.Trans[:], trans))
+	p := &decode.Packet{N: n, Proto: decode.ProtoTCP, Src: src, Dst: dst, Flags: flags, Flow: decode.FlowNotes{Conv: 1, Dir: dir}}
+	p.Flow.NTrans = uint8(copy(p.Flow.Trans[:], trans))
 	return item{ev: timeline.Event{Time: at(ms), Kind: timeline.KindPacket, Packet: p}}
 }
 
@@ -113,8 +113,8 @@ func TestMergeInferredOnlyWhereKernelMissed(t *testing.T) {
 			t.Fatalf("event %d: got %q, want %q (all: %q)", i, got[i], want[i], got)
 		}
 	}
-	if p := (*out)[1].Packet; p.From != "client" || p.To != "server" {
-		t.Errorf("lanes %q→%q", p.From, p.To)
+	if p := (*out)[1].Packet; p.Lab.From != "client" || p.Lab.To != "server" {
+		t.Errorf("lanes %q→%q", p.Lab.From, p.Lab.To)
 	}
 }
 

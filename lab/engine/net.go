@@ -189,8 +189,8 @@ func (r *liveRun) startNetProducers(srcs [2]capture.Source, hosts []*labnet.Host
 	j := newJoiner(points, hold)
 	j.out = func(f capture.Frame, w decode.WireNotes, drop decode.Drop) {
 		fo.add(f, func(p *decode.Packet) {
-			p.Wire = w
-			p.Drop = drop
+			p.Lab.Wire = w
+			p.Lab.Drop = drop
 		})
 	}
 	j.outWM = func(t time.Time) { m.watermark(srcCapture, t) }

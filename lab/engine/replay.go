@@ -54,7 +54,7 @@ func Replay(src capture.Source, meta timeline.Meta) (*timeline.Timeline, error) 
 		return addrLane(ap)
 	}
 	for _, e := range events {
-		e.Packet.From, e.Packet.To = name(e.Packet.Src), name(e.Packet.Dst)
+		e.Packet.Lab.From, e.Packet.Lab.To = name(e.Packet.Src), name(e.Packet.Dst)
 	}
 	tl := timeline.New(meta)
 	tl.Append(events...)

@@ -14,7 +14,7 @@ import (
 func TestDroppedChangesOnlyTheSender(t *testing.T) {
 	const A, S = 1000, 5000
 	ack := decode.ACK
-	dropped := func(p *decode.Packet) *decode.Packet { p.Drop = decode.DropFirewall; return p }
+	dropped := func(p *decode.Packet) *decode.Packet { p.Lab.Drop = decode.DropFirewall; return p }
 	syn := func() []*decode.Packet {
 		return []*decode.Packet{seg(true, A, 0, decode.SYN, 64000, 0), seg(false, S, A+1, decode.SYN|ack, 64000, 0)}
 	}
@@ -59,7 +59,7 @@ func TestDroppedAckStaysInFlight(t *testing.T) {
 		tr := NewTracker()
 		srvAck := seg(false, S+1, A+101, ack, 64000, 0)
 		if tc.drop {
-			srvAck.Drop = decode.DropFirewall
+			srvAck.Lab.Drop = decode.DropFirewall
 		}
 		last := seg(true, A+101, S+1, psh, 64000, 100)
 		for _, p := range []*decode.Packet{
@@ -68,8 +68,8 @@ func TestDroppedAckStaysInFlight(t *testing.T) {
 		} {
 			tr.Add(p)
 		}
-		if last.InFlight != tc.want {
-			t.Errorf("server's ACK dropped %v: in flight %d, want %d", tc.drop, last.InFlight, tc.want)
+		if last.Flow.InFlight != tc.want {
+			t.Errorf("server's ACK dropped %v: in flight %d, want %d", tc.drop, last.Flow.InFlight, tc.want)
 		}
 	}
 }

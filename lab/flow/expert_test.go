@@ -53,7 +53,7 @@ func TestExpertLoss(t *testing.T) {
 	for i, s := range steps {
 		s.p.N = i + 1
 		tr.Add(s.p)
-		if got := strings.Join(s.p.Expert.Names(), " "); got != s.want {
+		if got := strings.Join(s.p.Flow.Expert.Names(), " "); got != s.want {
 			t.Errorf("packet %d %s: marks %q, want %q", s.p.N, s.p.Label(), got, s.want)
 		}
 	}

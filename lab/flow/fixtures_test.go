@@ -69,7 +69,7 @@ func TestFixtures(t *testing.T) {
 		t.Run(c.file, func(t *testing.T) {
 			ps, tr := track(t, filepath.Join("testdata", c.file))
 			for i, p := range ps {
-				got := strings.Join(p.Expert.Names(), " ")
+				got := strings.Join(p.Flow.Expert.Names(), " ")
 				if want := c.marks[i+1]; got != want {
 					t.Errorf("packet %d %s: marks %q, want %q", i+1, p.Label(), got, want)
 				}
@@ -79,7 +79,7 @@ func TestFixtures(t *testing.T) {
 				for _, f := range []struct {
 					name      string
 					got, want int
-				}{{"seq", int(p.RelSeq), r.seq}, {"ack", int(p.RelAck), r.ack}, {"win", int(p.WinBytes), r.win}, {"in flight", int(p.InFlight), r.inFlight}} {
+				}{{"seq", int(p.Flow.RelSeq), r.seq}, {"ack", int(p.Flow.RelAck), r.ack}, {"win", int(p.Flow.WinBytes), r.win}, {"in flight", int(p.Flow.InFlight), r.inFlight}} {
 					if f.want >= 0 && f.got != f.want {
 						t.Errorf("packet %d %s: %s %d, want %d", r.n, p.Label(), f.name, f.got, f.want)
 					}

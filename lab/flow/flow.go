@@ -9,7 +9,7 @@
 // lab/sockstate. On loopback a segment is seen by the capture a few
 // microseconds before the receiver processes it, so "inferred" means "must
 // be, once this segment is processed" — if it is: a packet the lab's own
-// firewall dropped (decode.Packet.Drop, set by the engine) changes only its
+// firewall dropped (decode.Packet.Lab.Drop, set by the engine) changes only its
 // sender, and the engine shows no inference that the kernel's reading of
 // the socket contradicts.
 package flow
@@ -121,11 +121,11 @@ func (t *Tracker) Add(p *decode.Packet) *Conv {
 	c.Packets++
 
 	c.LastPacket = p.N
-	p.Flow = c.ID
+	p.Flow.Conv = c.ID
 	if p.Src != c.A {
-		p.Dir = 1
+		p.Flow.Dir = 1
 	}
-	c.Bytes[p.Dir] += uint64(p.PayloadLen)
+	c.Bytes[p.Flow.Dir] += uint64(p.PayloadLen)
 	if p.Proto == decode.ProtoTCP {
 		c.tcp(p)
 	}
@@ -147,7 +147,7 @@ func (t *Tracker) lookup(p *decode.Packet) *Conv {
 }
 
 func (c *Conv) tcp(p *decode.Packet) {
-	s := p.Dir
+	s := p.Flow.Dir
 	r := 1 - s
 	snd, rcv := &c.dir[s], &c.dir[r]
 	f := p.Flags
@@ -159,7 +159,7 @@ func (c *Conv) tcp(p *decode.Packet) {
 		if f&decode.SYN == 0 {
 			// Capture began mid-stream: make the first byte seen relative 1.
 			snd.isn = p.Seq - 1
-			p.StreamStart = true
+			p.Flow.StreamStart = true
 		}
 		snd.nextSeq = p.Seq
 	}
@@ -174,19 +174,19 @@ func (c *Conv) tcp(p *decode.Packet) {
 			snd.wscaleOK, rcv.wscaleOK = true, true
 		}
 	}
-	p.RelSeq = p.Seq - snd.isn
+	p.Flow.RelSeq = p.Seq - snd.isn
 	if f&decode.ACK != 0 {
 		if rcv.seen {
-			p.RelAck = p.Ack - rcv.isn
+			p.Flow.RelAck = p.Ack - rcv.isn
 		} else {
-			p.RelAck = p.Ack
+			p.Flow.RelAck = p.Ack
 		}
 	}
 	win := uint32(p.Window)
 	if f&decode.SYN == 0 && snd.wscaleOK && snd.wscale > 0 {
 		win <<= uint(snd.wscale)
 	}
-	p.WinBytes = win
+	p.Flow.WinBytes = win
 
 	c.expert(p, snd, rcv, first)
 	c.infer(p, s, r)
@@ -202,7 +202,7 @@ func (c *Conv) tcp(p *decode.Packet) {
 	if f&decode.ACK != 0 {
 		snd.lastAck = p.Ack
 		snd.ackSeen = true
-		if p.Drop == decode.Delivered {
+		if p.Lab.Drop == decode.Delivered {
 			snd.ackGot, snd.ackGotSet = p.Ack, true
 		}
 	}
@@ -213,7 +213,7 @@ func (c *Conv) tcp(p *decode.Packet) {
 	// In flight: what the sender has not seen acknowledged, so an ACK
 	// dropped on its way does not count.
 	if d := snd.nextSeq - rcv.ackGot; rcv.ackGotSet && int32(d) > 0 {
-		p.InFlight = d
+		p.Flow.InFlight = d
 	}
 }
 
@@ -241,7 +241,7 @@ func (c *Conv) expert(p *decode.Packet, snd, rcv *dirState, first bool) {
 	}
 	snd.keepAlive = e&decode.KeepAlive != 0
 	snd.zwp = e&decode.ZeroWindowProbe != 0
-	p.Expert = e
+	p.Flow.Expert = e
 }
 
 // control reports whether p carries SYN, FIN or RST.
@@ -284,7 +284,7 @@ func ackMark(p *decode.Packet, snd, rcv *dirState, e decode.Expert) decode.Exper
 		rcv.keepAlive = false // one answer per probe
 		return decode.KeepAliveAck
 	case snd.ackSeen && p.Ack == snd.lastAck && p.Seq == snd.nextSeq:
-		if p.WinBytes != snd.win {
+		if p.Flow.WinBytes != snd.win {
 			return decode.WindowUpdate
 		}
 		if p.Window != 0 {
@@ -306,7 +306,7 @@ func fillsWindow(p *decode.Packet, rcv *dirState) bool {
 // reached it, to its receiver: a packet the lab dropped on the way
 // (p.Drop) changed nothing there.
 func (c *Conv) infer(p *decode.Packet, s, r uint8) {
-	delivered := p.Drop == decode.Delivered
+	delivered := p.Lab.Drop == decode.Delivered
 	if p.Flags&decode.RST != 0 {
 		c.set(p, s, tcpstate.Closed)
 		if delivered {
@@ -332,9 +332,9 @@ func (c *Conv) set(p *decode.Packet, side uint8, to tcpstate.State) {
 		return
 	}
 	c.State[side] = to
-	if p.NTrans < uint8(len(p.Trans)) {
-		p.Trans[p.NTrans] = decode.Transition{Side: side, From: from, To: to}
-		p.NTrans++
+	if p.Flow.NTrans < uint8(len(p.Flow.Trans)) {
+		p.Flow.Trans[p.Flow.NTrans] = decode.Transition{Side: side, From: from, To: to}
+		p.Flow.NTrans++
 	}
 }
 

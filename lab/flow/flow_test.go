@@ -52,11 +52,11 @@ func dump(ps []*decode.Packet) string {
 	var b strings.Builder
 	for _, p := range ps {
 		side := "A→B"
-		if p.Dir == 1 {
+		if p.Flow.Dir == 1 {
 			side = "B→A"
 		}
-		fmt.Fprintf(&b, "%d flow=%d %s %s", p.N, p.Flow, side, p.Label())
-		if n := p.Expert.Names(); len(n) > 0 {
+		fmt.Fprintf(&b, "%d flow=%d %s %s", p.N, p.Flow.Conv, side, p.Label())
+		if n := p.Flow.Expert.Names(); len(n) > 0 {
 			fmt.Fprintf(&b, " expert=%s", strings.Join(n, ","))
 		}
 		for _, tr := range p.Transitions() {
@@ -105,8 +105,8 @@ func TestHandshakeFacts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		p := ps[tc.n-1]
-		if p.Flags != tc.flags || p.RelSeq != tc.relSeq || p.RelAck != tc.relAck || p.Dir != tc.dir {
-			t.Errorf("packet %d: %s dir %d, want %s seq=%d ack=%d dir %d", tc.n, p.Label(), p.Dir, tc.flags, tc.relSeq, tc.relAck, tc.dir)
+		if p.Flags != tc.flags || p.Flow.RelSeq != tc.relSeq || p.Flow.RelAck != tc.relAck || p.Flow.Dir != tc.dir {
+			t.Errorf("packet %d: %s dir %d, want %s seq=%d ack=%d dir %d", tc.n, p.Label(), p.Flow.Dir, tc.flags, tc.relSeq, tc.relAck, tc.dir)
 		}
 	}
 	if ps[1].Ack != ps[0].Seq+1 {
@@ -129,11 +129,11 @@ func TestWindowScale(t *testing.T) {
 		t.Fatal("SYN has no window scale option")
 	}
 	ack := ps[2]
-	if want := uint32(ack.Window) << uint(ps[1].Opts.WScale); ack.WinBytes != want {
-		t.Errorf("ACK window %d bytes, want %d << %d = %d", ack.WinBytes, ack.Window, ps[1].Opts.WScale, want)
+	if want := uint32(ack.Window) << uint(ps[1].Opts.WScale); ack.Flow.WinBytes != want {
+		t.Errorf("ACK window %d bytes, want %d << %d = %d", ack.Flow.WinBytes, ack.Window, ps[1].Opts.WScale, want)
 	}
-	if syn.WinBytes != uint32(syn.Window) {
-		t.Errorf("SYN window must not be scaled: %d vs %d", syn.WinBytes, syn.Window)
+	if syn.Flow.WinBytes != uint32(syn.Window) {
+		t.Errorf("SYN window must not be scaled: %d vs %d", syn.Flow.WinBytes, syn.Window)
 	}
 }
 
@@ -148,11 +148,11 @@ func TestMidStream(t *testing.T) {
 		tr.Add(&q)
 		got = append(got, &q)
 	}
-	if !got[0].StreamStart {
+	if !got[0].Flow.StreamStart {
 		t.Error("first packet of a mid-stream capture not marked StreamStart")
 	}
-	if got[0].PayloadLen > 0 && got[0].RelSeq != 1 {
-		t.Errorf("first data segment relative seq %d, want 1", got[0].RelSeq)
+	if got[0].PayloadLen > 0 && got[0].Flow.RelSeq != 1 {
+		t.Errorf("first data segment relative seq %d, want 1", got[0].Flow.RelSeq)
 	}
 }
 
@@ -188,8 +188,8 @@ func TestExpertSynthetic(t *testing.T) {
 	for i, st := range steps {
 		st.p.N = i + 1
 		tr.Add(st.p)
-		if st.p.Expert != st.want {
-			t.Errorf("segment %d %s: expert %v, want %v", i+1, st.p.Label(), st.p.Expert.Names(), st.want.Names())
+		if st.p.Flow.Expert != st.want {
+			t.Errorf("segment %d %s: expert %v, want %v", i+1, st.p.Label(), st.p.Flow.Expert.Names(), st.want.Names())
 		}
 	}
 }
@@ -245,7 +245,7 @@ func TestPureAckAfterLostData(t *testing.T) {
 	}
 	lost := seg(c, s, decode.ACK, 151, 501, 0) // 50 bytes from the client were never seen
 	tr.Add(lost)
-	if lost.Expert != decode.PrevNotCaptured {
-		t.Fatalf("expert %v, want previous-segment-not-captured", lost.Expert.Names())
+	if lost.Flow.Expert != decode.PrevNotCaptured {
+		t.Fatalf("expert %v, want previous-segment-not-captured", lost.Flow.Expert.Names())
 	}
 }

@@ -29,6 +29,19 @@ func Recorded(t testing.TB, path string) *timeline.Timeline {
 	if err := gob.NewDecoder(f).Decode(&rec); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	// gob decodes by field name: a field that moved since the recording
+	// was made decodes as zero, silently. Every recording has packets
+	// with a conversation and lanes; one without them is stale.
+	annotated := false
+	for _, e := range rec.Events {
+		if p := e.Packet; p != nil && p.Flow.Conv != 0 && p.Lab.From != "" {
+			annotated = true
+			break
+		}
+	}
+	if !annotated {
+		t.Fatalf("%s: no packet has flow and lab annotations: the recording predates a move of decode.Packet's fields; convert or re-record it", path)
+	}
 	tl := timeline.New(rec.Meta)
 	tl.Append(rec.Events...)
 	tl.Close(rec.Summary)

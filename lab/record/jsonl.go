@@ -187,7 +187,7 @@ func (j *JSON) sinceT(t time.Time) float64 {
 
 // wireLine is what the wire did to p, nil on loopback.
 func (j *JSON) wireLine(p *decode.Packet) (*WireLine, *float64) {
-	w := &p.Wire
+	w := &p.Lab.Wire
 	if !w.Crossed() {
 		return nil, nil
 	}
@@ -208,8 +208,8 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 	switch e.Kind {
 	case timeline.KindPacket:
 		p := e.Packet
-		l.N, l.Proto, l.From, l.To, l.Summary, l.Expert, l.App = p.N, p.Proto.String(), p.From, p.To, p.Summary(), p.Expert.Names(), appLine(p.App)
-		l.Dropped = p.Drop.String()
+		l.N, l.Proto, l.From, l.To, l.Summary, l.Expert, l.App = p.N, p.Proto.String(), p.Lab.From, p.Lab.To, p.Summary(), p.Flow.Expert.Names(), appLine(p.App)
+		l.Dropped = p.Lab.Drop.String()
 		l.Wire, l.ArrivedT = j.wireLine(p)
 		if p.Src.IsValid() {
 			l.Src, l.Dst = p.Src.String(), p.Dst.String()
@@ -220,9 +220,9 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 		n := p.PayloadLen
 		l.Len = &n
 		if p.Proto == decode.ProtoTCP {
-			seq, ack, win := p.RelSeq, p.RelAck, p.WinBytes
+			seq, ack, win := p.Flow.RelSeq, p.Flow.RelAck, p.Flow.WinBytes
 			l.Flags = p.Flags.Names()
-			l.Seq, l.Ack, l.Win, l.InFlight = &seq, &ack, &win, p.InFlight
+			l.Seq, l.Ack, l.Win, l.InFlight = &seq, &ack, &win, p.Flow.InFlight
 		}
 	case timeline.KindState:
 		s := e.State

@@ -104,7 +104,7 @@ func WritePcapngTo(f io.Writer, tl *timeline.Timeline, lang i18n.Lang, opts Pcap
 				return false
 			}
 			held = e
-			heldComments = append(pending, "netlab #"+strconv.Itoa(e.Packet.N)+" "+e.Packet.From+" → "+e.Packet.To+": "+e.Packet.Summary())
+			heldComments = append(pending, "netlab #"+strconv.Itoa(e.Packet.N)+" "+e.Packet.Lab.From+" → "+e.Packet.Lab.To+": "+e.Packet.Summary())
 			pending = nil
 			return true
 		}

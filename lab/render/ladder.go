@@ -335,10 +335,10 @@ func (l *Ladder) annotate(lane string, sock timeline.Socket, text string) [][]ru
 // long for the arrow goes on on rows below, between the same two lanes.
 func (l *Ladder) packet(p *decode.Packet) [][]rune {
 	label := PacketLabel(p)
-	if p.Drop != decode.Delivered {
-		label = p.Drop.Text().In(l.Lang) + " · " + label // first: it survives truncation
+	if p.Lab.Drop != decode.Delivered {
+		label = p.Lab.Drop.Text().In(l.Lang) + " · " + label // first: it survives truncation
 	}
-	from, to := l.lane(p.From), l.lane(p.To)
+	from, to := l.lane(p.Lab.From), l.lane(p.Lab.To)
 	if from < 0 || to < 0 || from == to {
 		name := func(lane string, ap netip.AddrPort) string {
 			if lane != "" {
@@ -346,7 +346,7 @@ func (l *Ladder) packet(p *decode.Packet) [][]rune {
 			}
 			return ap.String()
 		}
-		return l.across(fmt.Sprintf("%s → %s %s", name(p.From, p.Src), name(p.To, p.Dst), label))
+		return l.across(fmt.Sprintf("%s → %s %s", name(p.Lab.From, p.Src), name(p.Lab.To, p.Dst), label))
 	}
 	a, b := l.xs[from], l.xs[to]
 	right := a < b
@@ -567,7 +567,7 @@ func Wrap(text string, width int) []string { return wrap(text, width) }
 // PacketLabel is the arrow label with expert marks.
 func PacketLabel(p *decode.Packet) string {
 	label := p.Label()
-	for _, x := range p.Expert.Names() {
+	for _, x := range p.Flow.Expert.Names() {
 		label += " [" + x + "]"
 	}
 	return label

@@ -25,7 +25,7 @@ func coalescedRun() *timeline.Timeline {
 		return timeline.Event{Kind: timeline.KindApp, Act: 1, App: &timeline.App{Lane: "client", Call: timeline.CallWrite, Proto: decode.ProtoTCP, Bytes: n, Socket: cs}}
 	}
 	seg := func(n int, x decode.Expert) timeline.Event {
-		return timeline.Event{Kind: timeline.KindPacket, Act: 1, Packet: &decode.Packet{Proto: decode.ProtoTCP, Src: cliAddr, Dst: srvAddr, PayloadLen: n, From: "client", To: "server", Expert: x}}
+		return timeline.Event{Kind: timeline.KindPacket, Act: 1, Packet: &decode.Packet{Proto: decode.ProtoTCP, Src: cliAddr, Dst: srvAddr, PayloadLen: n, Lab: decode.LabNotes{From: "client", To: "server"}, Flow: decode.FlowNotes{Expert: x}}}
 	}
 	tl.Append(
 		write(5), seg(5, 0), write(5),

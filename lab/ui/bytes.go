@@ -66,7 +66,7 @@ func (v *bytesView) directions(c *connInfo) []*direction {
 		case timeline.KindPacket:
 			p := e.Packet
 			dd = get(p.Src, p.Dst)
-			dd.fromLane, dd.toLane = orStr(dd.fromLane, p.From), orStr(dd.toLane, p.To)
+			dd.fromLane, dd.toLane = orStr(dd.fromLane, p.Lab.From), orStr(dd.toLane, p.Lab.To)
 			sp = span{pos, pos + int64(p.PayloadLen), "#" + strconv.Itoa(p.N)}
 			dd.segs = append(dd.segs, sp)
 		default:

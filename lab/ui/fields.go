@@ -130,12 +130,12 @@ func tcpFields(p *decode.Packet, l *layers.TCP, o, n int, heading headingFunc, a
 		"两个端口之间可靠的字节流:序号给字节编号,ACK 确认收到,窗口告诉对方还能接收多少。"))
 	add(o, 2, "Source port", "源端口", strconv.Itoa(int(l.SrcPort)), i18n.T("the sending socket's port (a client's is ephemeral, picked by the kernel)", "发送方套接字的端口(客户端端口是内核挑选的临时端口)"))
 	add(o+2, 2, "Destination port", "目的端口", strconv.Itoa(int(l.DstPort)), i18n.T("the receiving socket's port", "接收方套接字的端口"))
-	add(o+4, 4, "Sequence number", "序号", fmt.Sprintf("%d (relative %d)", l.Seq, p.RelSeq), i18n.T(
+	add(o+4, 4, "Sequence number", "序号", fmt.Sprintf("%d (relative %d)", l.Seq, p.Flow.RelSeq), i18n.T(
 		"number of this segment's first byte; relative = counted from the sender's ISN, as the ladder shows. SYN and FIN each use one number.",
 		"本报文段第一个字节的编号;相对序号从发送方的 ISN 算起(梯形图显示的就是它)。SYN 和 FIN 各占一个序号。"))
 	ack := "—"
 	if l.ACK {
-		ack = fmt.Sprintf("%d (relative %d)", l.Ack, p.RelAck)
+		ack = fmt.Sprintf("%d (relative %d)", l.Ack, p.Flow.RelAck)
 	}
 	add(o+8, 4, "Acknowledgment number", "确认号", ack, i18n.T(
 		"the next byte the sender expects from the peer: everything before it arrived (valid with the ACK flag)",
@@ -145,8 +145,8 @@ func tcpFields(p *decode.Packet, l *layers.TCP, o, n int, heading headingFunc, a
 		"SYN opens, FIN closes one direction, RST aborts, ACK: the ack number is valid, PSH: deliver to the program now",
 		"SYN 建立连接,FIN 关闭一个方向,RST 异常终止,ACK 表示确认号有效,PSH 表示立即交给应用程序"))
 	win := strconv.Itoa(int(l.Window))
-	if p.WinBytes != uint32(l.Window) {
-		win = fmt.Sprintf("%d (scaled: %d bytes)", l.Window, p.WinBytes)
+	if p.Flow.WinBytes != uint32(l.Window) {
+		win = fmt.Sprintf("%d (scaled: %d bytes)", l.Window, p.Flow.WinBytes)
 	}
 	add(o+14, 2, "Window", "窗口", win, i18n.T(
 		"how many more bytes the sender of this segment can receive; multiplied by 2^wscale after the handshake (not in SYNs)",

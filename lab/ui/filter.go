@@ -82,14 +82,14 @@ func (f *packetFilter) match(p *decode.Packet) bool {
 		case termProto:
 			ok = p.Proto == t.proto
 		case termLane:
-			ok = strings.EqualFold(p.From, t.word)
+			ok = strings.EqualFold(p.Lab.From, t.word)
 		case termLaneTo:
-			ok = strings.EqualFold(p.To, t.word)
+			ok = strings.EqualFold(p.Lab.To, t.word)
 		case termFlags:
 			ok = p.Proto == decode.ProtoTCP && p.Flags.Has(t.flags)
 		default:
 			if text == "" {
-				text = strings.ToLower(p.Summary() + " " + p.Src.String() + " " + p.Dst.String() + " " + p.From + " " + p.To)
+				text = strings.ToLower(p.Summary() + " " + p.Src.String() + " " + p.Dst.String() + " " + p.Lab.From + " " + p.Lab.To)
 			}
 			ok = strings.Contains(text, t.word)
 		}

@@ -124,7 +124,7 @@ func (b *fxBuilder) packet(us int, from netip.AddrPort, flags decode.Flags, payl
 		panic(err)
 	}
 	b.flow.Add(p)
-	p.From, p.To = fromLane, toLane
+	p.Lab.From, p.Lab.To = fromLane, toLane
 	n := uint32(len(payload))
 	if flags.Has(decode.SYN) || flags.Has(decode.FIN) {
 		n++

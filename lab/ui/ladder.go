@@ -184,7 +184,7 @@ func (v *ladderView) style(e *timeline.Event) tcell.Style {
 		}
 		return th.bad
 	case timeline.KindPacket:
-		if len(lanes) > 0 && e.Packet.From == lanes[0] {
+		if len(lanes) > 0 && e.Packet.Lab.From == lanes[0] {
 			return th.arrowAB
 		}
 		return th.arrowBA

@@ -167,8 +167,8 @@ func (m *runModel) apply(d *delta) bool {
 			p := e.Packet
 			c = m.conn(p.Proto, p.Src, p.Dst, i)
 			pos = c.carried[p.Src]
-			if p.Proto == decode.ProtoTCP && p.RelSeq > 0 {
-				pos = int64(p.RelSeq) - 1
+			if p.Proto == decode.ProtoTCP && p.Flow.RelSeq > 0 {
+				pos = int64(p.Flow.RelSeq) - 1
 			}
 			c.carried[p.Src] = max(c.carried[p.Src], pos+int64(p.PayloadLen))
 		case e.App.Call.Writes():

@@ -77,8 +77,8 @@ func TestAppTabsAreWords(t *testing.T) {
 // server's SYN,ACK to it; "to:client" keeps what the client received.
 func TestFilterFromLane(t *testing.T) {
 	lanes := []string{"client", "server"}
-	syn := &decode.Packet{Proto: decode.ProtoTCP, Flags: decode.SYN, From: "client", To: "server"}
-	synack := &decode.Packet{Proto: decode.ProtoTCP, Flags: decode.SYN | decode.ACK, From: "server", To: "client"}
+	syn := &decode.Packet{Proto: decode.ProtoTCP, Flags: decode.SYN, Lab: decode.LabNotes{From: "client", To: "server"}}
+	synack := &decode.Packet{Proto: decode.ProtoTCP, Flags: decode.SYN | decode.ACK, Lab: decode.LabNotes{From: "server", To: "client"}}
 	for _, tc := range []struct {
 		filter      string
 		syn, synack bool

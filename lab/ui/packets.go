@@ -173,15 +173,15 @@ func (c *packetContent) cellTexts(e *timeline.Event) []string {
 	ts := make([]string, len(packetColumns))
 	ts[colNo] = strconv.Itoa(p.N)
 	ts[colTime] = fmt.Sprintf("%.3f", float64(m.rel(e.Time).Microseconds())/1000)
-	if p.From != "" && p.To != "" {
-		ts[colFromTo] = p.From + " → " + p.To
+	if p.Lab.From != "" && p.Lab.To != "" {
+		ts[colFromTo] = p.Lab.From + " → " + p.Lab.To
 	} else {
 		ts[colFromTo] = p.Src.String() + " → " + p.Dst.String()
 	}
 	ts[colProto] = protoName(p)
 	if p.Proto == decode.ProtoTCP {
 		ts[colFlags] = p.Flags.String()
-		ts[colSeqAck] = strconv.FormatUint(uint64(p.RelSeq), 10) + "/" + strconv.FormatUint(uint64(p.RelAck), 10)
+		ts[colSeqAck] = strconv.FormatUint(uint64(p.Flow.RelSeq), 10) + "/" + strconv.FormatUint(uint64(p.Flow.RelAck), 10)
 	}
 	ts[colLen] = strconv.Itoa(p.PayloadLen)
 	ts[colSummary] = tview.Escape(p.Summary())
