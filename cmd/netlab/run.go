@@ -102,31 +102,9 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 		return err
 	}
 	lang := a.language()
-	usage := func(en, zh string) error {
-		return &exitError{code: exitUsage, err: errors.New(i18n.T(en, zh).In(lang))}
-	}
-	if f.secrets && f.pcap == "" {
-		return usage("--pcap-secrets needs --pcap FILE", "--pcap-secrets 需要 --pcap 文件")
-	}
-	// The ladder or JSON lines go to standard output, unless the pcapng
-	// does (as tcpdump -w -): the ladder then goes to standard error.
-	stdout := &output{w: a.stdout, what: i18n.T("writing to standard output", "写入标准输出")}
-	if f.json {
-		stdout.what = i18n.T("writing JSON lines to standard output", "把 JSON 行写入标准输出")
-	} else {
-		stdout.what = i18n.T("writing the ladder to standard output", "把梯形图写入标准输出")
-	}
-	text := stdout
-	if f.pcap == "-" {
-		if f.json {
-			return usage("--pcap - and --json both write to standard output: give --pcap a file", "--pcap - 和 --json 都要写标准输出：请给 --pcap 一个文件")
-		}
-		text = &output{w: a.stderr, what: i18n.T("writing the ladder to standard error", "把梯形图写入标准错误")}
-		stdout.what = i18n.T("writing the pcapng to standard output", "把 pcapng 写入标准输出")
-	} else if f.pcap != "" {
-		if err := record.CheckWritable(f.pcap); err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("--pcap: %w", err)}
-		}
+	stdout, text, err := a.headlessOutputs(f, lang)
+	if err != nil {
+		return err
 	}
 	width := a.width(f.width, text.w)
 	lab, err := f.net.resolve(sc)
@@ -141,36 +119,13 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 	defer close(finished)
 	go exitIfBlocked(ctx, r.Done(), finished)
 	tl := r.Timeline
-
-	var out func(*timeline.Event)
-	var started bool
-	var ladder *render.Ladder
-	var js *record.JSON
+	v := &headlessView{tl: tl, lang: lang, width: width, text: text, showBytes: sc.ShowBytes}
 	if f.json {
-		js = record.NewJSON(stdout, lang)
-		out = func(e *timeline.Event) {
-			if !started {
-				js.Run(tl.Meta())
-				started = true
-			}
-			js.Event(e)
-		}
-	} else {
-		out = func(e *timeline.Event) {
-			if e.Kind == timeline.KindCheck {
-				return
-			}
-			if !started {
-				ladder = render.NewLadder(tl.Meta(), width, lang)
-				ladder.Header(text)
-				started = true
-			}
-			ladder.Event(text, e)
-		}
+		v.js = record.NewJSON(stdout, lang)
 	}
 	// Follow until the run is over; an interrupt makes the worker wind down
 	// and report what it saw, so keep following after ctx is done.
-	tl.Follow(context.Background(), out)
+	tl.Follow(context.Background(), v.event)
 	sum, err := r.Wait()
 	if err != nil {
 		var se *sandbox.Error
@@ -179,32 +134,8 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 		}
 		return &exitError{code: exitCheckFailed, err: err}
 	}
-	if f.json {
-		if !started {
-			js.Run(tl.Meta())
-		}
-		js.Summary(sum)
-	} else {
-		if sc.ShowBytes {
-			render.Segmentation(text, tl, lang, width)
-		}
-		render.Checks(text, tl, lang, width)
-		render.Sockets(text, tl, lang)
-		render.Summary(text, sum, lang)
-	}
-	var pcapErr error
-	opts := record.PcapngOptions{Secrets: f.secrets}
-	switch f.pcap {
-	case "":
-	case "-":
-		_, pcapErr = record.WritePcapngTo(stdout, tl, lang, opts)
-	default:
-		n, err := record.SavePcapng(f.pcap, tl, lang, opts)
-		pcapErr = err
-		if err == nil && !f.json {
-			fmt.Fprintf(text, i18n.T("wrote %s (%d packets)\n", "已写入 %s（%d 个报文）\n").In(lang), f.pcap, n)
-		}
-	}
+	v.finish(sum)
+	pcapErr := a.savePcap(f, tl, lang, stdout, text)
 	switch {
 	case sum.Interrupted:
 		return &exitError{code: exitInterrupted}
@@ -216,6 +147,106 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 		return &exitError{code: exitCheckFailed}
 	}
 	return nil
+}
+
+// headlessOutputs checks the output flags and returns standard output and
+// where the text (the ladder) goes: standard output, unless the pcapng
+// does (as tcpdump -w -), which sends the ladder to standard error.
+func (a *app) headlessOutputs(f runFlags, lang i18n.Lang) (stdout, text *output, err error) {
+	usage := func(en, zh string) error {
+		return &exitError{code: exitUsage, err: errors.New(i18n.T(en, zh).In(lang))}
+	}
+	if f.secrets && f.pcap == "" {
+		return nil, nil, usage("--pcap-secrets needs --pcap FILE", "--pcap-secrets 需要 --pcap 文件")
+	}
+	stdout = &output{w: a.stdout, what: i18n.T("writing the ladder to standard output", "把梯形图写入标准输出")}
+	if f.json {
+		stdout.what = i18n.T("writing JSON lines to standard output", "把 JSON 行写入标准输出")
+	}
+	text = stdout
+	if f.pcap == "-" {
+		if f.json {
+			return nil, nil, usage("--pcap - and --json both write to standard output: give --pcap a file", "--pcap - 和 --json 都要写标准输出：请给 --pcap 一个文件")
+		}
+		text = &output{w: a.stderr, what: i18n.T("writing the ladder to standard error", "把梯形图写入标准错误")}
+		stdout.what = i18n.T("writing the pcapng to standard output", "把 pcapng 写入标准输出")
+	} else if f.pcap != "" {
+		if err := record.CheckWritable(f.pcap); err != nil {
+			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("--pcap: %w", err)}
+		}
+	}
+	return stdout, text, nil
+}
+
+// headlessView shows a run as it happens, as JSON lines (js set) or as
+// the ladder, and its end: checks, sockets and summary.
+type headlessView struct {
+	tl        *timeline.Timeline
+	lang      i18n.Lang
+	width     int
+	text      io.Writer
+	showBytes bool
+	js        *record.JSON
+	ladder    *render.Ladder // made at the first event
+	started   bool
+}
+
+func (v *headlessView) start() {
+	if v.started {
+		return
+	}
+	v.started = true
+	if v.js != nil {
+		v.js.Run(v.tl.Meta())
+		return
+	}
+	v.ladder = render.NewLadder(v.tl.Meta(), v.width, v.lang)
+	v.ladder.Header(v.text)
+}
+
+func (v *headlessView) event(e *timeline.Event) {
+	if v.js != nil {
+		v.start()
+		v.js.Event(e)
+		return
+	}
+	if e.Kind == timeline.KindCheck {
+		return // the ladder lists the checks at the end
+	}
+	v.start()
+	v.ladder.Event(v.text, e)
+}
+
+func (v *headlessView) finish(sum timeline.Summary) {
+	if v.js != nil {
+		v.start()
+		v.js.Summary(sum)
+		return
+	}
+	if v.showBytes {
+		render.Segmentation(v.text, v.tl, v.lang, v.width)
+	}
+	render.Checks(v.text, v.tl, v.lang, v.width)
+	render.Sockets(v.text, v.tl, v.lang)
+	render.Summary(v.text, sum, v.lang)
+}
+
+// savePcap writes the pcapng --pcap asks for: to standard output for "-",
+// else to the file, saying so on the text output.
+func (a *app) savePcap(f runFlags, tl *timeline.Timeline, lang i18n.Lang, stdout, text io.Writer) error {
+	opts := record.PcapngOptions{Secrets: f.secrets}
+	switch f.pcap {
+	case "":
+		return nil
+	case "-":
+		_, err := record.WritePcapngTo(stdout, tl, lang, opts)
+		return err
+	}
+	n, err := record.SavePcapng(f.pcap, tl, lang, opts)
+	if err == nil && !f.json {
+		fmt.Fprintf(text, i18n.T("wrote %s (%d packets)\n", "已写入 %s（%d 个报文）\n").In(lang), f.pcap, n)
+	}
+	return err
 }
 
 // exitIfBlocked keeps an interrupt from ever being ignored: once a signal

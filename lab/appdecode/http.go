@@ -227,7 +227,28 @@ func (h *httpHalf) message(block []byte, e *emitter) bool {
 	for i := range lines {
 		lines[i] = strings.TrimSuffix(lines[i], "\r")
 	}
-	start := lines[0]
+	m, ok := h.startLine(lines[0])
+	if !ok {
+		e.add(item{proto: "http", summary: "not HTTP: " + quoteShort(lines[0]), partial: true})
+		h.lose()
+		return false
+	}
+	fr := m.headers(lines[1:])
+	h.msg = m
+	h.msg.item = e.add(item{proto: "http", summary: m.summary, fields: m.fields, partial: h.partial})
+	h.msg.itemEm, h.msg.itemGen = e, e.gen
+	if h.role == roleRequests {
+		h.c.pushMethod(m.method)
+		h.requestBody(fr, e)
+	} else {
+		h.responseBody(fr, e)
+	}
+	return true
+}
+
+// startLine reads a request or status line; a half that has carried
+// requests never carries a response, and the other way round.
+func (h *httpHalf) startLine(start string) (httpMsg, bool) {
 	m := httpMsg{line: start, item: -1, fields: map[string]string{"line": start}}
 	req, resp := parseRequestLine(start), parseStatusLine(start)
 	switch {
@@ -244,15 +265,26 @@ func (h *httpHalf) message(block []byte, e *emitter) bool {
 		m.fields["message"] = "response"
 		m.fields["version"], m.fields["status"], m.fields["reason"] = resp[0], resp[1], resp[2]
 	default:
-		e.add(item{proto: "http", summary: "not HTTP: " + quoteShort(start), partial: true})
-		h.lose()
-		return false
+		return m, false
 	}
-	headers := lines[1:]
-	m.fields["headers"] = strings.Join(headers, "\n")
+	return m, true
+}
+
+// framing is what the headers say about the body (RFC 9112 §6.3).
+type framing struct {
+	chunked bool
+	hasCL   bool  // a Content-Length header is present
+	badCL   bool  // ... and is not a number
+	length  int64 // its value
+}
+
+// headers records the header lines in m's fields (repeated headers joined
+// with ", ") and returns the body framing they declare.
+func (m *httpMsg) headers(lines []string) framing {
+	m.fields["headers"] = strings.Join(lines, "\n")
 	var te, cl string
-	hasCL := false
-	for _, l := range headers {
+	var fr framing
+	for _, l := range lines {
 		name, value, ok := strings.Cut(l, ":")
 		if !ok {
 			continue
@@ -267,62 +299,61 @@ func (h *httpHalf) message(block []byte, e *emitter) bool {
 		case "transfer-encoding":
 			te = value
 		case "content-length":
-			cl, hasCL = value, true
+			cl, fr.hasCL = value, true
 		}
 	}
-	h.msg = m
-	h.msg.item = e.add(item{proto: "http", summary: m.summary, fields: m.fields, partial: h.partial})
-	h.msg.itemEm, h.msg.itemGen = e, e.gen
-
-	// The body (RFC 9112 §6.3).
-	chunked := strings.Contains(strings.ToLower(te), "chunked")
+	fr.chunked = strings.Contains(strings.ToLower(te), "chunked")
 	n, err := strconv.ParseInt(strings.TrimSpace(strings.Split(cl, ",")[0]), 10, 64)
-	badCL := hasCL && (err != nil || n < 0)
+	fr.length, fr.badCL = n, fr.hasCL && (err != nil || n < 0)
+	return fr
+}
+
+// requestBody starts reading a request's body, or completes a request
+// that has none.
+func (h *httpHalf) requestBody(fr framing, e *emitter) {
 	switch {
-	case h.role == roleRequests:
-		h.c.pushMethod(m.method)
-		switch {
-		case chunked:
-			h.startChunked()
-		case hasCL && !badCL && n > 0:
-			h.startLength(n)
-		default:
-			h.msg.bodyKind = "none"
+	case fr.chunked:
+		h.startChunked()
+	case fr.hasCL && !fr.badCL && fr.length > 0:
+		h.startLength(fr.length)
+	default:
+		h.msg.bodyKind = "none"
+		h.complete(e)
+	}
+}
+
+// responseBody starts reading a response's body. Whether it has one
+// depends on the request it answers (HEAD, CONNECT) and its status.
+func (h *httpHalf) responseBody(fr framing, e *emitter) {
+	m := &h.msg
+	method := h.c.frontMethod()
+	switch {
+	case m.status >= 100 && m.status < 200:
+		m.bodyKind = "none"
+		h.complete(e)
+		if m.status == 101 {
+			h.c.opaque()
+		}
+	case method == "HEAD" || m.status == 204 || m.status == 304:
+		m.bodyKind = "none"
+		h.complete(e)
+	case method == "CONNECT" && m.status >= 200 && m.status < 300:
+		m.bodyKind = "none"
+		h.complete(e)
+		h.c.opaque()
+	case fr.chunked:
+		h.startChunked()
+	case fr.hasCL && !fr.badCL:
+		if fr.length == 0 {
+			m.bodyKind = "length"
 			h.complete(e)
+		} else {
+			h.startLength(fr.length)
 		}
 	default:
-		method := h.c.frontMethod()
-		switch {
-		case m.status >= 100 && m.status < 200:
-			h.msg.bodyKind = "none"
-			if m.status == 101 {
-				h.complete(e)
-				h.c.opaque()
-				return true
-			}
-			h.complete(e)
-		case method == "HEAD" || m.status == 204 || m.status == 304:
-			h.msg.bodyKind = "none"
-			h.complete(e)
-		case method == "CONNECT" && m.status >= 200 && m.status < 300:
-			h.msg.bodyKind = "none"
-			h.complete(e)
-			h.c.opaque()
-		case chunked:
-			h.startChunked()
-		case hasCL && !badCL:
-			if n == 0 {
-				h.msg.bodyKind = "length"
-				h.complete(e)
-			} else {
-				h.startLength(n)
-			}
-		default:
-			h.msg.bodyKind = "close"
-			h.st = hsUntilClose
-		}
+		m.bodyKind = "close"
+		h.st = hsUntilClose
 	}
-	return true
 }
 
 func (h *httpHalf) startLength(n int64) {

@@ -60,8 +60,22 @@ func (v *hexView) Draw(screen tcell.Screen) {
 		head = 1
 	}
 	body := h - head
+	v.scroll(off, n, per, lines, body)
+	hl := byteRange{off, n}
+	for row := 0; row < body && v.offset+row < lines; row++ {
+		v.drawRow(screen, x, y+head+row, w, data, (v.offset+row)*per, per, hl)
+	}
+}
+
+// byteRange is the highlighted bytes: n bytes from off (n 0: none).
+type byteRange struct{ off, n int }
+
+func (r byteRange) has(i int) bool { return i >= r.off && i < r.off+r.n }
+
+// scroll keeps the offset in range and, when the highlight moved, brings
+// the highlighted bytes into view.
+func (v *hexView) scroll(off, n, per, lines, body int) {
 	if n > 0 && off != v.lastHL {
-		// Scroll the highlighted bytes into view.
 		first, last := off/per, (off+n-1)/per
 		if first < v.offset {
 			v.offset = first
@@ -72,46 +86,44 @@ func (v *hexView) Draw(screen tcell.Screen) {
 		v.lastHL = off
 	}
 	v.offset = min(max(v.offset, 0), max(lines-body, 0))
-	for row := 0; row < body; row++ {
-		ln := v.offset + row
-		if ln >= lines {
-			break
+}
+
+// drawRow draws one line of the dump: offset, hex, ASCII, per bytes from
+// base.
+func (v *hexView) drawRow(screen tcell.Screen, x, yy, w int, data []byte, base, per int, hl byteRange) {
+	th := v.d.theme
+	mark := ' '
+	if hl.n > 0 && base < hl.off+hl.n && base+per > hl.off {
+		mark = '▕'
+	}
+	put(screen, x, yy, w, fmt.Sprintf("%04x", base), th.dim)
+	screen.SetContent(x+4, yy, mark, nil, th.bold)
+	for i := 0; i < per && base+i < len(data); i++ {
+		b := data[base+i]
+		st := th.normal
+		if hl.has(base + i) {
+			st = th.cursor
 		}
-		yy := y + head + row
-		base := ln * per
-		mark := ' '
-		if n > 0 && base < off+n && base+per > off {
-			mark = '▕'
+		hx := x + 6 + i*3
+		if per == 16 && i >= 8 {
+			hx++
 		}
-		put(screen, x, yy, w, fmt.Sprintf("%04x", base), th.dim)
-		screen.SetContent(x+4, yy, mark, nil, th.bold)
-		for i := 0; i < per && base+i < len(data); i++ {
-			b := data[base+i]
-			st := th.normal
-			if base+i >= off && base+i < off+n {
-				st = th.cursor
+		if hx+2 <= x+w {
+			put(screen, hx, yy, 2, fmt.Sprintf("%02x", b), st)
+			if hl.has(base+i+1) && i+1 < per && base+i+1 < len(data) {
+				put(screen, hx+2, yy, 1, " ", st) // join the highlighted run
 			}
-			hx := x + 6 + i*3
-			if per == 16 && i >= 8 {
-				hx++
+		}
+		ax := x + 6 + per*3 + 1 + i
+		if per == 16 {
+			ax++
+		}
+		if ax < x+w {
+			c := rune(b)
+			if b < 0x20 || b > 0x7e {
+				c = '.'
 			}
-			if hx+2 <= x+w {
-				put(screen, hx, yy, 2, fmt.Sprintf("%02x", b), st)
-				if base+i+1 >= off && base+i+1 < off+n && i+1 < per && base+i+1 < len(data) {
-					put(screen, hx+2, yy, 1, " ", st) // join the highlighted run
-				}
-			}
-			ax := x + 6 + per*3 + 1 + i
-			if per == 16 {
-				ax++
-			}
-			if ax < x+w {
-				c := rune(b)
-				if b < 0x20 || b > 0x7e {
-					c = '.'
-				}
-				screen.SetContent(ax, yy, c, nil, st)
-			}
+			screen.SetContent(ax, yy, c, nil, st)
 		}
 	}
 }
