@@ -29,7 +29,9 @@ var KeepAlive = lesson.Define(lesson.Scenario{
 	Name:    "keepalive",
 	Title:   i18n.T("TCP keep-alive: probing an idle connection", "TCP 保活:探测空闲连接"),
 	Summary: i18n.T("probes every second on an idle connection; when the peer vanishes behind a firewall the connection times out", "空闲连接上每秒一次探测;对端消失在防火墙后面时连接超时"),
-	Lanes:   []string{client, server},
+	LoopbackOnly: i18n.T("its firewall (nftables in the run's namespace, whose drops the engine reads back) is not yet on lab hosts",
+		"它的防火墙(运行命名空间里的 nftables,引擎会读回它丢弃的报文)还没有搬到实验主机上"),
+	Lanes: []string{client, server},
 	Lesson: i18n.T(`An idle TCP connection sends nothing at all. If the peer's machine dies, its cable is pulled, or a firewall on the way forgets the connection, the other side learns nothing until it next sends, and a program that only waits to read waits forever. Keep-alive is the kernel checking on its own: after the connection has been idle for TCP_KEEPIDLE it sends a probe, a segment with no new data carrying the sequence number just before what the peer has acknowledged, which the peer must answer with an ACK. (Not to be confused with keepalived, the high-availability daemon, nor with HTTP keep-alive, which reuses connections.)
 
 Linux's defaults are 2 hours idle, then probes 75 s apart, 9 unanswered probes before giving up. The client here sets 1 s idle, 1 s interval and 2 probes (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT). Go enables keep-alive with 15 s on every socket; this lab turns it off except here.`,

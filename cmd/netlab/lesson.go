@@ -51,6 +51,8 @@ func writeLesson(w io.Writer, sc *lesson.Scenario, lang i18n.Lang, width int) {
 		{t("Acts, where the run pauses in the dashboard", "各幕(仪表盘在这里暂停)"), actLines(sc, lang)},
 		{t("Lanes of the ladder, left to right", "梯形图的泳道(从左到右)"), []string{strings.Join(sc.Lanes, " · ")}},
 		{t("What the run checks, on its own capture and kernel states", "运行时检查的内容(基于本次运行的抓包和内核状态)"), checkLines(sc, lang)},
+		{t("Runs on loopback only", "只在环回接口上运行"), loopbackOnly(sc, lang)},
+		{t("Not on a wire you impair", "不在人为劣化的线路上运行"), cleanOnly(sc, lang)},
 		{"", []string{fmt.Sprintf(t("Run it: netlab run %s · netlab ui %s", "运行:netlab run %s · netlab ui %s"), sc.Name, sc.Name)}},
 	}
 	for i, s := range sections {
@@ -84,8 +86,27 @@ func checkLines(sc *lesson.Scenario, lang i18n.Lang) []string {
 	lines := make([]string, len(sc.Checks))
 	for i, c := range sc.Checks {
 		lines[i] = "· " + c.Name.In(lang)
+		if scope := c.Needs.Scope(); !scope.IsZero() {
+			lines[i] += i18n.T(" (", "(").In(lang) + scope.In(lang) + i18n.T(")", ")").In(lang)
+		}
 	}
 	return lines
+}
+
+// loopbackOnly says why the scenario refuses a lab wire, if it does.
+func loopbackOnly(sc *lesson.Scenario, lang i18n.Lang) []string {
+	if why, refused := sc.WireRefused(); refused {
+		return []string{why.In(lang)}
+	}
+	return nil
+}
+
+// cleanOnly says why the scenario refuses impairment flags, if it does.
+func cleanOnly(sc *lesson.Scenario, lang i18n.Lang) []string {
+	if sc.CleanOnly.IsZero() {
+		return nil
+	}
+	return []string{sc.CleanOnly.In(lang)}
 }
 
 // actLines lists the scenario's acts with their numbers, as the narration

@@ -72,6 +72,9 @@ func (f *netFlags) resolve(sc *lesson.Scenario) (*engine.Net, error) {
 	if f.net == "" && len(imp) == 0 && sc.Wire == nil && !f.fs.Changed("seed") {
 		return nil, nil
 	}
+	if err := sc.NetRefused(len(imp) > 0); err != nil {
+		return nil, err
+	}
 	var c wire.Config
 	if sc.Wire != nil {
 		c = *sc.Wire
@@ -92,7 +95,7 @@ func (f *netFlags) resolve(sc *lesson.Scenario) (*engine.Net, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &engine.Net{Wire: c}, nil
+	return &engine.Net{Wire: c, Impaired: len(imp) > 0}, nil
 }
 
 // resolveFor is resolve for flags that may not have been registered (the

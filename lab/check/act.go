@@ -15,8 +15,9 @@ import (
 func ForAct(n int, c Check) Check {
 	eval := c.Eval
 	return Check{
-		Name: i18n.T(fmt.Sprintf("act %d: %s", n, c.Name.En), "第"+i18n.Numeral(n)+"幕:"+c.Name.Zh),
-		Act:  n,
+		Name:  i18n.T(fmt.Sprintf("act %d: %s", n, c.Name.En), "第"+i18n.Numeral(n)+"幕:"+c.Name.Zh),
+		Act:   n,
+		Needs: c.Needs,
 		Eval: func(v *View) (bool, i18n.Text) {
 			w := v.Act(n)
 			w.whole = v

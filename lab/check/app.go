@@ -75,7 +75,7 @@ func (v *View) Wire() []byte {
 func (v *View) Sent(lane string) []byte {
 	var b bytes.Buffer
 	for _, p := range v.Packets(TCP, From(lane), WithPayload) {
-		if p.Flow.Expert&decode.Retransmission == 0 {
+		if Original(p) {
 			b.Write(p.Payload())
 		}
 	}

@@ -20,6 +20,9 @@ import (
 // Check is one expectation of a scenario.
 type Check struct {
 	Name i18n.Text
+	// Needs is the kind of run the expectation describes (see Clean and
+	// Loopback); on another kind it is reported not applicable.
+	Needs Needs
 	// Act, if set, says the check is about that act of the scenario only:
 	// it can be decided as soon as the next act begins (the dashboard shows
 	// it then). 0: decided when the run ends.
@@ -33,6 +36,50 @@ type Check struct {
 // New builds a check; en and zh name it.
 func New(en, zh string, eval func(v *View) (bool, i18n.Text)) Check {
 	return Check{Name: i18n.T(en, zh), Eval: eval}
+}
+
+// Needs is the kind of run a check describes.
+type Needs uint8
+
+// The kinds of run a check can describe.
+const (
+	AnyRun      Needs = iota // true of every run
+	CleanRun                 // true where nothing is lost, delayed or reordered on purpose
+	LoopbackRun              // true on loopback only (its 65536-byte MTU, its timing)
+)
+
+// Clean marks c as true of a clean path only: loopback, or a lab wire the
+// user did not impair. Counting segments ("the data crosses once") is such
+// a check: with --loss the kernel retransmits, as it should.
+func (c Check) Clean() Check { c.Needs = CleanRun; return c }
+
+// Loopback marks c as true on loopback only: the MSS that loopback's MTU
+// gives, loopback's near-zero round trip.
+func (c Check) Loopback() Check { c.Needs = LoopbackRun; return c }
+
+// Scope says, for a list of checks, which runs a check that needs n is
+// judged on: nothing for AnyRun.
+func (n Needs) Scope() i18n.Text {
+	switch n {
+	case CleanRun:
+		return i18n.T("not judged on a wire you impair", "线路被人为劣化时不判定")
+	case LoopbackRun:
+		return i18n.T("loopback only: not judged on a lab wire", "仅限环回接口:在实验线路上不判定")
+	}
+	return i18n.Text{}
+}
+
+// applies says whether a check that needs n is judged on a run described
+// by m, and if not, why.
+func (n Needs) applies(m timeline.Meta) (bool, i18n.Text) {
+	wire := len(m.Points) > 0
+	switch {
+	case n == LoopbackRun && wire:
+		return false, i18n.T("not applicable: this run is on a lab wire, and the check describes loopback", "不适用:本次运行在实验线路上,而这项检查描述的是环回接口")
+	case n == CleanRun && m.Impaired:
+		return false, Say("not applicable: the wire was impaired (%s)", "不适用:线路被人为劣化(%s)", m.Wire)
+	}
+	return true, i18n.Text{}
 }
 
 // Say builds a detail in English and Chinese from two format strings that
@@ -106,7 +153,7 @@ func Early(tl *timeline.Timeline, n int, checks []Check) []*Decided {
 		}
 		v := views[at]
 		if v == nil {
-			v = &View{act: -1}
+			v = &View{act: -1, meta: tl.Meta()}
 			tl.Range(0, at, func(e *timeline.Event) bool { v.events = append(v.events, e); return true })
 			views[at] = v
 		}
@@ -128,6 +175,10 @@ func Evaluate(tl *timeline.Timeline, checks []Check) []timeline.Check {
 
 func run(v *View, c Check) (res timeline.Check) {
 	res.Name = c.Name
+	if ok, why := c.Needs.applies(v.meta); !ok {
+		res.NA, res.Detail = true, why
+		return res
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			res.OK = false
@@ -141,13 +192,14 @@ func run(v *View, c Check) (res timeline.Check) {
 // View is the part of a run a check looks at: every event, or one act's.
 type View struct {
 	events []*timeline.Event
+	meta   timeline.Meta
 	act    int   // -1: all
 	whole  *View // what an act's view was narrowed from (see ForAct)
 }
 
 // NewView snapshots the timeline's events.
 func NewView(tl *timeline.Timeline) *View {
-	v := &View{act: -1}
+	v := &View{act: -1, meta: tl.Meta()}
 	tl.All(func(e *timeline.Event) bool { v.events = append(v.events, e); return true })
 	return v
 }
@@ -155,7 +207,7 @@ func NewView(tl *timeline.Timeline) *View {
 // Act narrows the view to act n (events the engine assigned to it: the
 // connections opened during the act, with all their packets and states).
 func (v *View) Act(n int) *View {
-	w := &View{act: n}
+	w := &View{act: n, meta: v.meta}
 	for _, e := range v.events {
 		if e.Act == n {
 			w.events = append(w.events, e)
@@ -163,6 +215,10 @@ func (v *View) Act(n int) *View {
 	}
 	return w
 }
+
+// Meta describes the run: on loopback or a lab wire (Points), which wire
+// (Wire, Seed), impaired by the user or not.
+func (v *View) Meta() timeline.Meta { return v.meta }
 
 // Events returns the events of the view in order.
 func (v *View) Events() []*timeline.Event { return v.events }
@@ -203,6 +259,10 @@ func From(lane string) func(*decode.Packet) bool {
 func HasFlags(f decode.Flags) func(*decode.Packet) bool {
 	return func(p *decode.Packet) bool { return p.Proto == decode.ProtoTCP && p.Flags.Has(f) }
 }
+
+// Original keeps a packet that is not a retransmission: a segment counted
+// once however often a lossy wire made its sender send it again.
+func Original(p *decode.Packet) bool { return p.Flow.Expert&decode.Retransmission == 0 }
 
 // WithPayload keeps packets that carry payload.
 func WithPayload(p *decode.Packet) bool { return p.PayloadLen > 0 }
@@ -309,7 +369,7 @@ func Contains(path []tcpstate.State, want ...tcpstate.State) bool {
 // act the events' connections belong to (Act(n) keeps a connection opened
 // in an earlier act out of act n, packets and states included).
 func (v *View) Since(n int) *View {
-	w := &View{act: n}
+	w := &View{act: n, meta: v.meta}
 	in := false
 	for _, e := range v.events {
 		if e.Kind == timeline.KindNote && e.Note.ActStart && e.Act == n {

@@ -84,3 +84,56 @@ func TestDetailHelpers(t *testing.T) {
 		t.Error("Plain sets a translation: it should leave Chinese to fall back to English")
 	}
 }
+
+func TestNeeds(t *testing.T) {
+	loopback := timeline.Meta{}
+	cleanWire := timeline.Meta{Points: []string{"client:eth0", "server:eth0"}, Wire: "clean"}
+	impaired := timeline.Meta{Points: cleanWire.Points, Wire: "loss 10%", Impaired: true}
+	// A lesson's own wire (Rules it declares) is not an impairment: its
+	// clean checks hold on it.
+	lessonWire := timeline.Meta{Points: cleanWire.Points, Wire: "drop data #1"}
+	tests := []struct {
+		name  string
+		needs Needs
+		meta  timeline.Meta
+		judge bool
+	}{
+		{"any run on loopback", AnyRun, loopback, true},
+		{"any run on an impaired wire", AnyRun, impaired, true},
+		{"clean check on loopback", CleanRun, loopback, true},
+		{"clean check on a clean wire", CleanRun, cleanWire, true},
+		{"clean check on the lesson's own wire", CleanRun, lessonWire, true},
+		{"clean check on an impaired wire", CleanRun, impaired, false},
+		{"loopback check on loopback", LoopbackRun, loopback, true},
+		{"loopback check on a clean wire", LoopbackRun, cleanWire, false},
+		{"loopback check on an impaired wire", LoopbackRun, impaired, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tl := timeline.New(tc.meta)
+			evaluated := false
+			c := Check{Name: i18n.T("c", "c"), Needs: tc.needs, Eval: func(*View) (bool, i18n.Text) {
+				evaluated = true
+				return false, Plain("judged")
+			}}
+			res := Evaluate(tl, []Check{c, ForAct(1, c)})
+			for i, r := range res {
+				if r.NA == tc.judge || evaluated != tc.judge {
+					t.Fatalf("check %d: NA %v, evaluated %v; want judged %v", i, r.NA, evaluated, tc.judge)
+				}
+				if r.NA && (r.OK || r.Failed() || r.Mark() != "–" || r.Detail.In(i18n.Zh) == "" || r.Detail.In(i18n.En) == "") {
+					t.Errorf("check %d not applicable but %+v, mark %s", i, r, r.Mark())
+				}
+				if !r.NA && (!r.Failed() || r.Mark() != "✗") {
+					t.Errorf("check %d judged false but Failed %v, mark %s", i, r.Failed(), r.Mark())
+				}
+			}
+		})
+	}
+	if c := New("x", "x", nil).Clean(); c.Needs != CleanRun {
+		t.Error("Clean does not mark the check")
+	}
+	if c := ForAct(2, New("x", "x", nil).Loopback()); c.Needs != LoopbackRun {
+		t.Error("ForAct drops Needs")
+	}
+}

@@ -71,7 +71,7 @@ func (v *View) Streams() []*Stream {
 			}
 		case timeline.KindPacket:
 			p := e.Packet
-			if p.PayloadLen == 0 || (p.Proto != decode.ProtoTCP && p.Proto != decode.ProtoUDP) || p.Flow.Expert&decode.Retransmission != 0 {
+			if p.PayloadLen == 0 || (p.Proto != decode.ProtoTCP && p.Proto != decode.ProtoUDP) || !Original(p) {
 				continue
 			}
 			st := get(key{timeline.Unmap(p.Src), timeline.Unmap(p.Dst)}, e.Act, p.Proto)

@@ -107,7 +107,7 @@ func Ladder(tl *timeline.Timeline) string {
 func Failed(tl *timeline.Timeline) []string {
 	var out []string
 	tl.All(func(e *timeline.Event) bool {
-		if e.Kind == timeline.KindCheck && !e.Check.OK {
+		if e.Kind == timeline.KindCheck && e.Check.Failed() {
 			out = append(out, e.Check.Name.En+": "+e.Check.Detail.En)
 		}
 		return true

@@ -38,6 +38,13 @@ type Scenario struct {
 	// decides where lanes live: this is where today's run, one namespace
 	// sharing its loopback, puts them.
 	Hosts map[string]netip.Addr
+	// LoopbackOnly, when set, says why the scenario cannot run on a lab
+	// network yet (a part of its lab that only exists on loopback).
+	LoopbackOnly i18n.Text
+	// CleanOnly, when set, says why the scenario's program cannot run on
+	// a wire the user impairs (--loss, --delay, ...): it waits for a
+	// packet TCP sends only once. It still runs on a clean lab wire.
+	CleanOnly i18n.Text
 	// Wire, when set, runs the scenario on a lab network (lab/labnet): its
 	// lanes on two hosts joined by this wire, whose impairment the command
 	// line's flags may change. nil: the scenario runs on loopback unless the
@@ -63,6 +70,31 @@ type Scenario struct {
 	// Settle is how long the capture keeps running after Run returns, so the
 	// last segments and kernel states are seen (default 150 ms).
 	Settle time.Duration
+}
+
+// WireRefused says why the scenario cannot run on a lab network, if it
+// cannot: its lab services live at loopback addresses (Hosts), or
+// LoopbackOnly says so.
+func (s *Scenario) WireRefused() (i18n.Text, bool) {
+	switch {
+	case !s.LoopbackOnly.IsZero():
+		return s.LoopbackOnly, true
+	case len(s.Hosts) > 0:
+		return i18n.T("its lab services (DNS, web) live at loopback addresses", "它的实验服务(DNS、网站)位于环回地址"), true
+	}
+	return i18n.Text{}, false
+}
+
+// NetRefused is why the scenario does not run on a lab network
+// (impaired: one the user impairs), or nil if it does.
+func (s *Scenario) NetRefused(impaired bool) error {
+	if why, refused := s.WireRefused(); refused {
+		return fmt.Errorf("scenario %s runs on loopback only: %s", s.Name, why.En)
+	}
+	if impaired && !s.CleanOnly.IsZero() {
+		return fmt.Errorf("scenario %s does not run on an impaired wire (it runs on loopback and on --net wire): %s", s.Name, s.CleanOnly.En)
+	}
+	return nil
 }
 
 // OnClientHost reports whether lane lives on a lab network's client host.

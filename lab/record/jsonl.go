@@ -141,12 +141,16 @@ type Line struct {
 	// check
 	Name string `json:"name,omitempty"`
 	OK   *bool  `json:"ok,omitempty"`
+	// NA: the check describes another kind of run and was not judged
+	// (ok is false; detail says why).
+	NA bool `json:"not_applicable,omitempty"`
 
 	// summary
 	Packets      *int    `json:"packets,omitempty"`
 	Drops        *uint64 `json:"drops,omitempty"`
 	ChecksPassed *int    `json:"checks_passed,omitempty"`
 	ChecksFailed *int    `json:"checks_failed,omitempty"`
+	ChecksNA     int     `json:"checks_not_applicable,omitempty"`
 	Interrupted  bool    `json:"interrupted,omitempty"`
 }
 
@@ -243,7 +247,7 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 		l.Text, l.Step = e.Note.Text.In(j.lang), e.Note.Step
 	case timeline.KindCheck:
 		ok := e.Check.OK
-		l.Name, l.OK, l.Detail = e.Check.Name.In(j.lang), &ok, e.Check.Detail.In(j.lang)
+		l.Name, l.OK, l.Detail, l.NA = e.Check.Name.In(j.lang), &ok, e.Check.Detail.In(j.lang), e.Check.NA
 	}
 	return l
 }
@@ -259,5 +263,5 @@ func (j *JSON) Event(e *timeline.Event) error {
 func (j *JSON) Summary(s timeline.Summary) error {
 	p, d, cp, cf := s.Packets, s.Drops, s.ChecksPassed, s.ChecksFailed
 	return j.enc.Encode(Line{ID: j.lastID + 1, T: j.lastT, Type: "summary", Packets: &p, Drops: &d,
-		ChecksPassed: &cp, ChecksFailed: &cf, Interrupted: s.Interrupted, Error: s.Err})
+		ChecksPassed: &cp, ChecksFailed: &cf, ChecksNA: s.ChecksNA, Interrupted: s.Interrupted, Error: s.Err})
 }

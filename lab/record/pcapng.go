@@ -142,11 +142,7 @@ func comment(e *timeline.Event, lang i18n.Lang) string {
 	case timeline.KindState:
 		return e.State.Source.String() + " state " + e.State.Lane + " " + e.State.Socket.String() + ": " + render.StateText(e.State)
 	case timeline.KindCheck:
-		mark := "✓"
-		if !e.Check.OK {
-			mark = "✗"
-		}
-		return "check " + mark + " " + e.Check.Name.In(lang) + ": " + e.Check.Detail.In(lang)
+		return "check " + e.Check.Mark() + " " + e.Check.Name.In(lang) + ": " + e.Check.Detail.In(lang)
 	}
 	return ""
 }

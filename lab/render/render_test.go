@@ -111,3 +111,34 @@ func TestChecksInLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestNotApplicable: a check not judged on this run is drawn "–" with its
+// reason, and the summary counts it apart from the failures.
+func TestNotApplicable(t *testing.T) {
+	tl := timeline.New(timeline.Meta{Scenario: "t"})
+	tl.Append(timeline.Event{Kind: timeline.KindCheck, Check: &timeline.Check{
+		Name: i18n.T("one segment each way", "每个方向一个报文段"), NA: true,
+		Detail: i18n.T("not applicable: the wire was impaired", "不适用:线路被人为劣化"),
+	}})
+	sum := timeline.Summary{ChecksPassed: 3, ChecksNA: 1}
+	tl.Close(sum)
+	tests := []struct {
+		lang           i18n.Lang
+		check, summary string
+	}{
+		{i18n.En, "  – one segment each way — not applicable: the wire was impaired\n", "checks: 3 passed, 0 failed, 1 not applicable"},
+		{i18n.Zh, "  – 每个方向一个报文段 — 不适用:线路被人为劣化\n", "检查 3 项通过,0 项失败,1 项不适用"},
+	}
+	for _, tc := range tests {
+		var b bytes.Buffer
+		render.Checks(&b, tl, tc.lang, 80)
+		if !bytes.HasSuffix(b.Bytes(), []byte(tc.check)) {
+			t.Errorf("%s: %q, want it to end with %q", tc.lang, b.String(), tc.check)
+		}
+		b.Reset()
+		render.Summary(&b, sum, tc.lang)
+		if !strings.Contains(b.String(), tc.summary) {
+			t.Errorf("%s summary %q, want %q", tc.lang, b.String(), tc.summary)
+		}
+	}
+}

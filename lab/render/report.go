@@ -22,10 +22,7 @@ func Checks(w io.Writer, tl *timeline.Timeline, lang i18n.Lang, width int) {
 			fmt.Fprintln(w, tr(lang, "checks (on this run's capture and kernel states)", "检查(基于本次运行的抓包和内核状态)"))
 			first = false
 		}
-		mark := "✓"
-		if !e.Check.OK {
-			mark = "✗"
-		}
+		mark := e.Check.Mark()
 		text := e.Check.Name.In(lang)
 		if d := e.Check.Detail.In(lang); d != "" {
 			text += " — " + d
@@ -89,8 +86,14 @@ func Summary(w io.Writer, s timeline.Summary, lang i18n.Lang) {
 	fmt.Fprintln(w)
 	if lang == i18n.Zh {
 		fmt.Fprintf(w, "共抓到 %d 个报文,内核丢弃 %d 个;检查 %d 项通过,%d 项失败", s.Packets, s.Drops, s.ChecksPassed, s.ChecksFailed)
+		if s.ChecksNA > 0 {
+			fmt.Fprintf(w, ",%d 项不适用", s.ChecksNA)
+		}
 	} else {
 		fmt.Fprintf(w, "%d packets captured, %d dropped by the kernel; checks: %d passed, %d failed", s.Packets, s.Drops, s.ChecksPassed, s.ChecksFailed)
+		if s.ChecksNA > 0 {
+			fmt.Fprintf(w, ", %d not applicable", s.ChecksNA)
+		}
 	}
 	if s.Interrupted {
 		fmt.Fprint(w, tr(lang, " (interrupted)", "(已中断)"))

@@ -266,9 +266,12 @@ func (r *Run) judge(sum *timeline.Summary, lastTime time.Time) {
 	}
 	for _, c := range check.Evaluate(r.Timeline, r.Scenario.Checks) {
 		c := c
-		if c.OK {
+		switch {
+		case c.NA:
+			sum.ChecksNA++
+		case c.OK:
 			sum.ChecksPassed++
-		} else {
+		default:
 			sum.ChecksFailed++
 		}
 		r.Timeline.Append(timeline.Event{Time: lastTime, Kind: timeline.KindCheck, Check: &c})

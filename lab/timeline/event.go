@@ -170,7 +170,25 @@ type Check struct {
 	Name   i18n.Text
 	OK     bool
 	Detail i18n.Text // the evidence, in the languages Name is in
+	// NA: the check describes another kind of run (a clean or a loopback
+	// path) and was not judged on this one; Detail says why. OK is false.
+	NA bool
 }
+
+// Mark is the check's result as one character: ✓ held, ✗ failed, –
+// not applicable.
+func (c Check) Mark() string {
+	switch {
+	case c.NA:
+		return "–"
+	case c.OK:
+		return "✓"
+	}
+	return "✗"
+}
+
+// Failed reports whether the check was judged and did not hold.
+func (c Check) Failed() bool { return !c.OK && !c.NA }
 
 // Meta describes a run.
 type Meta struct {
@@ -188,6 +206,10 @@ type Meta struct {
 	// is the seed of its random decisions (the same seed repeats them).
 	Wire string
 	Seed uint64
+	// Impaired: the user impaired the wire beyond what the lesson
+	// declares (--loss, --delay, ...), so checks that describe a clean
+	// path are not applicable.
+	Impaired bool
 }
 
 // Summary is what a finished run adds up to.
@@ -196,6 +218,7 @@ type Summary struct {
 	Drops        uint64
 	ChecksPassed int
 	ChecksFailed int
+	ChecksNA     int    // checks not applicable to this run (not counted as failed)
 	Err          string // the scenario's error, if it failed to run
 	Interrupted  bool
 	// TLSKeyLog: the TLS secrets of the run's own TLS connections (NSS key

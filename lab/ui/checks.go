@@ -60,9 +60,12 @@ func (v *checksView) Draw(screen tcell.Screen) {
 			r = &m.early[i].Result
 		}
 		if r != nil {
-			mark, st, detail = "✓", th.ok, r.Detail.In(d.lang)
-			if !r.OK {
-				mark, st = "✗", th.bad
+			mark, st, detail = r.Mark(), th.ok, r.Detail.In(d.lang)
+			switch {
+			case r.NA:
+				st = th.dim
+			case !r.OK:
+				st = th.bad
 			}
 		}
 		text := mark + " " + c.Name.In(d.lang)
@@ -87,29 +90,35 @@ func (v *checksView) titleExtra() string {
 		return ""
 	}
 	n := min(upTo(m.checks, m.cursor), len(m.sc.Checks))
-	ok, bad := 0, 0
-	for _, i := range m.checks[:n] {
-		if m.at(int(i)).Check.OK {
+	ok, bad, na := 0, 0, 0
+	count := func(c timeline.Check) {
+		switch {
+		case c.OK:
 			ok++
-		} else {
+		case c.NA:
+			na++
+		default:
 			bad++
 		}
+	}
+	for _, i := range m.checks[:n] {
+		count(*m.at(int(i)).Check)
 	}
 	if n == 0 {
 		for _, e := range m.early {
 			if e != nil && e.At <= m.cursor {
-				if e.Result.OK {
-					ok++
-				} else {
-					bad++
-				}
+				count(e.Result)
 			}
 		}
 	}
-	if ok+bad == 0 {
+	if ok+bad+na == 0 {
 		return ""
 	}
-	return "✓" + itoa(ok) + " ✗" + itoa(bad)
+	s := "✓" + itoa(ok) + " ✗" + itoa(bad)
+	if na > 0 {
+		s += " –" + itoa(na)
+	}
+	return s
 }
 
 func (v *checksView) InputHandler() func(event *tcell.EventKey, setFocus func(p tview.Primitive)) {

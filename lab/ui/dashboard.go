@@ -733,6 +733,9 @@ func (s *statusBar) draw(screen tcell.Screen, x, y, w int) {
 		default:
 			state = fmt.Sprintf(d.tr("■ done ✓%d ✗%d", "■ 完成 ✓%d ✗%d"), m.summary.ChecksPassed, m.summary.ChecksFailed)
 		}
+		if m.closed && m.summary.ChecksNA > 0 {
+			state += fmt.Sprintf(" –%d", m.summary.ChecksNA)
+		}
 		drops := "?"
 		switch {
 		case m.closed:

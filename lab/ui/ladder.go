@@ -151,10 +151,7 @@ func (v *ladderView) lines(lad *render.Ladder, e *timeline.Event) []string {
 	d, m := v.d, v.d.model
 	var out []string
 	if e.Kind == timeline.KindCheck {
-		mark := "✓"
-		if !e.Check.OK {
-			mark = "✗"
-		}
+		mark := e.Check.Mark()
 		for k, l := range wrapText(e.Check.Name.In(d.lang), lad.Width-render.Width(render.Stamp(0))-3) {
 			stamp := render.Stamp(m.rel(e.Time))
 			if k > 0 {
@@ -179,8 +176,11 @@ func (v *ladderView) style(e *timeline.Event) tcell.Style {
 	case timeline.KindNote:
 		return th.note
 	case timeline.KindCheck:
-		if e.Check.OK {
+		switch {
+		case e.Check.OK:
 			return th.ok
+		case e.Check.NA:
+			return th.dim
 		}
 		return th.bad
 	case timeline.KindPacket:
