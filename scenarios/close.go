@@ -193,7 +193,7 @@ var closeAtEOF = &lesson.Act{
 			ps := closing(v)
 			got := check.Flags(ps)
 			return len(ps) == 3 && ps[0].Lab.From == client && ps[1].Lab.From == server && ps[1].Flags.Has(decode.FIN|decode.ACK), check.Plain(got)
-		}),
+		}).Clean(),
 		check.New("the server's FIN acknowledges the client's FIN (the ACK rides on the FIN)", "服务器的 FIN 同时确认了客户端的 FIN(ACK 搭便车)", func(v *check.View) (bool, i18n.Text) {
 			return finAckedBy(v, client, server)
 		}),
@@ -210,7 +210,7 @@ var closeLate = &lesson.Act{
 			ps := closing(v)
 			got := check.Flags(ps)
 			return len(ps) == 4 && ps[1].Flags == decode.ACK && ps[2].Flags.Has(decode.FIN), check.Plain(got)
-		}),
+		}).Clean(),
 		check.New("the server's kernel acknowledges the FIN on its own (delayed ACK), long before the program closes", "服务器内核自行确认 FIN(延迟确认),远早于程序关闭", func(v *check.View) (bool, i18n.Text) {
 			var finT, ackT, srvFinT time.Time
 			for _, e := range v.Events() {
@@ -235,7 +235,7 @@ var closeLate = &lesson.Act{
 		check.New("the kernel shows the client in FIN-WAIT-2 and the server in CLOSE-WAIT", "内核显示客户端处于 FIN-WAIT-2,服务器处于 CLOSE-WAIT", func(v *check.View) (bool, i18n.Text) {
 			c, s := kernelSaw(v, client, tcpstate.FinWait2), kernelSaw(v, server, tcpstate.CloseWait)
 			return c && s, check.Say("client FIN-WAIT-2 seen: %v, server CLOSE-WAIT seen: %v", "看到客户端处于 FIN-WAIT-2:%v,看到服务器处于 CLOSE-WAIT:%v", check.Bool(c), check.Bool(s))
-		}),
+		}).Clean(),
 	},
 }
 
@@ -257,7 +257,8 @@ Who sends the first FIN is the "active closer": it is the side that ends in TIME
 					if p.Lab.From == client && p.Flags.Has(decode.FIN) {
 						finSeen = true
 					}
-					if finSeen && p.Lab.From == server && p.PayloadLen > 0 {
+					// Bytes, not copies: a segment the wire lost is sent again.
+					if finSeen && p.Lab.From == server && p.PayloadLen > 0 && check.Original(p) {
 						after += p.PayloadLen
 					}
 				}

@@ -208,6 +208,6 @@ var closeWaitFix = &lesson.Act{
 			}
 			d := sf.Sub(cf)
 			return d >= 0 && d < 100*time.Millisecond, check.Say("server FIN %.2f ms after the client's", "服务器的 FIN 在客户端的 FIN 之后 %.2f 毫秒", ms(d))
-		}),
+		}).Clean(),
 	},
 }

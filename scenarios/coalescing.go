@@ -345,7 +345,7 @@ var coalesceNagle = &lesson.Act{
 		}),
 		check.New("the held-back bytes leave only when the delayed ACK arrives, 30 ms or more after the first segment", "攒下的字节要等延迟的 ACK 到达才发出,距第一个报文段 30 毫秒以上", func(v *check.View) (bool, i18n.Text) {
 			return nagleWaited(v)
-		}),
+		}).Clean(),
 	},
 }
 
@@ -361,7 +361,7 @@ var coalesceNoDelay = &lesson.Act{
 				return false, check.Say("no data from the client", "客户端没有发出数据")
 			}
 			return len(st.Writes) == smallWrites && slices.Equal(st.Segments, st.Writes), sizes(st)
-		}),
+		}).Clean(),
 		check.New("each read returns one or more whole segments: the reads' sizes are not the writes' but the segments that had arrived", "每次读取返回一个或多个完整的报文段:读取的大小不是写入的大小,而是当时已到达的报文段", func(v *check.View) (bool, i18n.Text) {
 			st := v.StreamFrom(client)
 			if st == nil {
@@ -387,7 +387,7 @@ var coalesceSlowReader = &lesson.Act{
 			}
 			ok := len(st.Writes) == slowWrites && len(st.Segments) == slowWrites && len(st.Reads) < len(st.Writes) && check.Sum(st.Reads) == check.Sum(st.Writes)
 			return ok, sizes(st)
-		}),
+		}).Clean(),
 	},
 }
 

@@ -44,18 +44,22 @@ var Echo = lesson.Define(lesson.Scenario{
 	Lanes:   []string{client, server},
 	Lesson: i18n.T(`The smallest useful TCP program: a server that listens on port 8888 and a client that connects, sends "hello world", reads the answer and closes.
 
-Server: socket() → bind(127.0.0.1:8888) → listen() → accept() → read() → write() → close().
-Client: socket() → connect(127.0.0.1:8888) → write() → read() → close().
+Server: socket() → bind(server:8888) → listen() → accept() → read() → write() → close().
+Client: socket() → connect(server:8888) → write() → read() → close().
 
 Watch how each call maps to the wire: connect() is the three-way handshake; write() of 11 bytes becomes one segment with len=11 (PSH tells the receiver to hand the data to the program now); read() does not send anything, the kernel has already acknowledged the data; close() sends FIN.
+
+The server's address is 127.0.0.1 on loopback and 192.0.2.20 on a lab wire (--net wire): the run says which.
 
 The kernel, not the program, sends every ACK. A read() returns what has arrived, which is not always what one write() sent: with 11 bytes on loopback it is, but see the coalescing scenario.`,
 		`最小的实用 TCP 程序:服务器监听 8888 端口,客户端连接后发送 "hello world",读取回复,然后关闭。
 
-服务器:socket() → bind(127.0.0.1:8888) → listen() → accept() → read() → write() → close()。
-客户端:socket() → connect(127.0.0.1:8888) → write() → read() → close()。
+服务器:socket() → bind(server:8888) → listen() → accept() → read() → write() → close()。
+客户端:socket() → connect(server:8888) → write() → read() → close()。
 
 看每个调用在线路上对应什么:connect() 就是三次握手;write() 11 个字节变成一个 len=11 的报文段(PSH 表示接收方应立即把数据交给程序);read() 不发送任何东西,内核早已确认了这些数据;close() 发送 FIN。
+
+服务器的地址在环回接口上是 127.0.0.1,在实验线路上(--net wire)是 192.0.2.20:运行时会显示是哪一个。
 
 所有 ACK 都是内核发的,不是程序发的。read() 返回的是已经到达的数据,不一定正好是一次 write() 的内容:这里 11 个字节在环回接口上恰好是一次,另见 coalescing(粘包)场景。`),
 	Run: func(s *session.Session) error {
@@ -80,7 +84,8 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 			c.Read(buf)
 			return c.Close()
 		})
-		s.Step("The client connects to 127.0.0.1:8888.", "客户端连接 127.0.0.1:8888。")
+		at := s.AddrPort(server, 8888).String()
+		s.Step("The client connects to "+at+".", "客户端连接 "+at+"。")
 		c, err := s.Dial(client, server, 8888)
 		if err != nil {
 			return err
@@ -107,14 +112,14 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 			}
 			got := check.Flags(ps[:3])
 			return got == "SYN SYN,ACK ACK", check.Plain(got)
-		}),
+		}).Clean(),
 		check.New("\"hello world\" crosses the wire once in each direction, 11 bytes each", "\"hello world\" 在两个方向上各传输一次,各 11 字节", func(v *check.View) (bool, i18n.Text) {
 			up := v.Packets(check.From(client), check.WithPayload)
 			down := v.Packets(check.From(server), check.WithPayload)
 			ok := len(up) == 1 && len(down) == 1 &&
 				string(up[0].Payload()) == "hello world" && string(down[0].Payload()) == "hello world"
 			return ok, check.Say("client→server %d segment(s), server→client %d segment(s)", "客户端→服务器 %d 个报文段,服务器→客户端 %d 个报文段", len(up), len(down))
-		}),
+		}).Clean(),
 		check.New("the server's kernel acknowledges the data before the server program reads it", "服务器内核在程序读取之前就确认了数据", func(v *check.View) (bool, i18n.Text) {
 			data := first(v.Packets(check.From(client), check.WithPayload))
 			if data == nil {
@@ -137,8 +142,8 @@ The kernel, not the program, sends every ACK. A read() returns what has arrived,
 			return len(data) > 0 && len(push) == len(data), check.Say("%d data segments, %d with PSH", "%d 个数据报文段,%d 个带 PSH", len(data), len(push))
 		}),
 		check.New("both sides send FIN", "双方都发送了 FIN", func(v *check.View) (bool, i18n.Text) {
-			c := v.Packets(check.From(client), check.HasFlags(decode.FIN))
-			s := v.Packets(check.From(server), check.HasFlags(decode.FIN))
+			c := v.Packets(check.From(client), check.HasFlags(decode.FIN), check.Original)
+			s := v.Packets(check.From(server), check.HasFlags(decode.FIN), check.Original)
 			return len(c) == 1 && len(s) == 1, check.Say("client FIN %d, server FIN %d", "客户端 FIN %d 个,服务器 FIN %d 个", len(c), len(s))
 		}),
 		check.New("the program's reads return exactly what was sent", "程序读到的正是对方发送的内容", func(v *check.View) (bool, i18n.Text) {

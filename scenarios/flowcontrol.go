@@ -32,6 +32,8 @@ var FlowControl = lesson.Define(lesson.Scenario{
 	Title:   i18n.T("Flow control: the receive window closes and reopens", "流量控制:接收窗口关闭又打开"),
 	Summary: i18n.T("a small receive buffer and a reader that stops: the window shrinks to 0, the sender probes, a window update lets it go on", "小接收缓冲区加上停止读取的接收方:窗口缩小到 0,发送方探测,窗口更新后继续发送"),
 	Lanes:   []string{client, server},
+	CleanOnly: i18n.T("its program waits a few seconds for the zero-window probes; lost probes back off past that wait",
+		"它的程序只等几秒钟的零窗口探测;探测报文丢失后退避的时间会超出这个等待"),
 	Lesson: i18n.T(`Every segment a receiver sends carries its window: how many more bytes it can buffer right now. The sender may have at most that many bytes in flight (sent, not yet acknowledged). This is flow control: a slow reader slows the sender down, whatever the network could carry. (Congestion control, which protects the network, is another mechanism.)
 
 The server sets a small receive buffer (SO_RCVBUF 4096 before listen; Linux doubles the value to leave room for its own bookkeeping) and accepts, but does not read. The client writes 64 KB at once.
@@ -152,7 +154,7 @@ After three probes the server starts reading. As soon as its buffer has room aga
 		}),
 		check.New("the server's kernel answers a probe with window 0, but at most once per 500 ms (the second probe goes unanswered)", "服务器内核以窗口 0 回复探测,但每 500 毫秒最多一次(第二次探测没有回复)", func(v *check.View) (bool, i18n.Text) {
 			return probeAnswers(v)
-		}),
+		}).Clean(),
 		check.New("the kernel shows the client's persist (zero-window probe) timer", "内核显示客户端的坚持定时器(零窗口探测)", func(v *check.View) (bool, i18n.Text) {
 			for _, st := range v.KernelStates(client) {
 				if st.Timer == tcpstate.TimerProbe {

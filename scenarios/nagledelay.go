@@ -64,7 +64,7 @@ Nagle 算法(发送方):只要还有已发送的数据没被确认,就不再发�
 			a, b := measureRequest(v.Act(nagleOn.ActNumber())), measureRequest(v.Act(nagleNoDelay.ActNumber()))
 			ok := a.ok && b.ok && a.reply-b.reply >= nagleStallMin
 			return ok, check.Say("reply after %.1f ms with Nagle, %.1f ms with TCP_NODELAY", "开启 Nagle 时 %.1f 毫秒后收到回复,设置 TCP_NODELAY 时 %.1f 毫秒", ms(a.reply), ms(b.reply))
-		}),
+		}).Clean(),
 	},
 })
 
@@ -141,7 +141,7 @@ func measureRequest(v *check.View) request {
 	var firstEnd uint32
 	for _, e := range v.Events() {
 		p := e.Packet
-		if p == nil || p.Proto != decode.ProtoTCP || p.Flow.Expert&decode.Retransmission != 0 {
+		if p == nil || p.Proto != decode.ProtoTCP || !check.Original(p) {
 			continue
 		}
 		switch {
@@ -182,7 +182,7 @@ var nagleOn = &lesson.Act{
 			r := measureRequest(v)
 			ok := r.ok && r.segments == 2 && r.bodyAfterAck && r.stall >= nagleStallMin
 			return ok, r.detail()
-		}),
+		}).Clean(),
 	},
 }
 
@@ -196,7 +196,7 @@ var nagleNoDelay = &lesson.Act{
 			r := measureRequest(v)
 			ok := r.ok && r.segments == 2 && !r.bodyAfterAck && r.reply < nagleStallMin
 			return ok, r.detail()
-		}),
+		}).Clean(),
 	},
 }
 
@@ -214,6 +214,6 @@ To make the receiver delay its ACKs on loopback the server sets TCP_QUICKACK to 
 			r := measureRequest(v)
 			ok := r.ok && r.segments == 1 && r.reply < nagleStallMin
 			return ok, r.detail()
-		}),
+		}).Clean(),
 	},
 }

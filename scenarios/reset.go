@@ -23,6 +23,8 @@ var Reset = lesson.Define(lesson.Scenario{
 	Title:   i18n.T("Forced close: RST instead of FIN", "强行关闭:用 RST 代替 FIN"),
 	Summary: i18n.T("SO_LINGER 0 and unread data make close() send RST; a closed port and a vanished peer answer RST", "SO_LINGER 0 和未读数据让 close() 发送 RST;关闭的端口和已消失的对端也以 RST 回应"),
 	Lanes:   []string{client, server, closedPort},
+	CleanOnly: i18n.T("a RST is sent once and never again: if the wire loses it, the peer's read waits forever, and so would this lesson's program",
+		"RST 只发一次,从不重发:线路若把它丢了,对方的读取就会永远等下去,本课的程序也一样"),
 	Lesson: i18n.T(`close() is normally polite: the kernel sends what is still queued, then FIN, and the peer reads EOF. A reset (RST) is the other way to end a connection: it means "this connection does not exist (any more)", the peer's next call fails, queued data is thrown away, and nobody waits in TIME-WAIT. Setting a flag in a loop and calling close(), as some interview answers suggest for a "forced close" (强行关闭), still sends FIN; these are the ways RST really happens.`,
 		`close() 通常是礼貌的:内核先把排队的数据发完,再发 FIN,对方读到 EOF。复位(RST)是结束连接的另一种方式:它表示"这个连接(已经)不存在了",对方的下一次调用会失败,排队的数据被丢弃,也没有人进入 TIME-WAIT。有些面试答案说"强行关闭"就是在循环里检查一个标志然后调用 close(),但那样发出的仍然是 FIN;下面才是真正产生 RST 的几种方式。`),
 	Acts: []*lesson.Act{resetLinger, resetUnread, resetRefused, resetVanished},
@@ -165,7 +167,7 @@ var resetLinger = &lesson.Act{
 	Checks: []check.Check{
 		check.New("the client's close() sends RST and no FIN", "客户端的 close() 发出 RST,没有 FIN", func(v *check.View) (bool, i18n.Text) {
 			return closedWithRST(v, client)
-		}),
+		}).Clean(),
 		check.New("the server's read fails with connection reset by peer", "服务器的读取以 connection reset by peer 失败", func(v *check.View) (bool, i18n.Text) {
 			return callFailed(v, server, timeline.CallRead, "connection reset by peer")
 		}),

@@ -166,21 +166,21 @@ var twClientFirst = &lesson.Act{
 		}),
 		check.New("the server goes CLOSE-WAIT → LAST-ACK → CLOSED and never TIME-WAIT", "服务器经历 CLOSE-WAIT → LAST-ACK → CLOSED,不进入 TIME-WAIT", func(v *check.View) (bool, i18n.Text) {
 			return passiveCloser(v, server)
-		}),
+		}).Clean(),
 	},
 }
 
 // twServerFirst: the server closes first
 var twServerFirst = &lesson.Act{
 	Title: i18n.T("the server closes first.", "服务器先关闭。"),
-	Lesson: i18n.T("the server closes first, so the server's connection socket (127.0.0.1:8888 → client) sits in TIME-WAIT. That is why busy servers that close connections themselves collect thousands of TIME-WAIT sockets.",
-		"服务器先关闭,于是服务器的连接套接字(127.0.0.1:8888 → 客户端)停在 TIME-WAIT。这就是为什么主动关闭连接的繁忙服务器会积累成千上万个 TIME-WAIT 套接字。"),
+	Lesson: i18n.T("the server closes first, so the server's connection socket (server:8888 → client) sits in TIME-WAIT. That is why busy servers that close connections themselves collect thousands of TIME-WAIT sockets.",
+		"服务器先关闭,于是服务器的连接套接字(服务器:8888 → 客户端)停在 TIME-WAIT。这就是为什么主动关闭连接的繁忙服务器会积累成千上万个 TIME-WAIT 套接字。"),
 	Checks: []check.Check{
 		check.New("the kernel puts the server's connection (active closer) in TIME-WAIT", "内核让服务器的连接(主动关闭方)进入 TIME-WAIT", func(v *check.View) (bool, i18n.Text) {
 			return timeWaitTimer(v, server)
 		}),
 		check.New("the client goes CLOSE-WAIT → LAST-ACK → CLOSED and never TIME-WAIT", "客户端经历 CLOSE-WAIT → LAST-ACK → CLOSED,不进入 TIME-WAIT", func(v *check.View) (bool, i18n.Text) {
 			return passiveCloser(v, client)
-		}),
+		}).Clean(),
 	},
 }

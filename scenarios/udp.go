@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -97,17 +98,17 @@ var udpOverTCP = &lesson.Act{
 				got = reads[0].Bytes
 			}
 			return ok, check.Say("%d segments, %d of them without data; first read %d bytes", "%d 个报文段,其中 %d 个不带数据;第一次读取 %d 字节", len(all), len(all)-len(data), got)
-		}),
+		}).Clean(),
 	},
 }
 
 // udpDatagrams: the same messages over UDP
 var udpDatagrams = &lesson.Act{
 	Title: i18n.T("the same messages over UDP.", "同样的消息走 UDP。"),
-	Lesson: i18n.T(`UDP. The same three messages, each in its own send(). connect() on a UDP socket sends nothing: it only records the peer's address. Each send is one datagram on the wire, nothing is acknowledged, close() sends nothing. The server also reads only after all three have arrived, and still gets three separate datagrams: UDP keeps every boundary, one send = one datagram = one receive. It also guarantees nothing else: a lost datagram stays lost and nobody tells the sender (not shown here: loopback does not lose packets).
+	Lesson: i18n.T(`UDP. The same three messages, each in its own send(). connect() on a UDP socket sends nothing: it only records the peer's address. Each send is one datagram on the wire, nothing is acknowledged, close() sends nothing. The server also reads only after all three have arrived, and still gets three separate datagrams: UDP keeps every boundary, one send = one datagram = one receive. It also guarantees nothing else: a lost datagram stays lost and nobody tells the sender (loopback loses nothing; run this lesson with --loss 30% and watch datagrams vanish, unrepaired).
 
 Header overhead, measured from this capture: the UDP header is 8 bytes (ports, length, checksum). The TCP header is 20 bytes plus options; Linux adds 12 bytes of timestamps to every segment, so 32. Add the handshake, the ACKs and the close, and TCP needs several times the packets and bytes to carry the same 11 bytes of data.`,
-		`UDP。同样三条消息,每条单独一次 send()。UDP 套接字上的 connect() 不发送任何东西:它只记下对方的地址。每次 send 在线路上就是一个数据报,没有任何确认,close() 也不发送任何东西。服务器同样等三条都到了才读,读到的仍是三个独立的数据报:UDP 保留每一个边界,一次 send = 一个数据报 = 一次接收。除此之外它什么也不保证:丢失的数据报就丢了,也没有人通知发送方(这里没有展示:环回接口不会丢包)。
+		`UDP。同样三条消息,每条单独一次 send()。UDP 套接字上的 connect() 不发送任何东西:它只记下对方的地址。每次 send 在线路上就是一个数据报,没有任何确认,close() 也不发送任何东西。服务器同样等三条都到了才读,读到的仍是三个独立的数据报:UDP 保留每一个边界,一次 send = 一个数据报 = 一次接收。除此之外它什么也不保证:丢失的数据报就丢了,也没有人通知发送方(环回接口不丢包;用 --loss 30% 运行本课,可以看到数据报消失,无人修补)。
 
 头部开销,从本次抓包中测得:UDP 头部 8 字节(端口、长度、校验和)。TCP 头部 20 字节加选项;Linux 在每个报文段里加 12 字节时间戳,所以是 32 字节。再加上握手、ACK 和关闭,TCP 传输同样 11 字节的数据需要多出好几倍的报文和字节。`),
 	Checks: []check.Check{
@@ -121,6 +122,22 @@ Header overhead, measured from this capture: the UDP header is 8 bytes (ports, l
 			ok := len(all) == len(udpMessages) && len(v.Packets(check.UDP)) == len(all) && len(sends) == len(udpMessages)
 			return ok, check.Say("%d sends, %d packets on the wire with payloads %v", "send %d 次,线路上 %d 个报文,载荷长度 %v", len(sends), len(all), sizes)
 		}),
+		check.New("the server receives every datagram that arrived, once, and nothing sends a lost one again", "服务器把到达的每个数据报接收一次,丢失的数据报没有谁重发", func(v *check.View) (bool, i18n.Text) {
+			sent := v.Packets(check.UDP, check.From(client))
+			arrived := 0
+			for _, p := range sent {
+				arrived += udpDelivered(p)
+			}
+			recvs := 0
+			for _, a := range v.Calls(server, timeline.CallRecvfrom) {
+				if a.Err == "" {
+					recvs++
+				}
+			}
+			sends := len(v.Calls(client, timeline.CallSend))
+			ok := len(sent) == sends && recvs == min(arrived, len(udpMessages))
+			return ok, check.Say("%d sends, %d datagrams on the wire, %d arrived, %d received", "send %d 次,线路上 %d 个数据报,到达 %d 个,接收 %d 次", sends, len(sent), arrived, recvs)
+		}),
 		check.New("each receive returns exactly one datagram: the boundaries survive", "每次接收恰好得到一个数据报:边界保留了下来", func(v *check.View) (bool, i18n.Text) {
 			st := v.StreamFrom(client)
 			if st == nil {
@@ -130,7 +147,7 @@ Header overhead, measured from this capture: the UDP header is 8 bytes (ports, l
 			ok := slices.Equal(st.Writes, want) && slices.Equal(st.Segments, want) && slices.Equal(st.Reads, want)
 			return ok, check.Say("%d sends %v, %d datagrams %v, %d receives %v", "发送 %d 次 %v,数据报 %d 个 %v,接收 %d 次 %v",
 				len(st.Writes), st.Writes, len(st.Segments), st.Segments, len(st.Reads), st.Reads)
-		}),
+		}).Clean(),
 	},
 }
 
@@ -150,7 +167,7 @@ var udpClosedPort = &lesson.Act{
 				}
 			}
 			return len(sent) == 2 && quoted == 2, check.Say("%d datagrams to %s, %d ICMP port unreachable quoting them", "%d 个数据报发往 %s,%d 个 ICMP 端口不可达引用了它们", len(sent), closedAddr(sent), quoted)
-		}),
+		}).Clean(),
 		check.New("the unconnected sendto() saw no error; the connected socket's receive failed with connection refused", "未连接的 sendto() 没有看到错误;已连接套接字的接收以 connection refused 失败", func(v *check.View) (bool, i18n.Text) {
 			st := v.Calls(client, timeline.CallSendto)
 			rv := v.Calls(client, timeline.CallRecv)
@@ -163,7 +180,7 @@ var udpClosedPort = &lesson.Act{
 				re = rv[0].Err
 			}
 			return ok, check.Say("sendto error %q, recv error %q", "sendto 的错误 %q,recv 的错误 %q", se, re)
-		}),
+		}).Clean(),
 	},
 }
 
@@ -197,10 +214,16 @@ func udpMessagesAsDatagrams(s *session.Session) error {
 	if err := sendSpaced(s, uc.Write); err != nil {
 		return err
 	}
-	s.Step("All three datagrams have arrived; the server receives three times.", "三个数据报都已到达;服务器接收三次。")
+	s.Step("The server receives, once per datagram that arrived.", "服务器接收:每个到达的数据报接收一次。")
+	// On a lossy wire a datagram may never come: nothing sends it again.
+	us.UDP().SetReadDeadline(time.Now().Add(waitLong))
 	for range udpMessages {
 		if _, _, err := us.ReadFrom(make([]byte, 100)); err != nil {
-			return err
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				return err
+			}
+			s.Note("No more datagrams come: the wire lost the rest, and nothing sends them again.", "再没有数据报到来:其余的被线路丢掉了,也没有谁重发。")
+			break
 		}
 	}
 	if err := uc.Close(); err != nil {
@@ -251,10 +274,30 @@ func udpToClosedPort(s *session.Session) error {
 	}
 	cc.UDP().SetReadDeadline(time.Now().Add(waitLong))
 	_, err = cc.Read(make([]byte, 100))
-	if !errors.Is(err, syscall.ECONNREFUSED) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The datagram or the ICMP error was lost (an impaired wire): the
+		// check says so; the program has nothing to wait for.
+		s.Note("No ICMP error came back: the wire lost the datagram or the error.", "没有收到 ICMP 错误:线路丢掉了数据报或这条错误。")
+	case !errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("connected UDP socket: want connection refused, got %v", err)
 	}
 	return cc.Close()
+}
+
+// udpDelivered is how many copies of a datagram reached the receiver's
+// kernel intact: none if the wire lost it, two if it duplicated it, one
+// fewer for a corrupted copy (the kernel drops it on its checksum).
+func udpDelivered(p *decode.Packet) int {
+	switch w := p.Lab.Wire; {
+	case p.Lab.Drop != 0:
+		return 0
+	case !w.Known:
+		return 1
+	case w.Action&decode.WireCorrupted != 0:
+		return max(int(w.Copies)-1, 0)
+	}
+	return int(p.Lab.Wire.Copies)
 }
 
 // closedAddr is where the datagrams went ("127.0.0.1:9"), as captured.

@@ -110,6 +110,9 @@ func TestUsageErrors(t *testing.T) {
 		{"missing name", []string{"run"}, []string{"accepts 1 arg"}},
 		{"unknown flag", []string{"run", "handshake", "--nope"}, []string{"unknown flag"}},
 		{"unknown command", []string{"frobnicate"}, []string{"unknown command"}},
+		{"a loopback-only scenario refuses a wire", []string{"run", "dns", "--net", "wire"}, []string{"scenario dns runs on loopback only", "loopback addresses"}},
+		{"a loopback-only scenario refuses impairment", []string{"run", "keepalive", "--loss", "5%"}, []string{"scenario keepalive runs on loopback only", "firewall"}},
+		{"a clean-only scenario refuses impairment", []string{"run", "reset", "--delay", "5ms"}, []string{"scenario reset does not run on an impaired wire", "RST is sent once"}},
 		{"pcap into a missing directory fails before the run", []string{"run", "handshake", "--pcap", "/nonexistent/dir/x.pcapng"}, []string{"--pcap", "/nonexistent/dir/x.pcapng", "no such file or directory"}},
 	}
 	for _, tc := range tests {

@@ -54,15 +54,30 @@ func TestRunOnWire(t *testing.T) {
 }
 
 // TestWireLoss: packets the wire loses are marked dropped on the wire and
-// have no arrival; the run still completes (TCP retransmits).
+// have no arrival; the run still completes (TCP retransmits), and the
+// checks that count segments of a clean path are not applicable, not
+// failed: the run exits 0.
 func TestWireLoss(t *testing.T) {
 	r := netlab(t, "run", "echo", "--loss", "20%", "--seed", "3", "--json")
 	needSandbox(t, r)
-	if r.code != 0 && r.code != exitCheckFailed {
-		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0 (clean-path checks not applicable)\n%s\n%s", r.code, r.stderr, r.stdout)
 	}
-	lost := 0
+	lost, na := 0, 0
 	for _, l := range jsonLines(t, r.stdout) {
+		switch l["type"] {
+		case "check":
+			if l["not_applicable"] == true {
+				na++
+				if l["ok"] != false || !strings.Contains(l["detail"].(string), "not applicable") {
+					t.Errorf("not applicable check %v: want ok false and a detail saying why", l)
+				}
+			}
+		case "summary":
+			if l["checks_not_applicable"] != 2.0 || l["checks_failed"] != 0.0 {
+				t.Errorf("summary %v: want 2 checks not applicable, none failed", l)
+			}
+		}
 		if l["type"] != "packet" {
 			continue
 		}
@@ -80,6 +95,9 @@ func TestWireLoss(t *testing.T) {
 	}
 	if lost == 0 {
 		t.Errorf("no packet lost with 20%% loss and seed 3 (the seed repeats the wire's decisions)")
+	}
+	if na != 2 {
+		t.Errorf("%d checks not applicable, want echo's 2 clean-path checks", na)
 	}
 }
 
