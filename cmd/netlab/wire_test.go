@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -134,4 +135,102 @@ func TestWireInterrupt(t *testing.T) {
 			t.Errorf("worker process %d is still there", pid)
 		}
 	}
+}
+
+// TestTsharkAgreesOnWire: on a lab network the pcapng holds one interface
+// per capture point, each packet leaving its sender's and every copy
+// arriving at its receiver's. Split by capture point, as a tcpdump on each
+// host would have written it, tshark finds there exactly the frames the
+// JSON says crossed that point, and marks the same segments
+// retransmissions (tshark: retransmission, fast, spurious or out-of-order)
+// and duplicate ACKs as netlab does, packet by packet.
+func TestTsharkAgreesOnWire(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark is not installed (.ci/run installs it): cannot compare with a real peer")
+	}
+	for _, args := range [][]string{
+		{"retransmit"},
+		{"echo", "--loss", "20%", "--delay", "5ms", "--seed", "3"},
+		{"coalescing", "--loss", "5%", "--reorder", "5%", "--seed", "11"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			pcap := filepath.Join(dir, "run.pcapng")
+			r := netlab(t, append([]string{"run", "--json", "--pcap", pcap}, args...)...)
+			needSandbox(t, r)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s", r.code, r.stderr)
+			}
+			// What the JSON says each point saw: the packets sent there (with
+			// netlab's marks), and the copies that arrived there.
+			type sent struct{ retrans, dupack bool }
+			byPoint := map[string][]sent{}
+			frames := map[string]int{}
+			for _, l := range jsonLines(t, r.stdout) {
+				if l["type"] != "packet" || l["proto"] != "tcp" {
+					continue
+				}
+				w, _ := l["wire"].(map[string]any)
+				if w == nil {
+					t.Fatalf("packet %v has no wire", l["n"])
+				}
+				var s sent
+				for _, x := range asStrings(l["expert"]) {
+					s.retrans = s.retrans || x == "retransmission"
+					s.dupack = s.dupack || x == "dup-ack"
+				}
+				from, to := w["from"].(string), w["to"].(string)
+				byPoint[from] = append(byPoint[from], s)
+				frames[from]++
+				frames[to] += int(w["copies"].(float64))
+			}
+			if len(byPoint) != 2 {
+				t.Fatalf("packets sent at %d capture points, want 2", len(byPoint))
+			}
+			for point, want := range byPoint {
+				split := filepath.Join(dir, strings.ReplaceAll(point, ":", "-")+".pcapng")
+				if out, err := exec.Command(tshark, "-r", pcap, "-Y", `frame.interface_name == "`+point+`"`, "-w", split).CombinedOutput(); err != nil {
+					t.Fatalf("tshark split %s: %v\n%s", point, err, out)
+				}
+				host := strings.TrimSuffix(point, ":eth0")
+				addr := map[string]string{"client": "192.0.2.10", "server": "192.0.2.20"}[host]
+				out, err := exec.Command(tshark, "-r", split, "-T", "fields", "-E", "separator=,",
+					"-e", "ip.src", "-e", "tcp.analysis.retransmission", "-e", "tcp.analysis.fast_retransmission",
+					"-e", "tcp.analysis.spurious_retransmission", "-e", "tcp.analysis.out_of_order", "-e", "tcp.analysis.duplicate_ack").Output()
+				if err != nil {
+					t.Fatalf("tshark read %s: %v", point, err)
+				}
+				lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+				if len(lines) != frames[point] {
+					t.Errorf("%s: tshark reads %d frames, the JSON says %d crossed it", point, len(lines), frames[point])
+				}
+				var got []sent
+				for _, line := range lines {
+					f := strings.Split(line, ",")
+					if f[0] != addr {
+						continue // a copy arriving from the peer
+					}
+					// tshark calls a resent segment "out-of-order" when it
+					// follows a later one within the RTT: at the sender's
+					// interface it is a retransmission.
+					got = append(got, sent{retrans: f[1]+f[2]+f[3]+f[4] != "", dupack: f[5] != ""})
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s, packets sent by %s ({retransmission dup-ack}):\ntshark: %v\nnetlab: %v", point, host, got, want)
+				}
+			}
+		})
+	}
+}
+
+// asStrings is a JSON array of strings (nil for none).
+func asStrings(v any) []string {
+	var out []string
+	as, _ := v.([]any)
+	for _, a := range as {
+		s, _ := a.(string)
+		out = append(out, s)
+	}
+	return out
 }

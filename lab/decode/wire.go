@@ -1,8 +1,11 @@
 package decode
 
 import (
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/netlab/netlab/lab/i18n"
 )
 
 // WireAction is what a lab network's wire did to a packet: a set of flags,
@@ -56,6 +59,8 @@ type WireNotes struct {
 	Arrived time.Time
 	// Copies is how many copies were captured at To (2 for a duplicate).
 	Copies uint8
+	// Arrivals are the copies captured at To, in the order they came.
+	Arrivals []Arrival
 	// Bit is the index of the flipped bit of a corrupted copy, counted from
 	// the first bit of the frame; -1 if none.
 	Bit int32
@@ -71,4 +76,48 @@ func (w *WireNotes) InFlight(sent time.Time) time.Duration {
 		return 0
 	}
 	return w.Arrived.Sub(sent)
+}
+
+// Arrival is one copy of a packet captured arriving at its receiver's
+// interface.
+type Arrival struct {
+	At time.Time
+	// Data is the frame captured when it differs from the frame sent (a
+	// copy whose bit the wire flipped); nil when byte for byte the same.
+	Data []byte
+}
+
+// Text says what the wire did to a packet sent at sent, for a learner:
+// "client:eth0 → server:eth0 in 10.4 ms (delay)", "lost on the wire (loss):
+// it never reached server:eth0". Empty for a packet that crossed no wire.
+func (w *WireNotes) Text(sent time.Time) i18n.Text {
+	switch {
+	case !w.Crossed():
+		return i18n.Text{}
+	case !w.Known:
+		return i18n.T("the wire's verdict on it is missing", "线路对它的处理结果缺失")
+	case w.Action&WireDropped != 0:
+		rule := w.Rule
+		return i18n.T("lost on the wire ("+rule+"): it never reached "+w.To, "在线路上丢失("+rule+"):没有到达 "+w.To)
+	}
+	ms := strconv.FormatFloat(float64(w.InFlight(sent))/float64(time.Millisecond), 'f', 3, 64) + " ms"
+	t := i18n.T(w.From+" → "+w.To+" in "+ms, w.From+" → "+w.To+",用时 "+ms)
+	if w.Arrived.IsZero() {
+		t = i18n.T(w.From+" → "+w.To+": no copy captured arriving", w.From+" → "+w.To+":没有抓到到达的副本")
+	}
+	if w.Action != 0 {
+		t.En += " (" + w.Action.String() + ")"
+		t.Zh += "(" + w.Action.String() + ")"
+	}
+	if w.Copies > 1 {
+		n := strconv.Itoa(int(w.Copies))
+		t.En += ", " + n + " copies arrived"
+		t.Zh += ",到达 " + n + " 个副本"
+	}
+	if w.Action&WireCorrupted != 0 {
+		b := strconv.Itoa(int(w.Bit))
+		t.En += ", bit " + b + " flipped: the receiver's kernel drops it on its checksum"
+		t.Zh += ",第 " + b + " 位被翻转:接收方内核因校验和错误丢弃"
+	}
+	return t
 }

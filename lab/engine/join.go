@@ -156,6 +156,11 @@ func (j *joiner) arrival(a jarrival, keep bool) {
 		hit.w.Arrived = a.f.Time
 	}
 	hit.w.Copies++
+	ar := decode.Arrival{At: a.f.Time}
+	if !bytes.Equal(a.f.Data, hit.f.Data) {
+		ar.Data = bytes.Clone(a.f.Data)
+	}
+	hit.w.Arrivals = append(hit.w.Arrivals, ar)
 	j.settle(hit, a.f.Time)
 }
 

@@ -93,6 +93,23 @@ func TestJoiner(t *testing.T) {
 					g.w.Rule != w.w.Rule || !g.w.Arrived.Equal(w.w.Arrived) || g.w.Copies != w.w.Copies || g.drop != w.drop {
 					t.Errorf("packet %d: got %+v drop %v, want %+v drop %v", i, g.w, g.drop, w.w, w.drop)
 				}
+				// Each copy captured at the receiver, with its bytes only
+				// where they differ from the frame sent.
+				if len(g.w.Arrivals) != int(g.w.Copies) || (g.w.Copies > 0 && !g.w.Arrivals[0].At.Equal(g.w.Arrived)) {
+					t.Errorf("packet %d: %d copies, arrivals %+v", i, g.w.Copies, g.w.Arrivals)
+				}
+				for k, a := range g.w.Arrivals {
+					want := []byte(nil)
+					if g.w.Action&decode.WireCorrupted != 0 {
+						want = corrupt.Data
+					}
+					if !bytes.Equal(a.Data, want) || (want == nil) != (a.Data == nil) {
+						t.Errorf("packet %d arrival %d: data %x, want %x", i, k, a.Data, want)
+					}
+				}
+				if tt.name == "duplicated" && (len(g.w.Arrivals) != 2 || !g.w.Arrivals[1].At.Equal(ms(1.2))) {
+					t.Errorf("duplicate's arrivals %+v, want the second at 1.2 ms", g.w.Arrivals)
+				}
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -258,7 +259,7 @@ func (l *Ladder) Lines(e *timeline.Event) []string {
 	var rows [][]rune
 	switch e.Kind {
 	case timeline.KindPacket:
-		rows = l.packet(e.Packet)
+		rows = l.packet(e.Packet, e.Time)
 	case timeline.KindState:
 		rows = l.annotate(e.State.Lane, e.State.Socket, l.stateText(e.State))
 	case timeline.KindApp:
@@ -332,12 +333,21 @@ func (l *Ladder) annotate(lane string, sock timeline.Socket, text string) [][]ru
 }
 
 // packet is an arrow from lane to lane with its label on it; a label too
-// long for the arrow goes on on rows below, between the same two lanes.
-func (l *Ladder) packet(p *decode.Packet) [][]rune {
+// long for the arrow goes on on rows below, between the same two lanes. A
+// packet the wire lost stops mid-wire at ✗; one that spent a millisecond
+// or more on a lab wire says how long (sent is when it left its sender).
+func (l *Ladder) packet(p *decode.Packet, sent time.Time) [][]rune {
 	label := PacketLabel(p)
 	if p.Lab.Drop != decode.Delivered {
 		label = p.Lab.Drop.Text().In(l.Lang) + " · " + label // first: it survives truncation
 	}
+	if w := &p.Lab.Wire; w.Crossed() {
+		if d := w.InFlight(sent); d >= time.Millisecond {
+			ms := strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+			label += i18n.T(" · "+ms+" ms in flight", " · 在途 "+ms+" ms").In(l.Lang)
+		}
+	}
+	lost := p.Lab.Drop == decode.DropWire
 	from, to := l.lane(p.Lab.From), l.lane(p.Lab.To)
 	if from < 0 || to < 0 || from == to {
 		name := func(lane string, ap netip.AddrPort) string {
@@ -374,6 +384,9 @@ func (l *Ladder) packet(p *decode.Packet) [][]rune {
 		}
 	}
 	center(row, lines[0])
+	if lost {
+		cutArrow(row, a, b, right)
+	}
 	rows := [][]rune{row}
 	for _, line := range lines[1:] {
 		r := l.blank()
@@ -381,6 +394,30 @@ func (l *Ladder) packet(p *decode.Packet) [][]rune {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// cutArrow ends the arrow between a and b mid-wire, at ✗ past its label:
+// the packet never reached the lane it was sent to.
+func cutArrow(row []rune, a, b int, right bool) {
+	if right {
+		c := (a + b) / 2
+		for c < b-2 && row[c] != '─' {
+			c++ // past the label
+		}
+		for x := c + 1; x < b; x++ {
+			row[x] = ' '
+		}
+		row[c] = '✗'
+		return
+	}
+	c := (a + b) / 2
+	for c > a+2 && row[c] != '─' {
+		c--
+	}
+	for x := a + 1; x < c; x++ {
+		row[x] = ' '
+	}
+	row[c] = '✗'
 }
 
 // StateText renders a state change in English: "[ESTABLISHED]" from the

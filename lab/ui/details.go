@@ -60,7 +60,7 @@ func (v *detailsView) sync() {
 	v.event, v.dirty = ev, false
 	v.fields = nil
 	if e != nil {
-		v.fields = dissect(e.Packet)
+		v.fields = dissect(e.Packet, e.Time)
 	}
 	lang, th := v.d.lang, v.d.theme
 	v.table.Clear()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -33,9 +34,10 @@ var (
 
 // dissect lists the layers and fields of a packet, decoding it fully (this
 // allocates: it is done for the one packet on screen).
-func dissect(p *decode.Packet) []field {
+func dissect(p *decode.Packet, sent time.Time) []field {
 	full := decode.Full(p)
 	var out []field
+	out = append(out, wireFields(p, sent)...)
 	offset := func(b []byte) int {
 		if len(b) == 0 {
 			return 0
@@ -55,9 +57,14 @@ func dissect(p *decode.Packet) []field {
 		o := offset(c)
 		switch l := l.(type) {
 		case *layers.Ethernet:
-			heading(2, layerLink, "Ethernet II", o, len(c), i18n.T(
+			mean := i18n.T(
 				"The frame on the link. Loopback has no hardware, so both addresses are zero; the kernel still builds an Ethernet header.",
-				"链路上的帧。环回接口没有硬件,所以两个地址都是 0;内核仍然构造了以太网头部。"))
+				"链路上的帧。环回接口没有硬件,所以两个地址都是 0;内核仍然构造了以太网头部。")
+			if p.Lab.Wire.Crossed() {
+				mean = i18n.T("The frame on the lab wire: each host's eth0 has a MAC address of its own.",
+					"实验线路上的帧:每台主机的 eth0 都有自己的 MAC 地址。")
+			}
+			heading(2, layerLink, "Ethernet II", o, len(c), mean)
 			add(o, 6, "Destination MAC", "目的 MAC", l.DstMAC.String(), i18n.T("who on the link receives the frame", "链路上由谁接收这个帧"))
 			add(o+6, 6, "Source MAC", "源 MAC", l.SrcMAC.String(), i18n.T("who on the link sent it", "链路上由谁发送"))
 			add(o+12, 2, "EtherType", "类型", fmt.Sprintf("0x%04x (%s)", uint16(l.EthernetType), l.EthernetType), i18n.T("which protocol the payload is: 0x0800 IPv4, 0x86dd IPv6", "载荷是什么协议:0x0800 为 IPv4,0x86dd 为 IPv6"))
@@ -118,6 +125,44 @@ func dissect(p *decode.Packet) []field {
 			}
 		}
 	}
+	return out
+}
+
+var layerWire = i18n.T("physical", "物理层")
+
+// wireFields say where a packet on a lab network was captured and what the
+// wire did to it: no bytes of the frame, the capture's own record.
+func wireFields(p *decode.Packet, sent time.Time) []field {
+	w := &p.Lab.Wire
+	if !w.Crossed() {
+		return nil
+	}
+	at := func(t time.Time) string { return t.Format("15:04:05.000000") }
+	out := []field{
+		{heading: true, osi: 1, name: i18n.T("L1 "+layerWire.En+" · lab wire", "第1层 "+layerWire.Zh+" · 实验线路"), mean: w.Text(sent)},
+		{name: i18n.T("Left", "离开"), value: w.From + " " + at(sent), mean: i18n.T("captured leaving its sender's interface", "在发送方接口上抓到它离开")},
+	}
+	for k, a := range w.Arrivals {
+		v := w.To + " " + at(a.At) + " (+" + strconv.FormatFloat(float64(a.At.Sub(sent))/float64(time.Millisecond), 'f', 3, 64) + " ms)"
+		mean := i18n.T("captured arriving at its receiver's interface", "在接收方接口上抓到它到达")
+		if k > 0 {
+			mean = i18n.T("a second copy: the wire duplicated it", "第二个副本:线路复制了它")
+		}
+		if a.Data != nil {
+			mean = i18n.T("this copy arrived with a bit flipped: the receiver's kernel drops it on its checksum", "这个副本到达时有一位被翻转:接收方内核因校验和错误丢弃")
+		}
+		out = append(out, field{name: i18n.T("Arrived", "到达"), value: v, mean: mean})
+	}
+	if len(w.Arrivals) == 0 {
+		out = append(out, field{name: i18n.T("Arrived", "到达"), value: "—", mean: w.Text(sent)})
+	}
+	act := w.Action.String()
+	if w.Rule != "" {
+		act += " (" + w.Rule + ")"
+	}
+	out = append(out, field{name: i18n.T("Wire's verdict", "线路的处理"), value: act, mean: i18n.T(
+		"what the relay between the hosts did: pass, drop, delay, reorder, corrupt or duplicate, and the rule that decided",
+		"两台主机之间的中继做了什么:放行、丢弃、延迟、乱序、损坏或复制,以及作出决定的规则")})
 	return out
 }
 

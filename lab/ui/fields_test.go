@@ -4,6 +4,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -46,7 +47,7 @@ func TestDissectAppMessages(t *testing.T) {
 				App: &decode.AppInfo{Proto: "dns", Messages: tc.msgs}}
 			var got []string
 			after := false
-			for _, f := range dissect(p) {
+			for _, f := range dissect(p, time.Time{}) {
 				if after {
 					got = append(got, f.name.En+"="+f.value)
 				}
