@@ -26,14 +26,19 @@ type seg struct {
 	flags         string // any of S A F R
 	payload       int
 	size, udpSize int // a UDP frame of udpSize payload bytes instead
+	port          int // A's port, if not 40000
 }
 
 // tcpFrame serializes an Ethernet+IPv4+TCP (or UDP) frame between A and B.
 func tcpFrame(t testing.TB, s seg) []byte {
 	t.Helper()
-	src, dst, smac, dmac, sport, dport := ipA, ipB, macA, macB, 40000, 8888
+	aport := 40000
+	if s.port != 0 {
+		aport = s.port
+	}
+	src, dst, smac, dmac, sport, dport := ipA, ipB, macA, macB, aport, 8888
 	if s.dir == BtoA {
-		src, dst, smac, dmac, sport, dport = ipB, ipA, macB, macA, 8888, 40000
+		src, dst, smac, dmac, sport, dport = ipB, ipA, macB, macA, 8888, aport
 	}
 	eth := &layers.Ethernet{SrcMAC: smac, DstMAC: dmac, EthernetType: layers.EthernetTypeIPv4}
 	ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: src, DstIP: dst, Protocol: layers.IPProtocolTCP}
@@ -366,13 +371,25 @@ func TestModelRules(t *testing.T) {
 		{dir: BtoA, seq: 501, ack: 302, flags: "FA"}, // FIN retransmitted
 		{dir: AtoB, seq: 302, ack: 502, flags: "A"},  // last ACK again
 	}
-	conv := append(append(append([]seg{}, handshake...), data...), closing...)
+	// A second connection, from another port, after the first.
+	var second []seg
+	for _, x := range handshake {
+		x.port = 40001
+		second = append(second, x)
+	}
+	conv := append(append(append(append([]seg{}, handshake...), data...), closing...), second...)
 	for _, c := range []struct {
 		name string
 		rule Rule
 		hit  []int // indexes into conv of the frames the rule acts on
 	}{
 		{"syn-ack once", Rule{Dir: BtoA, Match: MatchSYNACK}, []int{1}},
+		{"syn-ack of the second connection", Rule{Dir: BtoA, Match: MatchSYNACK, Conn: 2}, []int{17}},
+		{"syn", Rule{Dir: AtoB, Match: MatchSYN}, []int{0}},
+		{"syn of the second connection, twice", Rule{Dir: AtoB, Match: MatchSYN, Conn: 2, Times: 2}, []int{16}},
+		{"the handshake's ack", Rule{Dir: AtoB, Match: MatchHandshakeACK}, []int{3}},
+		{"the handshake's ack, each connection", Rule{Dir: AtoB, Match: MatchHandshakeACK, Times: 2}, []int{3, 19}},
+		{"no handshake ack from the server", Rule{Dir: BtoA, Match: MatchHandshakeACK}, nil},
 		{"syn-ack twice", Rule{Dir: BtoA, Match: MatchSYNACK, Times: 2}, []int{1, 2}},
 		{"syn-ack wrong direction", Rule{Dir: AtoB, Match: MatchSYNACK}, nil},
 		{"data 1", Rule{Dir: AtoB, Match: MatchData, N: 1}, []int{4}},

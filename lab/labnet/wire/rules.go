@@ -25,6 +25,11 @@ const (
 	// MatchWindow: every frame between From and From+For after the wire
 	// started.
 	MatchWindow
+	// MatchSYN: a SYN opening a connection (no ACK), first or resent.
+	MatchSYN
+	// MatchHandshakeACK: the ACK completing a three-way handshake: a bare
+	// ACK of the peer's SYN,ACK, sent before any data.
+	MatchHandshakeACK
 )
 
 func (m Match) String() string {
@@ -37,6 +42,10 @@ func (m Match) String() string {
 		return "last-ack"
 	case MatchWindow:
 		return "window"
+	case MatchSYN:
+		return "syn"
+	case MatchHandshakeACK:
+		return "handshake-ack"
 	}
 	return fmt.Sprintf("match(%d)", uint8(m))
 }
@@ -65,19 +74,23 @@ type Rule struct {
 	Times int
 	// From and For are MatchWindow's window, relative to the wire's start.
 	From, For time.Duration
+	// Conn, if set, limits the rule to the Conn-th TCP connection the wire
+	// carries (1 = the first): a lesson in acts loses a packet of one act's
+	// connection only. Ignored by MatchWindow.
+	Conn int
 }
 
 func (r Rule) validate() error {
 	switch {
 	case r.Name == "":
 		return fmt.Errorf("wire rule %s: no name", r.Match)
-	case r.Match < MatchData || r.Match > MatchWindow:
+	case r.Match < MatchData || r.Match > MatchHandshakeACK:
 		return fmt.Errorf("wire rule %q: unknown match %d", r.Name, r.Match)
 	case r.Match == MatchData && r.N < 1:
 		return fmt.Errorf("wire rule %q: data segment %d (the first is 1)", r.Name, r.N)
 	case r.Match == MatchWindow && r.For <= 0:
 		return fmt.Errorf("wire rule %q: empty window", r.Name)
-	case r.Times < 0 || r.Dir > BtoA || r.Action > Corrupt:
+	case r.Times < 0 || r.Conn < 0 || r.Dir > BtoA || r.Action > Corrupt:
 		return fmt.Errorf("wire rule %q: bad times, direction or action", r.Name)
 	}
 	return nil
@@ -99,7 +112,7 @@ func (r *ruleState) matches(dir Direction, since time.Duration, s segment, isTCP
 		return since >= r.From && since < r.From+r.For
 	}
 	times := max(r.Times, 1)
-	if r.used >= times || !isTCP {
+	if r.used >= times || !isTCP || (r.Conn > 0 && s.conn != r.Conn) {
 		return false
 	}
 	hit := false
@@ -108,6 +121,10 @@ func (r *ruleState) matches(dir Direction, since time.Duration, s segment, isTCP
 		hit = s.syn && s.ackf
 	case MatchLastACK:
 		hit = s.bareACK() && t.isLastACK(dir, s)
+	case MatchSYN:
+		hit = s.syn && !s.ackf
+	case MatchHandshakeACK:
+		hit = s.bareACK() && t.isHandshakeACK(dir, s)
 	case MatchData:
 		if s.payload == 0 {
 			return false
@@ -136,6 +153,7 @@ type segment struct {
 	payload             int
 	syn, ackf, fin, rst bool
 	newData             bool // payload beyond anything sent before in this flow
+	conn                int  // the flow's number, from 1, in the order the wire first saw each
 }
 
 func (s segment) bareACK() bool { return s.ackf && !s.syn && !s.fin && !s.rst && s.payload == 0 }
@@ -144,12 +162,15 @@ func (s segment) bareACK() bool { return s.ackf && !s.syn && !s.fin && !s.rst &&
 // data (to tell new data from retransmissions) and its FIN.
 type tcpTracker struct {
 	flows     map[flowKey]*[2]sideState // indexed by Direction
+	conns     map[flowKey]int           // each flow's number, from 1
 	dataCount [2]int                    // new data segments seen per direction
 }
 
 type sideState struct {
 	started bool
 	end     uint32 // highest sequence number sent + 1
+	synSent bool
+	synEnd  uint32 // sequence number after the SYN (its ISN + 1)
 	finSent bool
 	finEnd  uint32 // sequence number after the FIN
 }
@@ -158,17 +179,20 @@ func seqAfter(a, b uint32) bool { return int32(a-b) > 0 }
 
 func (t *tcpTracker) observe(dir Direction, s *segment) {
 	if t.flows == nil {
-		t.flows = map[flowKey]*[2]sideState{}
+		t.flows, t.conns = map[flowKey]*[2]sideState{}, map[flowKey]int{}
 	}
 	f := t.flows[s.key]
 	if f == nil {
 		f = new([2]sideState)
 		t.flows[s.key] = f
+		t.conns[s.key] = len(t.conns) + 1
 	}
+	s.conn = t.conns[s.key]
 	side := &f[dir]
 	end := s.seq + uint32(s.payload)
 	if s.syn {
 		end++
+		side.synSent, side.synEnd = true, end
 	}
 	if s.fin {
 		end++
@@ -181,6 +205,17 @@ func (t *tcpTracker) observe(dir Direction, s *segment) {
 	if !side.started || seqAfter(end, side.end) {
 		side.end, side.started = end, true
 	}
+}
+
+// isHandshakeACK: s acknowledges the peer's SYN and its sender has sent
+// its own SYN and no data since.
+func (t *tcpTracker) isHandshakeACK(dir Direction, s segment) bool {
+	f := t.flows[s.key]
+	if f == nil {
+		return false
+	}
+	me, peer := f[dir], f[dir.Reverse()]
+	return me.synSent && peer.synSent && s.ack == peer.synEnd && me.end == me.synEnd
 }
 
 func (t *tcpTracker) isLastACK(dir Direction, s segment) bool {
