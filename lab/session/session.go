@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -383,4 +384,31 @@ func errText(err error) string {
 		}
 		err = u
 	}
+}
+
+// Sysctl sets a network sysctl ("net.ipv4.tcp_sack" to "0") where lane's
+// sockets live: on a lab network that host's namespace only, on loopback
+// the run's own namespace; never the machine's. It reads the value back
+// and notes it on the timeline, so a check can cite the setting the run
+// really had.
+func (s *Session) Sysctl(lane Lane, key, value string) error {
+	if !strings.HasPrefix(key, "net.") {
+		return fmt.Errorf("sysctl %s: only net.* keys belong to a lab host", key)
+	}
+	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	var got []byte
+	err := s.in(lane, func() error {
+		if err := os.WriteFile(path, []byte(value), 0); err != nil {
+			return err
+		}
+		var err error
+		got, err = os.ReadFile(path)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sysctl %s=%s on %s's host: %w", key, value, lane, err)
+	}
+	v := strings.TrimSpace(string(got))
+	s.Note(fmt.Sprintf("%s's host: sysctl %s = %s", lane, key, v), fmt.Sprintf("%s 所在主机:sysctl %s = %s", lane, key, v))
+	return nil
 }

@@ -373,7 +373,7 @@ func TestModelRules(t *testing.T) {
 	}
 	// A second connection, from another port, after the first.
 	var second []seg
-	for _, x := range handshake {
+	for _, x := range append(append([]seg{}, handshake...), data[:2]...) {
 		x.port = 40001
 		second = append(second, x)
 	}
@@ -389,6 +389,7 @@ func TestModelRules(t *testing.T) {
 		{"syn of the second connection, twice", Rule{Dir: AtoB, Match: MatchSYN, Conn: 2, Times: 2}, []int{16}},
 		{"the handshake's ack", Rule{Dir: AtoB, Match: MatchHandshakeACK}, []int{3}},
 		{"the handshake's ack, each connection", Rule{Dir: AtoB, Match: MatchHandshakeACK, Times: 2}, []int{3, 19}},
+		{"data 2 of the second connection", Rule{Dir: AtoB, Match: MatchData, N: 2, Conn: 2}, []int{21}},
 		{"no handshake ack from the server", Rule{Dir: BtoA, Match: MatchHandshakeACK}, nil},
 		{"syn-ack twice", Rule{Dir: BtoA, Match: MatchSYNACK, Times: 2}, []int{1, 2}},
 		{"syn-ack wrong direction", Rule{Dir: AtoB, Match: MatchSYNACK}, nil},

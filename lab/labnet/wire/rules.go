@@ -76,7 +76,8 @@ type Rule struct {
 	From, For time.Duration
 	// Conn, if set, limits the rule to the Conn-th TCP connection the wire
 	// carries (1 = the first): a lesson in acts loses a packet of one act's
-	// connection only. Ignored by MatchWindow.
+	// connection only, and MatchData's N counts that connection's data
+	// segments. Ignored by MatchWindow.
 	Conn int
 }
 
@@ -130,7 +131,11 @@ func (r *ruleState) matches(dir Direction, since time.Duration, s segment, isTCP
 			return false
 		}
 		if !r.found {
-			if s.newData && t.dataCount[dir] == r.N {
+			n := t.dataCount[dir]
+			if r.Conn > 0 {
+				n = t.flows[s.key][dir].data // the Nth of that connection
+			}
+			if s.newData && n == r.N {
 				r.found, r.target, r.flow = true, s.seq, s.key
 				hit = true
 			}
@@ -171,6 +176,7 @@ type sideState struct {
 	end     uint32 // highest sequence number sent + 1
 	synSent bool
 	synEnd  uint32 // sequence number after the SYN (its ISN + 1)
+	data    int    // new data segments this side has sent
 	finSent bool
 	finEnd  uint32 // sequence number after the FIN
 }
@@ -201,6 +207,7 @@ func (t *tcpTracker) observe(dir Direction, s *segment) {
 	if s.payload > 0 && (!side.started || seqAfter(end, side.end)) {
 		s.newData = true
 		t.dataCount[dir]++
+		side.data++
 	}
 	if !side.started || seqAfter(end, side.end) {
 		side.end, side.started = end, true
