@@ -12,6 +12,7 @@ import (
 	"github.com/netlab/netlab/lab/labnet/wire"
 	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/tcpstate"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -91,6 +92,15 @@ func fastTransfer(s *session.Session, ln *session.Listener) error {
 	if !bytes.Equal(got, want) {
 		return fmt.Errorf("fast-retransmit: the server read other bytes than were sent")
 	}
+	// Let the kernel show the sender out of recovery (Open, its
+	// retransmission acknowledged) before the act ends.
+	sock := cli.Socket()
+	if _, err := s.Wait(waitLong, func(e *timeline.Event) bool {
+		t := e.TCPInfo
+		return t != nil && t.Socket == sock && t.CAState == tcpstate.CAOpen && t.TotalRetrans > 0 && t.Retrans == 0
+	}); err != nil {
+		return fmt.Errorf("the client's kernel out of recovery: %w", err)
+	}
 	return closeBoth(cli, srv)
 }
 
@@ -162,8 +172,22 @@ var fastWithSACK = &lesson.Act{
 		check.New("the client resent the lost segment within a few round trips, long before the 200 ms minimum timeout", "客户端在几个往返时间内重发了丢失的报文段,远早于 200 毫秒的最小超时", func(v *check.View) (bool, i18n.Text) {
 			return fastRepaired(v, 1)
 		}),
+		check.New("the client's kernel shows the repair: its congestion state went to Recovery and back to Open (tcp_info)", "客户端内核显示了修复过程:它的拥塞状态进入 Recovery,又回到 Open(tcp_info)", fastRecovery),
 		check.New("the server's program read every byte, in order", "服务器程序按顺序读到了每一个字节", fastDelivered),
 	},
+}
+
+// fastRecovery: the sender's tcp_info readings show fast recovery (not
+// the Loss state a timeout gives) and its end.
+func fastRecovery(v *check.View) (bool, i18n.Text) {
+	var seq []string
+	for _, t := range v.TCPInfos(client) {
+		if st := t.CAState.String(); len(seq) == 0 || seq[len(seq)-1] != st {
+			seq = append(seq, st)
+		}
+	}
+	path := strings.Join(seq, " → ")
+	return strings.Contains(path, "Recovery → Open") && !strings.Contains(path, "Loss"), check.Say("ca_state %s", "ca_state %s", path)
 }
 
 var fastWithoutSACK = &lesson.Act{
@@ -192,6 +216,7 @@ var fastWithoutSACK = &lesson.Act{
 		check.New("the client resent the lost segment after three duplicate ACKs, long before the 200 ms minimum timeout", "客户端在三个重复 ACK 之后重发了丢失的报文段,远早于 200 毫秒的最小超时", func(v *check.View) (bool, i18n.Text) {
 			return fastRepaired(v, 3)
 		}),
+		check.New("the client's kernel shows the repair: its congestion state went to Recovery and back to Open (tcp_info)", "客户端内核显示了修复过程:它的拥塞状态进入 Recovery,又回到 Open(tcp_info)", fastRecovery),
 		check.New("the server's program read every byte, in order", "服务器程序按顺序读到了每一个字节", fastDelivered),
 	},
 }

@@ -381,3 +381,15 @@ func (v *View) Since(n int) *View {
 	}
 	return w
 }
+
+// TCPInfos are the kernel's tcp_info readings of lane's connections in the
+// view, in order.
+func (v *View) TCPInfos(lane string) []*timeline.TCPInfo {
+	var out []*timeline.TCPInfo
+	for _, e := range v.events {
+		if e.Kind == timeline.KindTCPInfo && e.TCPInfo.Lane == lane {
+			out = append(out, e.TCPInfo)
+		}
+	}
+	return out
+}

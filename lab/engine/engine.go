@@ -267,7 +267,7 @@ func (r *liveRun) startProducers(src capture.Source, dec *decode.Decoder, app *a
 	}()
 	go func() {
 		defer p.wg.Done()
-		poller := &sockstate.Poller{Interval: cfg.Poll, Refresh: time.Second, Tick: func(t time.Time) { m.watermark(srcPoller, t) }}
+		poller := &sockstate.Poller{Interval: cfg.Poll, Refresh: time.Second, Watch: infoWatch, Tick: func(t time.Time) { m.watermark(srcPoller, t) }}
 		p.pollErr = poller.Run(stopCtx, m.change)
 	}()
 	if cfg.Stats != nil {

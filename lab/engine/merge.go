@@ -81,7 +81,23 @@ type merger struct {
 	flowAct map[flow.Key]int
 	reads   kernelReads
 	shown   map[timeline.Socket]tcpstate.State
+	info    map[timeline.Socket]infoShown
 }
+
+// infoShown is the last tcp_info reading of a socket put on the timeline.
+type infoShown struct {
+	at   time.Time
+	info sockstate.TCPInfo
+}
+
+// infoWatch are the tcp_info values whose change makes a reading worth an
+// event; infoEvery bounds the readings per socket (a bulk transfer changes
+// cwnd and RTT on every ACK), except that a change of the congestion state
+// or a retransmission is always shown.
+const (
+	infoWatch = sockstate.WatchAll
+	infoEvery = 10 * time.Millisecond
+)
 
 func newMerger(lanes *sessionrun.Lanes, clock *sessionrun.Clock, emit func(timeline.Event), host bool) *merger {
 	return &merger{
@@ -93,6 +109,7 @@ func newMerger(lanes *sessionrun.Lanes, clock *sessionrun.Clock, emit func(timel
 		flowAct: make(map[flow.Key]int),
 		reads:   newKernelReads(),
 		shown:   make(map[timeline.Socket]tcpstate.State),
+		info:    make(map[timeline.Socket]infoShown),
 	}
 }
 
@@ -199,6 +216,9 @@ func (m *merger) release(limit time.Time, flush bool) {
 func (m *merger) place(it *item) {
 	c := it.change
 	it.placed = true
+	if c.InfoOnly {
+		return // no state to find a packet for: read when the dump began
+	}
 	want := c.To.Canonical()
 	var best *item
 	for _, o := range m.h {
@@ -386,6 +406,14 @@ func (m *merger) kernelState(c *sockstate.Change, at time.Time) {
 		}
 		lane = addrLane(s.Local)
 	}
+	act := m.curAct
+	if a, ok := m.flowAct[flow.ConnKey(decode.ProtoTCP, s.Local, s.Remote)]; ok {
+		act = a
+	}
+	defer m.tcpInfo(lane, sock, act, s.Info, at)
+	if c.InfoOnly {
+		return
+	}
 	to := c.To.Canonical()
 	from, ok := m.shown[sock]
 	if !ok {
@@ -393,13 +421,36 @@ func (m *merger) kernelState(c *sockstate.Change, at time.Time) {
 	}
 	m.reads.add(sock, kread{state: to, gone: c.Gone, readAt: c.Time})
 	m.shown[sock] = to
-	act := m.curAct
-	if a, ok := m.flowAct[flow.ConnKey(decode.ProtoTCP, s.Local, s.Remote)]; ok {
-		act = a
-	}
 	m.emit(timeline.Event{Time: at, Kind: timeline.KindState, Act: act, State: &timeline.State{
 		Lane: lane, Socket: sock, From: from, To: to, Source: timeline.Kernel,
 		Timer: s.Timer, Expires: s.Expires, Gone: c.Gone, RecvQ: s.RecvQ, SendQ: s.SendQ,
 		KernelFrom: c.From.Canonical(), KernelFromAt: c.PrevStart, ReadAt: c.Time,
+	}})
+}
+
+// tcpInfo puts a socket's tcp_info reading on the timeline if a value
+// lessons follow changed since the last one shown (see infoEvery).
+func (m *merger) tcpInfo(lane string, sock timeline.Socket, act int, ti *sockstate.TCPInfo, at time.Time) {
+	if ti == nil || sock.Listener() {
+		return // TIME-WAIT, request and orphaned sockets have none; a listener sends nothing
+	}
+	last, seen := m.info[sock]
+	if seen {
+		changed := ti.Changed(&last.info, infoWatch)
+		urgent := changed&(sockstate.WatchCAState|sockstate.WatchTotalRetrans|sockstate.WatchRetransmits|sockstate.WatchCongestion) != 0
+		if changed == 0 || (!urgent && at.Sub(last.at) < infoEvery) {
+			return
+		}
+	}
+	m.info[sock] = infoShown{at: at, info: *ti}
+	ss := ti.SndSsthresh
+	if !ti.SsthreshSet() {
+		ss = 0
+	}
+	m.emit(timeline.Event{Time: at, Kind: timeline.KindTCPInfo, Act: act, TCPInfo: &timeline.TCPInfo{
+		Lane: lane, Socket: sock, Congestion: ti.Congestion, CAState: ti.CAState,
+		Cwnd: ti.SndCwnd, Ssthresh: ss, RTT: ti.RTT, RTTVar: ti.RTTVar, MinRTT: ti.MinRTT, RTO: ti.RTO,
+		Unacked: ti.Unacked, Lost: ti.Lost, Retrans: ti.Retrans, Retransmits: ti.Retransmits,
+		TotalRetrans: ti.TotalRetrans, Reordering: ti.Reordering, SndWnd: ti.SndWnd, DeliveryRate: ti.DeliveryRate,
 	}})
 }

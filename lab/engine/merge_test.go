@@ -229,3 +229,39 @@ func TestMergeFirstListingJudges(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", g, want)
 	}
 }
+
+// TestMergeTCPInfo: a tcp_info reading becomes an event when a followed
+// value changed, at most every infoEvery per socket unless the congestion
+// state changed; listeners and sockets without tcp_info give none.
+func TestMergeTCPInfo(t *testing.T) {
+	m, out := newTestMerger()
+	sock := timeline.Socket{Local: cli, Remote: srv}
+	reading := func(cwnd uint32, ca sockstate.CAState) *sockstate.TCPInfo {
+		return &sockstate.TCPInfo{Size: sockstate.TCPInfoSize5_4, SndCwnd: cwnd, CAState: ca, SndSsthresh: sockstate.InfiniteSsthresh}
+	}
+	steps := []struct {
+		ms   float64
+		info *sockstate.TCPInfo
+		sock timeline.Socket
+		want bool
+	}{
+		{0, reading(10, sockstate.CAOpen), sock, true},                          // first reading
+		{1, reading(10, sockstate.CAOpen), sock, false},                         // nothing changed
+		{2, reading(12, sockstate.CAOpen), sock, false},                         // changed, but within infoEvery
+		{3, reading(12, sockstate.CARecovery), sock, true},                      // the congestion state: at once
+		{20, reading(14, sockstate.CARecovery), sock, true},                     // changed, infoEvery later
+		{40, nil, sock, false},                                                  // TIME-WAIT: no tcp_info
+		{50, reading(10, sockstate.CAOpen), timeline.Socket{Local: srv}, false}, // a listener
+	}
+	for i, s := range steps {
+		before := len(*out)
+		m.tcpInfo("client", s.sock, 1, s.info, at(s.ms))
+		if got := len(*out) > before; got != s.want {
+			t.Fatalf("step %d (%.0f ms): event %v, want %v", i, s.ms, got, s.want)
+		}
+	}
+	last := (*out)[len(*out)-1].TCPInfo
+	if last.Cwnd != 14 || last.CAState != sockstate.CARecovery || last.Ssthresh != 0 || last.Lane != "client" {
+		t.Errorf("last reading %+v: want cwnd 14, Recovery, ssthresh unset (0), lane client", last)
+	}
+}

@@ -212,7 +212,7 @@ func (r *liveRun) startNetProducers(srcs [2]capture.Source, hosts []*labnet.Host
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			poller := &sockstate.Poller{Interval: cfg.Poll, Refresh: time.Second, Tick: func(t time.Time) { ticks.tick(i, t) }}
+			poller := &sockstate.Poller{Interval: cfg.Poll, Refresh: time.Second, Watch: infoWatch, Tick: func(t time.Time) { ticks.tick(i, t) }}
 			// The poller's netlink socket reads the namespace it is made
 			// in: the host's, for the whole run.
 			pollErrs[i] = h.Do(func() error { return poller.Run(stopCtx, m.change) })

@@ -118,7 +118,10 @@ type Line struct {
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
 
-	// state and app
+	// tcpinfo (with endpoint and socket)
+	Info *InfoLine `json:"info,omitempty"`
+
+	// state, app and tcpinfo
 	Endpoint     string     `json:"endpoint,omitempty"`
 	Socket       string     `json:"socket,omitempty"`
 	Source       string     `json:"source,omitempty"`
@@ -152,6 +155,40 @@ type Line struct {
 	ChecksFailed *int    `json:"checks_failed,omitempty"`
 	ChecksNA     int     `json:"checks_not_applicable,omitempty"`
 	Interrupted  bool    `json:"interrupted,omitempty"`
+}
+
+// InfoLine is a kernel tcp_info reading (a tcpinfo line's info).
+type InfoLine struct {
+	Congestion   string  `json:"cong,omitempty"` // the algorithm: "bbr", "cubic"
+	CAState      string  `json:"ca_state"`       // Open, Disorder, CWR, Recovery, Loss
+	Cwnd         uint32  `json:"cwnd"`           // segments
+	Ssthresh     *uint32 `json:"ssthresh,omitempty"`
+	RTTus        int64   `json:"rtt_us"` // smoothed
+	RTTVarUs     int64   `json:"rttvar_us"`
+	MinRTTus     int64   `json:"min_rtt_us,omitempty"`
+	RTOms        int64   `json:"rto_ms"`
+	Unacked      uint32  `json:"unacked"`
+	Lost         uint32  `json:"lost"`
+	Retrans      uint32  `json:"retrans"`
+	Retransmits  uint8   `json:"retransmits"`
+	TotalRetrans uint32  `json:"total_retrans"`
+	Reordering   uint32  `json:"reordering"`
+	SndWnd       uint32  `json:"snd_wnd,omitempty"`
+	DeliveryRate uint64  `json:"delivery_rate"` // bytes per second
+}
+
+func infoLine(t *timeline.TCPInfo) *InfoLine {
+	l := &InfoLine{
+		Congestion: t.Congestion, CAState: t.CAState.String(), Cwnd: t.Cwnd,
+		RTTus: t.RTT.Microseconds(), RTTVarUs: t.RTTVar.Microseconds(), MinRTTus: t.MinRTT.Microseconds(), RTOms: t.RTO.Milliseconds(),
+		Unacked: t.Unacked, Lost: t.Lost, Retrans: t.Retrans, Retransmits: t.Retransmits, TotalRetrans: t.TotalRetrans,
+		Reordering: t.Reordering, SndWnd: t.SndWnd, DeliveryRate: t.DeliveryRate,
+	}
+	if t.Ssthresh != 0 {
+		ss := t.Ssthresh
+		l.Ssthresh = &ss
+	}
+	return l
 }
 
 // WireLine is what a lab network's wire did to a packet.
@@ -245,6 +282,8 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 		l.Endpoint, l.Call, l.Bytes, l.Socket, l.Detail, l.Error, l.Proto = a.Lane, a.Call.String(), &b, a.Socket.String(), a.Detail, a.Err, a.Proto.String()
 	case timeline.KindNote:
 		l.Text, l.Step = e.Note.Text.In(j.lang), e.Note.Step
+	case timeline.KindTCPInfo:
+		l.Endpoint, l.Socket, l.Info = e.TCPInfo.Lane, e.TCPInfo.Socket.String(), infoLine(e.TCPInfo)
 	case timeline.KindCheck:
 		ok := e.Check.OK
 		l.Name, l.OK, l.Detail, l.NA = e.Check.Name.In(j.lang), &ok, e.Check.Detail.In(j.lang), e.Check.NA

@@ -227,6 +227,8 @@ func comment(e *timeline.Event, lang i18n.Lang) string {
 		return "app " + e.App.Lane + ": " + render.AppText(e.App) + " (" + e.App.Socket.String() + ")"
 	case timeline.KindState:
 		return e.State.Source.String() + " state " + e.State.Lane + " " + e.State.Socket.String() + ": " + render.StateText(e.State)
+	case timeline.KindTCPInfo:
+		return "kernel " + e.TCPInfo.Lane + " " + e.TCPInfo.Socket.String() + ": " + render.TCPInfoText(e.TCPInfo)
 	case timeline.KindCheck:
 		return "check " + e.Check.Mark() + " " + e.Check.Name.In(lang) + ": " + e.Check.Detail.In(lang)
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
 
@@ -154,6 +155,32 @@ func TestJSONCheckDetailInLanguage(t *testing.T) {
 		}
 		if m["name"] != want[0] || m["detail"] != want[1] {
 			t.Errorf("%s: %s", lang, buf.String())
+		}
+	}
+}
+
+// TestJSONTCPInfo: a tcp_info reading is a "tcpinfo" line with the
+// kernel's names and units; ssthresh is absent until the kernel sets one.
+func TestJSONTCPInfo(t *testing.T) {
+	for _, tc := range []struct {
+		ssthresh uint32
+		want     string
+	}{
+		{0, `"info":{"cong":"cubic","ca_state":"Recovery","cwnd":7,"rtt_us":10250,"rttvar_us":500,"rto_ms":212,"unacked":9,"lost":1,"retrans":1,"retransmits":0,"total_retrans":2,"reordering":3,"snd_wnd":64512,"delivery_rate":1000000}`},
+		{14, `"cwnd":7,"ssthresh":14,`},
+	} {
+		var buf bytes.Buffer
+		j := record.NewJSON(&buf, i18n.En)
+		e := &timeline.Event{ID: 5, Kind: timeline.KindTCPInfo, TCPInfo: &timeline.TCPInfo{
+			Lane: "client", Congestion: "cubic", CAState: 3, Cwnd: 7, Ssthresh: tc.ssthresh, RTT: 10250 * time.Microsecond, RTTVar: 500 * time.Microsecond,
+			RTO: 212 * time.Millisecond, Unacked: 9, Lost: 1, Retrans: 1, TotalRetrans: 2, Reordering: 3, SndWnd: 64512, DeliveryRate: 1e6,
+		}}
+		if err := j.Event(e); err != nil {
+			t.Fatal(err)
+		}
+		got := buf.String()
+		if !strings.Contains(got, `"type":"tcpinfo"`) || !strings.Contains(got, `"endpoint":"client"`) || !strings.Contains(got, tc.want) {
+			t.Errorf("line %s\nwant it to contain %s", got, tc.want)
 		}
 	}
 }

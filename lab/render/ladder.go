@@ -264,6 +264,8 @@ func (l *Ladder) Lines(e *timeline.Event) []string {
 		rows = l.annotate(e.State.Lane, e.State.Socket, l.stateText(e.State))
 	case timeline.KindApp:
 		rows = l.annotate(e.App.Lane, e.App.Socket, AppTextIn(e.App, l.Lang))
+	case timeline.KindTCPInfo:
+		rows = l.annotate(e.TCPInfo.Lane, e.TCPInfo.Socket, TCPInfoText(e.TCPInfo))
 	case timeline.KindNote:
 		prefix := "  · "
 		if e.Note.ActStart {
@@ -418,6 +420,29 @@ func cutArrow(row []rune, a, b int, right bool) {
 		row[x] = ' '
 	}
 	row[c] = '✗'
+}
+
+// TCPInfoText renders a tcp_info reading on one line, with the kernel's
+// names: "tcp_info bbr Open cwnd 10 ssthresh – rtt 10.3 ms rto 210 ms
+// unacked 2 retrans 0/1".
+func TCPInfoText(t *timeline.TCPInfo) string {
+	ss := "–"
+	if t.Ssthresh != 0 {
+		ss = strconv.FormatUint(uint64(t.Ssthresh), 10)
+	}
+	ms := func(d time.Duration) string {
+		prec := 1
+		if d < time.Millisecond {
+			prec = 3 // loopback's round trips are tens of microseconds
+		}
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', prec, 64) + " ms"
+	}
+	cong := ""
+	if t.Congestion != "" {
+		cong = t.Congestion + " "
+	}
+	return fmt.Sprintf("tcp_info %s%s cwnd %d ssthresh %s rtt %s rto %s unacked %d retrans %d/%d",
+		cong, t.CAState, t.Cwnd, ss, ms(t.RTT), ms(t.RTO), t.Unacked, t.Retrans, t.TotalRetrans)
 }
 
 // StateText renders a state change in English: "[ESTABLISHED]" from the

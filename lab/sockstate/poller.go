@@ -23,6 +23,9 @@ type Change struct {
 	// PrevStart is when the dump before this one started: the last dump
 	// that read From (or did not list a new socket). Zero on the first dump.
 	PrevStart time.Time
+	// InfoOnly: nothing above changed, but tcp_info values the Poller
+	// watches did (Socket.Info holds the new reading).
+	InfoOnly bool
 }
 
 // String formats c for logs: "ESTABLISHED -> TIME-WAIT 127.0.0.1:40000 127.0.0.1:80".
@@ -93,6 +96,9 @@ type Poller struct {
 	// To) with its current Expires this often, so a view can show the
 	// kernel's own countdown.
 	Refresh time.Duration
+	// Watch, if set, also reports a socket whose state did not change when
+	// one of these tcp_info values did (Change.InfoOnly).
+	Watch Watched
 }
 
 // Run polls the TCP socket table of the calling thread's network namespace:
@@ -110,7 +116,7 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
-	var t tracker
+	t := tracker{watch: p.Watch}
 	var refreshed, prevStart time.Time
 	poll := func() error {
 		// Wall clock only: compared with capture timestamps. A dump walks the
@@ -173,6 +179,7 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 // compares it with prev and swaps the two, so the buffers are reused.
 type tracker struct {
 	prev, next []Socket
+	watch      Watched
 }
 
 // compareKey orders sockets by local address, remote address and listening.
@@ -235,9 +242,9 @@ func (t *tracker) update(now time.Time, emit func(Change)) {
 				je++
 			}
 			if ie-i == 1 && je-j == 1 {
-				diffTuple(now, &prev[i], &next[j], emit)
+				t.diffTuple(now, &prev[i], &next[j], emit)
 			} else {
-				diffGroup(now, prev[i:ie], next[j:je], emit)
+				t.diffGroup(now, prev[i:ie], next[j:je], emit)
 			}
 			i, j = ie, je
 		}
@@ -254,13 +261,13 @@ func emitGone(now time.Time, s *Socket, emit func(Change)) {
 }
 
 // diffTuple compares the only socket of a tuple in two dumps.
-func diffTuple(now time.Time, old, cur *Socket, emit func(Change)) {
+func (t *tracker) diffTuple(now time.Time, old, cur *Socket, emit func(Change)) {
 	if old.Cookie != cur.Cookie && !(isRequest(old) && !isRequest(cur)) {
 		emitGone(now, old, emit)
 		emitNew(now, cur, emit)
 		return
 	}
-	diffSame(now, old, cur, emit)
+	t.diffSame(now, old, cur, emit)
 }
 
 // isRequest reports whether s is a request socket: the kernel reports those
@@ -272,7 +279,7 @@ func isRequest(s *Socket) bool {
 
 // diffGroup compares the sockets sharing one tuple (SO_REUSEPORT listeners)
 // by cookie; both slices are sorted by cookie.
-func diffGroup(now time.Time, prev, next []Socket, emit func(Change)) {
+func (t *tracker) diffGroup(now time.Time, prev, next []Socket, emit func(Change)) {
 	i, j := 0, 0
 	for i < len(prev) || j < len(next) {
 		switch {
@@ -283,7 +290,7 @@ func diffGroup(now time.Time, prev, next []Socket, emit func(Change)) {
 			emitNew(now, &next[j], emit)
 			j++
 		default:
-			diffSame(now, &prev[i], &next[j], emit)
+			t.diffSame(now, &prev[i], &next[j], emit)
 			i++
 			j++
 		}
@@ -291,12 +298,14 @@ func diffGroup(now time.Time, prev, next []Socket, emit func(Change)) {
 }
 
 // diffSame compares two rows of the same socket.
-func diffSame(now time.Time, old, cur *Socket, emit func(Change)) {
+func (t *tracker) diffSame(now time.Time, old, cur *Socket, emit func(Change)) {
 	switch {
 	case old.State.Canonical() != cur.State.Canonical(),
 		cur.State == tcpstate.Listen && old.RecvQ != cur.RecvQ,
 		timerKind(old.Timer, old.State) != timerKind(cur.Timer, cur.State):
 		emit(Change{Time: now, From: old.State, To: cur.State, Socket: *cur})
+	case t.watch != 0 && cur.Info != nil && cur.Info.Changed(old.Info, t.watch) != 0:
+		emit(Change{Time: now, From: old.State, To: cur.State, Socket: *cur, InfoOnly: true})
 	}
 }
 

@@ -282,3 +282,44 @@ func TestTrackerNoAlloc(t *testing.T) {
 		t.Errorf("tracker.update allocates %v times per run, want 0", allocs)
 	}
 }
+
+// TestTrackerWatchesInfo: with Watch set, a socket whose state holds but
+// whose watched tcp_info values change is reported (InfoOnly); a change of
+// an unwatched value, or no Watch at all, reports nothing.
+func TestTrackerWatchesInfo(t *testing.T) {
+	info := func(cwnd uint32, rtt time.Duration) func(*Socket) {
+		return func(s *Socket) { s.Info = &TCPInfo{Size: TCPInfoSize5_4, SndCwnd: cwnd, RTT: rtt} }
+	}
+	est := tcpstate.Established
+	base := row("127.0.0.1:40000", "127.0.0.1:80", est, 1, info(10, time.Millisecond))
+	tests := []struct {
+		name  string
+		watch Watched
+		next  Socket
+		want  int // InfoOnly changes
+	}{
+		{"cwnd grows, watched", WatchCwnd, row("127.0.0.1:40000", "127.0.0.1:80", est, 1, info(20, time.Millisecond)), 1},
+		{"rtt moves, only cwnd watched", WatchCwnd, row("127.0.0.1:40000", "127.0.0.1:80", est, 1, info(10, 2*time.Millisecond)), 0},
+		{"cwnd grows, nothing watched", 0, row("127.0.0.1:40000", "127.0.0.1:80", est, 1, info(20, time.Millisecond)), 0},
+		{"nothing changed", WatchAll, row("127.0.0.1:40000", "127.0.0.1:80", est, 1, info(10, time.Millisecond)), 0},
+	}
+	for _, tc := range tests {
+		tr := tracker{watch: tc.watch}
+		var got []Change
+		tr.next = []Socket{base}
+		tr.update(time.Unix(1, 0), func(c Change) {})
+		tr.next = append(tr.next[:0], tc.next)
+		tr.update(time.Unix(2, 0), func(c Change) { got = append(got, c) })
+		n := 0
+		for _, c := range got {
+			if !c.InfoOnly || c.From != est || c.To != est || c.Socket.Info == nil {
+				t.Errorf("%s: unexpected change %+v", tc.name, c)
+				continue
+			}
+			n++
+		}
+		if n != tc.want {
+			t.Errorf("%s: %d info changes, want %d", tc.name, n, tc.want)
+		}
+	}
+}

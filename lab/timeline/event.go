@@ -28,6 +28,7 @@ const (
 	KindApp
 	KindNote
 	KindCheck
+	KindTCPInfo
 )
 
 func (k Kind) String() string {
@@ -42,12 +43,14 @@ func (k Kind) String() string {
 		return "note"
 	case KindCheck:
 		return "check"
+	case KindTCPInfo:
+		return "tcpinfo"
 	}
 	return "unknown"
 }
 
 // Event is one thing that happened during a run. Exactly one of Packet,
-// State, App, Note and Check is set, as Kind says. Events are immutable once
+// State, App, Note, Check and TCPInfo is set, as Kind says. Events are immutable once
 // appended.
 type Event struct {
 	ID   int       // position in the timeline, from 1 (set by Append)
@@ -55,11 +58,12 @@ type Event struct {
 	Kind Kind
 	Act  int // the scenario act it belongs to (0: before the first act)
 
-	Packet *decode.Packet
-	State  *State
-	App    *App
-	Note   *Note
-	Check  *Check
+	Packet  *decode.Packet
+	State   *State
+	App     *App
+	Note    *Note
+	Check   *Check
+	TCPInfo *TCPInfo
 }
 
 // Socket is a connection endpoint seen from one side: local and remote address.
@@ -139,6 +143,35 @@ type State struct {
 	KernelFrom   tcpstate.State
 	KernelFromAt time.Time
 	ReadAt       time.Time
+}
+
+// TCPInfo is a reading of the kernel's own view of a connection's sender
+// (struct tcp_info over sock_diag): what no packet header carries. The
+// engine adds one when a value lessons follow has changed, at most every
+// 10 ms per socket.
+type TCPInfo struct {
+	Lane   string
+	Socket Socket
+	// Congestion is the algorithm's name as the kernel sends it ("bbr",
+	// "cubic"); empty if the kernel did not say.
+	Congestion string
+	CAState    tcpstate.CAState
+	// Cwnd and Ssthresh are in segments; Ssthresh 0: not set yet (the
+	// kernel's "infinite" before the first loss).
+	Cwnd, Ssthresh uint32
+	// RTT is the smoothed round-trip time, RTTVar its variation, MinRTT
+	// the least seen, RTO the retransmission timeout.
+	RTT, RTTVar, MinRTT, RTO time.Duration
+	// Unacked, Lost and Retrans are segments now: sent and not
+	// acknowledged, presumed lost, retransmitted and not acknowledged.
+	Unacked, Lost, Retrans uint32
+	// Retransmits counts the timeouts of the current segment; TotalRetrans
+	// the connection's retransmitted segments.
+	Retransmits  uint8
+	TotalRetrans uint32
+	Reordering   uint32 // the reordering the sender tolerates, segments
+	SndWnd       uint32 // the peer's window, bytes (0: the kernel does not report it)
+	DeliveryRate uint64 // bytes per second
 }
 
 // App is a call the scenario's program made on a socket.

@@ -188,6 +188,8 @@ func (v *ladderView) style(e *timeline.Event) tcell.Style {
 			return th.arrowAB
 		}
 		return th.arrowBA
+	case timeline.KindTCPInfo:
+		return th.dim
 	case timeline.KindState:
 		if e.State.Source == timeline.Inferred {
 			return th.inferred
