@@ -42,6 +42,7 @@ func Catalog() lesson.Catalog {
 		FastRetransmit,
 		HandshakeLoss,
 		TimeWaitWhy,
+		Latency,
 	}
 }
 

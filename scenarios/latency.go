@@ -1,0 +1,256 @@
+package scenarios
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/netlab/netlab/lab/check"
+	"github.com/netlab/netlab/lab/decode"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labnet/wire"
+	"github.com/netlab/netlab/lab/lesson"
+	"github.com/netlab/netlab/lab/session"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+const (
+	// latencyDelay is the wire's one-way delay: a 50 ms round trip, like
+	// a server in another country.
+	latencyDelay = 25 * time.Millisecond
+	// latencyRequests is how many small requests each act makes.
+	latencyRequests = 3
+	latencyReply    = 100 // bytes of each answer
+)
+
+var latencyRequest = []byte("GET\n")
+
+// Latency: on a wire with a round trip of 50 ms, what each step of a small
+// request costs: the handshake one round trip, each request another, and
+// what reusing the connection saves.
+var Latency = lesson.Define(lesson.Scenario{
+	Name:    "latency",
+	Title:   i18n.T("Latency: what a round trip costs a request", "时延:一次往返对请求意味着什么"),
+	Summary: i18n.T("on a 50 ms round trip: the handshake costs one round trip, each request another; a kept-open connection saves one per request; the kernel's RTT next to the capture's", "往返 50 ms 时:握手要一个往返,每个请求再一个;保持连接每个请求省一个往返;内核测的 RTT 与抓包测的并列"),
+	Lanes:   []string{client, server},
+	Wire: &wire.Config{
+		Seed:   1,
+		Impair: [2]wire.Impairment{{Delay: latencyDelay}, {Delay: latencyDelay}},
+	},
+	Lesson: i18n.T(`Bandwidth is how much a wire carries per second; latency is how long one bit takes to cross it. For small requests latency is all that matters: nothing can answer before the question has crossed the wire and the answer has crossed back, one round trip time (RTT).
+
+This run is on a lab wire that delays every frame by 25 ms each way, so a round trip takes about 50 ms whatever is sent. The client makes three small requests, first opening a new connection for each, then reusing one connection for all three. Count the round trips: connect() waits for the SYN,ACK (one), each request waits for its answer (one more). The kernel measures the RTT itself from its ACKs (tcp_info's smoothed rtt, the basis of its retransmission timeout); the capture measures it from the SYN leaving the client to the SYN,ACK coming back. Both appear below, and they agree.
+
+This is why HTTP keeps connections open (keep-alive), why HTTP/2 sends many requests on one connection, and why TLS 1.3 and QUIC work to cut handshake round trips.`,
+		`带宽是一条线路每秒能运多少;时延是一个比特穿过它要多久。对小请求来说只有时延要紧:问题没穿过线路、回答没穿回来之前,谁也给不出答案,这就是一个往返时间(RTT)。
+
+这次运行的实验线路在每个方向上把每一帧延迟 25 ms,所以不管发什么,一个往返都约 50 ms。客户端发三个小请求:先是每个请求新开一个连接,然后三个请求共用一个连接。数一数往返:connect() 要等 SYN,ACK(一个),每个请求要等回答(再一个)。内核自己从 ACK 中测量 RTT(tcp_info 里的平滑 rtt,也是它重传超时的依据);抓包则从 SYN 离开客户端到 SYN,ACK 回来测量。两者都列在下面,而且一致。
+
+这就是 HTTP 保持连接(keep-alive)、HTTP/2 在一个连接上发很多请求、TLS 1.3 和 QUIC 努力减少握手往返的原因。`),
+	Acts: []*lesson.Act{latencyNewConns, latencyOneConn},
+	Run: func(s *session.Session) error {
+		ln, err := s.Listen(server, 8888)
+		if err != nil {
+			return err
+		}
+		s.Go(func() error { return latencyServe(s, ln) })
+		s.Act(latencyNewConns)
+		s.Step("Three requests, each on a new connection.", "三个请求,每个新开一个连接。")
+		for range latencyRequests {
+			c, err := s.Dial(client, server, 8888)
+			if err != nil {
+				return err
+			}
+			if err := latencyAsk(c); err != nil {
+				return err
+			}
+			if err := c.Close(); err != nil {
+				return err
+			}
+		}
+		if err := s.Sleep(200 * time.Millisecond); err != nil {
+			return err
+		}
+		s.Act(latencyOneConn)
+		s.Step("Three requests on one connection.", "三个请求共用一个连接。")
+		c, err := s.Dial(client, server, 8888)
+		if err != nil {
+			return err
+		}
+		for range latencyRequests {
+			if err := latencyAsk(c); err != nil {
+				return err
+			}
+		}
+		return c.Close()
+	},
+})
+
+// latencyAsk sends one request and reads its whole answer.
+func latencyAsk(c *session.Conn) error {
+	if _, err := c.Write(latencyRequest); err != nil {
+		return err
+	}
+	_, err := c.ReadFull(latencyReply)
+	return err
+}
+
+// latencyServe answers every request on every connection until the run
+// ends.
+func latencyServe(s *session.Session, ln *session.Listener) error {
+	answer := bytes.Repeat([]byte("."), latencyReply)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return nil // the run is over: the session closed the listener
+		}
+		s.Go(func() error {
+			defer c.Close()
+			for {
+				if _, err := c.ReadFull(len(latencyRequest)); err != nil {
+					return nil // EOF: the client closed
+				}
+				if _, err := c.Write(answer); err != nil {
+					return err
+				}
+			}
+		})
+	}
+}
+
+// captureRTT is the round trip the capture shows: the least, over the
+// run's handshakes, from the SYN leaving the client until its SYN,ACK
+// arrived back (the first frames of a run can be slower).
+func captureRTT(v *check.View) (time.Duration, bool) {
+	syns := map[netip.AddrPort]time.Time{}
+	var best time.Duration
+	for _, e := range v.Whole().Events() {
+		p := e.Packet
+		switch {
+		case p == nil:
+		case p.Lab.From == client && p.Flags == decode.SYN:
+			if _, ok := syns[p.Src]; !ok {
+				syns[p.Src] = e.Time
+			}
+		case p.Lab.From == server && p.Flags == decode.SYN|decode.ACK && !p.Lab.Wire.Arrived.IsZero():
+			if sent, ok := syns[p.Dst]; ok {
+				if d := p.Lab.Wire.Arrived.Sub(sent); best == 0 || d < best {
+					best = d
+				}
+			}
+		}
+	}
+	return best, best > 0
+}
+
+// latencyCalls are the client's connect() times and request times (from
+// its write to the read that completed the answer) in the view, and the
+// span from its first SYN to the last answer read.
+func latencyCalls(v *check.View) (connects, requests []time.Duration, first, last time.Time) {
+	var wrote time.Time
+	got := 0
+	for _, e := range v.Events() {
+		if p := e.Packet; p != nil && first.IsZero() && p.Lab.From == client && p.Flags == decode.SYN {
+			first = e.Time // the first connect() began just before
+		}
+		a := e.App
+		if a == nil || a.Lane != client || a.Blocking {
+			continue
+		}
+		switch a.Call {
+		case timeline.CallConnect:
+			connects = append(connects, a.Dur)
+		case timeline.CallWrite:
+			wrote, got = e.Time, 0
+		case timeline.CallRead:
+			if got += a.Bytes; got == latencyReply && !wrote.IsZero() {
+				requests = append(requests, e.Time.Sub(wrote))
+				last = e.Time
+			}
+		}
+	}
+	return connects, requests, first, last
+}
+
+// roundTrips says d in round trips of rtt: "1.02".
+func latRTTs(d, rtt time.Duration) string {
+	if rtt <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.2f", float64(d)/float64(rtt))
+}
+
+// aboutOne reports whether each d is one round trip, not two, give or
+// take the kernel's and the relay's scheduling on a busy machine.
+func aboutOne(ds []time.Duration, rtt time.Duration) bool {
+	for _, d := range ds {
+		if d < rtt*8/10 || d > rtt*18/10 {
+			return false
+		}
+	}
+	return len(ds) > 0
+}
+
+func listRTTs(ds []time.Duration, rtt time.Duration) string {
+	s := ""
+	for i, d := range ds {
+		if i > 0 {
+			s += ", "
+		}
+		s += latRTTs(d, rtt)
+	}
+	return s
+}
+
+// latencyTimes is the check both acts make: connect() and each request
+// take one round trip.
+func latencyTimes(v *check.View) (bool, i18n.Text) {
+	rtt, ok := captureRTT(v)
+	connects, requests, _, _ := latencyCalls(v)
+	ok = ok && aboutOne(connects, rtt) && aboutOne(requests, rtt) && len(requests) == latencyRequests
+	return ok, check.Say("round trip on the capture %s ms; connect() took %s round trips, the requests %s", "抓包测得往返 %s 毫秒;connect() 用了 %s 个往返,各请求用了 %s 个",
+		fmtMS(rtt), listRTTs(connects, rtt), listRTTs(requests, rtt))
+}
+
+var latencyNewConns = &lesson.Act{
+	Title: i18n.T("a new connection for each request.", "每个请求新开一个连接。"),
+	Lesson: i18n.T(`a new connection for each request, as HTTP/1.0 did. Each request costs two round trips: the handshake, then the request and its answer. (The close costs the program nothing: close() returns at once and the FINs cross while the next connection opens.)`,
+		`每个请求新开一个连接,就像 HTTP/1.0 那样。每个请求要两个往返:先握手,再请求和回答。(关闭对程序没有代价:close() 立刻返回,FIN 在下一个连接建立时才在路上。)`),
+	Checks: []check.Check{
+		check.New("connect() takes one round trip, and each request one more", "connect() 用一个往返,每个请求再用一个", latencyTimes).Clean(),
+		check.New("the kernel's smoothed RTT (tcp_info) agrees with the capture's round trip", "内核的平滑 RTT(tcp_info)与抓包测得的往返一致", func(v *check.View) (bool, i18n.Text) {
+			rtt, ok := captureRTT(v)
+			var kernel time.Duration
+			for _, t := range v.TCPInfos(client) {
+				if t.RTT > 0 {
+					kernel = t.RTT
+				}
+			}
+			diff := kernel - rtt
+			if diff < 0 {
+				diff = -diff
+			}
+			ok = ok && kernel > 0 && diff <= max(rtt/5, 2*time.Millisecond)
+			return ok, check.Say("capture %s ms, kernel %s ms", "抓包 %s 毫秒,内核 %s 毫秒", fmtMS(rtt), fmtMS(kernel))
+		}),
+	},
+}
+
+var latencyOneConn = &lesson.Act{
+	Title: i18n.T("one connection for all requests.", "所有请求共用一个连接。"),
+	Lesson: i18n.T(`one connection for all three requests (HTTP/1.1's keep-alive). One handshake, then one round trip per request: four round trips instead of six.`,
+		`三个请求共用一个连接(HTTP/1.1 的 keep-alive)。一次握手,然后每个请求一个往返:四个往返,而不是六个。`),
+	Checks: []check.Check{
+		check.New("connect() takes one round trip, and each request one more", "connect() 用一个往返,每个请求再用一个", latencyTimes).Clean(),
+		check.New("reusing the connection saves a round trip per request: about 4 round trips in all instead of 6", "复用连接每个请求省一个往返:总共约 4 个往返,而不是 6 个", func(v *check.View) (bool, i18n.Text) {
+			rtt, ok := captureRTT(v)
+			_, _, f1, l1 := latencyCalls(v.Whole().Act(latencyNewConns.ActNumber()))
+			_, _, f2, l2 := latencyCalls(v)
+			before, after := l1.Sub(f1), l2.Sub(f2)
+			saved := before - after
+			ok = ok && !f1.IsZero() && !f2.IsZero() && saved >= rtt*(latencyRequests-1)*8/10
+			return ok, check.Say("new connections: %s round trips; one connection: %s", "每次新连接:%s 个往返;一个连接:%s 个", latRTTs(before, rtt), latRTTs(after, rtt))
+		}).Clean(),
+	},
+}
