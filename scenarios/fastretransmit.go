@@ -93,14 +93,13 @@ func fastTransfer(s *session.Session, ln *session.Listener) error {
 		return fmt.Errorf("fast-retransmit: the server read other bytes than were sent")
 	}
 	// Let the kernel show the sender out of recovery (Open, its
-	// retransmission acknowledged) before the act ends.
+	// retransmission acknowledged) before the act ends. On a wire the user
+	// impairs it may never settle; the check (a clean-path one) says so.
 	sock := cli.Socket()
-	if _, err := s.Wait(waitLong, func(e *timeline.Event) bool {
+	s.Wait(waitLong, func(e *timeline.Event) bool { //nolint:errcheck // a timeout leaves the check to judge
 		t := e.TCPInfo
 		return t != nil && t.Socket == sock && t.CAState == tcpstate.CAOpen && t.TotalRetrans > 0 && t.Retrans == 0
-	}); err != nil {
-		return fmt.Errorf("the client's kernel out of recovery: %w", err)
-	}
+	})
 	return closeBoth(cli, srv)
 }
 
@@ -172,22 +171,27 @@ var fastWithSACK = &lesson.Act{
 		check.New("the client resent the lost segment within a few round trips, long before the 200 ms minimum timeout", "客户端在几个往返时间内重发了丢失的报文段,远早于 200 毫秒的最小超时", func(v *check.View) (bool, i18n.Text) {
 			return fastRepaired(v, 1)
 		}),
-		check.New("the client's kernel shows the repair: its congestion state went to Recovery and back to Open (tcp_info)", "客户端内核显示了修复过程:它的拥塞状态进入 Recovery,又回到 Open(tcp_info)", fastRecovery),
+		check.New("the client's kernel counted the retransmission and never entered Loss, a timeout's state: the ACKs repaired it (tcp_info)", "客户端内核记下了这次重传,且从未进入超时才有的 Loss 状态:是 ACK 完成了修复(tcp_info)", fastRecovery).Clean(),
 		check.New("the server's program read every byte, in order", "服务器程序按顺序读到了每一个字节", fastDelivered),
 	},
 }
 
-// fastRecovery: the sender's tcp_info readings show fast recovery (not
-// the Loss state a timeout gives) and its end.
+// fastRecovery: the sender's tcp_info readings count the retransmission
+// and never show Loss, the state a timeout gives: the ACKs repaired it.
+// (Recovery itself lasts about a round trip; the poller may or may not
+// catch it, and the detail says whether it did.)
 func fastRecovery(v *check.View) (bool, i18n.Text) {
 	var seq []string
+	retrans := uint32(0)
 	for _, t := range v.TCPInfos(client) {
 		if st := t.CAState.String(); len(seq) == 0 || seq[len(seq)-1] != st {
 			seq = append(seq, st)
 		}
+		retrans = max(retrans, t.TotalRetrans)
 	}
 	path := strings.Join(seq, " → ")
-	return strings.Contains(path, "Recovery → Open") && !strings.Contains(path, "Loss"), check.Say("ca_state %s", "ca_state %s", path)
+	ok := retrans >= 1 && len(seq) > 0 && seq[len(seq)-1] == "Open" && !strings.Contains(path, "Loss")
+	return ok, check.Say("total_retrans %d; ca_state %s", "total_retrans %d;ca_state %s", retrans, path)
 }
 
 var fastWithoutSACK = &lesson.Act{
@@ -216,7 +220,7 @@ var fastWithoutSACK = &lesson.Act{
 		check.New("the client resent the lost segment after three duplicate ACKs, long before the 200 ms minimum timeout", "客户端在三个重复 ACK 之后重发了丢失的报文段,远早于 200 毫秒的最小超时", func(v *check.View) (bool, i18n.Text) {
 			return fastRepaired(v, 3)
 		}),
-		check.New("the client's kernel shows the repair: its congestion state went to Recovery and back to Open (tcp_info)", "客户端内核显示了修复过程:它的拥塞状态进入 Recovery,又回到 Open(tcp_info)", fastRecovery),
+		check.New("the client's kernel counted the retransmission and never entered Loss, a timeout's state: the ACKs repaired it (tcp_info)", "客户端内核记下了这次重传,且从未进入超时才有的 Loss 状态:是 ACK 完成了修复(tcp_info)", fastRecovery).Clean(),
 		check.New("the server's program read every byte, in order", "服务器程序按顺序读到了每一个字节", fastDelivered),
 	},
 }

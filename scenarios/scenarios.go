@@ -40,6 +40,7 @@ func Catalog() lesson.Catalog {
 		URL,
 		Retransmit,
 		FastRetransmit,
+		Reorder,
 		HandshakeLoss,
 		TimeWaitWhy,
 		Latency,

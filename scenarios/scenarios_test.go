@@ -24,8 +24,11 @@ func TestCatalogValid(t *testing.T) {
 // the kernel dropped 46 packets, failing three acts; alone it passed every
 // time. keepalive, flow-control, nagle-delay and backlog, whose checks
 // measure timers, passed 20 runs at 3 at once (keepalive and flow-control
-// also 18 runs at up to 6 at once).
-var runAlone = map[string]bool{"coalescing": true}
+// also 18 runs at up to 6 at once). latency measures round trips through
+// the lab wire's relay, a user-space program: beside two other runs on two
+// cores the relay itself fell behind (one run's kernel RTT read 96 ms on a
+// 50 ms wire; the capture agreed that frames were late), failing 1 run in 3.
+var runAlone = map[string]bool{"coalescing": true, "latency": true}
 
 // TestScenarios runs every scenario against the real kernel, several times
 // in a row (NETLAB_RUNS; CI's soak runs 20): a lesson whose checks do not

@@ -437,7 +437,7 @@ func (m *merger) tcpInfo(lane string, sock timeline.Socket, act int, ti *socksta
 	last, seen := m.info[sock]
 	if seen {
 		changed := ti.Changed(&last.info, infoWatch)
-		urgent := changed&(sockstate.WatchCAState|sockstate.WatchTotalRetrans|sockstate.WatchRetransmits|sockstate.WatchCongestion) != 0
+		urgent := changed&(sockstate.WatchCAState|sockstate.WatchTotalRetrans|sockstate.WatchRetransmits|sockstate.WatchCongestion|sockstate.WatchReordering) != 0
 		if changed == 0 || (!urgent && at.Sub(last.at) < infoEvery) {
 			return
 		}
@@ -451,6 +451,6 @@ func (m *merger) tcpInfo(lane string, sock timeline.Socket, act int, ti *socksta
 		Lane: lane, Socket: sock, Congestion: ti.Congestion, CAState: ti.CAState,
 		Cwnd: ti.SndCwnd, Ssthresh: ss, RTT: ti.RTT, RTTVar: ti.RTTVar, MinRTT: ti.MinRTT, RTO: ti.RTO,
 		Unacked: ti.Unacked, Lost: ti.Lost, Retrans: ti.Retrans, Retransmits: ti.Retransmits,
-		TotalRetrans: ti.TotalRetrans, Reordering: ti.Reordering, SndWnd: ti.SndWnd, DeliveryRate: ti.DeliveryRate,
+		TotalRetrans: ti.TotalRetrans, Reordering: ti.Reordering, ReordSeen: ti.ReordSeen, DSACKDups: ti.DSACKDups, SndWnd: ti.SndWnd, DeliveryRate: ti.DeliveryRate,
 	}})
 }

@@ -173,6 +173,8 @@ type InfoLine struct {
 	Retransmits  uint8   `json:"retransmits"`
 	TotalRetrans uint32  `json:"total_retrans"`
 	Reordering   uint32  `json:"reordering"`
+	ReordSeen    uint32  `json:"reord_seen"`
+	DSACKDups    uint32  `json:"dsack_dups"`
 	SndWnd       uint32  `json:"snd_wnd,omitempty"`
 	DeliveryRate uint64  `json:"delivery_rate"` // bytes per second
 }
@@ -182,7 +184,7 @@ func infoLine(t *timeline.TCPInfo) *InfoLine {
 		Congestion: t.Congestion, CAState: t.CAState.String(), Cwnd: t.Cwnd,
 		RTTus: t.RTT.Microseconds(), RTTVarUs: t.RTTVar.Microseconds(), MinRTTus: t.MinRTT.Microseconds(), RTOms: t.RTO.Milliseconds(),
 		Unacked: t.Unacked, Lost: t.Lost, Retrans: t.Retrans, Retransmits: t.Retransmits, TotalRetrans: t.TotalRetrans,
-		Reordering: t.Reordering, SndWnd: t.SndWnd, DeliveryRate: t.DeliveryRate,
+		Reordering: t.Reordering, ReordSeen: t.ReordSeen, DSACKDups: t.DSACKDups, SndWnd: t.SndWnd, DeliveryRate: t.DeliveryRate,
 	}
 	if t.Ssthresh != 0 {
 		ss := t.Ssthresh

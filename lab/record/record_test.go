@@ -166,7 +166,7 @@ func TestJSONTCPInfo(t *testing.T) {
 		ssthresh uint32
 		want     string
 	}{
-		{0, `"info":{"cong":"cubic","ca_state":"Recovery","cwnd":7,"rtt_us":10250,"rttvar_us":500,"rto_ms":212,"unacked":9,"lost":1,"retrans":1,"retransmits":0,"total_retrans":2,"reordering":3,"snd_wnd":64512,"delivery_rate":1000000}`},
+		{0, `"info":{"cong":"cubic","ca_state":"Recovery","cwnd":7,"rtt_us":10250,"rttvar_us":500,"rto_ms":212,"unacked":9,"lost":1,"retrans":1,"retransmits":0,"total_retrans":2,"reordering":3,"reord_seen":0,"dsack_dups":0,"snd_wnd":64512,"delivery_rate":1000000}`},
 		{14, `"cwnd":7,"ssthresh":14,`},
 	} {
 		var buf bytes.Buffer

@@ -409,13 +409,14 @@ const (
 	WatchRTO                              // RTO
 	WatchSndWnd                           // SndWnd (Linux 5.4+)
 	WatchCongestion                       // Congestion, the algorithm's name
+	WatchReordering                       // Reordering, ReordSeen, DSACKDups: what the sender learns of reordering
 
 	// WatchAll is every value a lesson follows.
-	WatchAll = WatchCongestion<<1 - 1
+	WatchAll = WatchReordering<<1 - 1
 )
 
 var watchedNames = [...]string{
-	"ca_state", "cwnd", "ssthresh", "rtt", "retransmits", "total_retrans", "lost", "rto", "snd_wnd", "cong",
+	"ca_state", "cwnd", "ssthresh", "rtt", "retransmits", "total_retrans", "lost", "rto", "snd_wnd", "cong", "reordering",
 }
 
 // String lists the values as "cwnd|ssthresh", with the kernel's names.
@@ -476,5 +477,6 @@ func (t *TCPInfo) Changed(prev *TCPInfo, w Watched) Watched {
 	diff(WatchRTO, t.RTO != prev.RTO)
 	diff(WatchSndWnd, t.SndWnd != prev.SndWnd)
 	diff(WatchCongestion, t.Congestion != prev.Congestion)
+	diff(WatchReordering, t.Reordering != prev.Reordering || t.ReordSeen != prev.ReordSeen || t.DSACKDups != prev.DSACKDups)
 	return changed
 }

@@ -340,7 +340,7 @@ func TestWatchedString(t *testing.T) {
 	for w, want := range map[Watched]string{
 		0: "", WatchCwnd: "cwnd", WatchCAState | WatchSsthresh: "ca_state|ssthresh",
 		WatchCongestion | 1<<12: "cong|0x1000",
-		WatchAll:                "ca_state|cwnd|ssthresh|rtt|retransmits|total_retrans|lost|rto|snd_wnd|cong",
+		WatchAll:                "ca_state|cwnd|ssthresh|rtt|retransmits|total_retrans|lost|rto|snd_wnd|cong|reordering",
 	} {
 		if got := w.String(); got != want {
 			t.Errorf("Watched(%#x).String() = %q, want %q", uint16(w), got, want)

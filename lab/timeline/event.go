@@ -170,6 +170,8 @@ type TCPInfo struct {
 	Retransmits  uint8
 	TotalRetrans uint32
 	Reordering   uint32 // the reordering the sender tolerates, segments
+	ReordSeen    uint32 // times the sender detected reordering (Linux 4.19+)
+	DSACKDups    uint32 // segments the peer reported receiving twice (D-SACK, Linux 4.19+)
 	SndWnd       uint32 // the peer's window, bytes (0: the kernel does not report it)
 	DeliveryRate uint64 // bytes per second
 }
