@@ -39,6 +39,7 @@ func Catalog() lesson.Catalog {
 		Browse,
 		URL,
 		Retransmit,
+		Reliability,
 	}
 }
 
