@@ -25,7 +25,7 @@ const (
 )
 
 // reliabilityWire is the same misbehaving wire for both directions.
-var reliabilityWire = wire.Impairment{Loss: 0.10, Duplicate: 0.04, Reorder: 0.04, ReorderGap: 5 * time.Millisecond}
+var reliabilityWire = wire.Impairment{Loss: 0.10, Duplicate: 0.04, Reorder: 0.04, ReorderGap: 20 * time.Millisecond}
 
 // reliabilityMessage is message i (1-based): "msg 007\n".
 func reliabilityMessage(i int) []byte { return fmt.Appendf(nil, "msg %03d\n", i) }
