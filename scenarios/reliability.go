@@ -122,10 +122,9 @@ var reliabilityUDP = &lesson.Act{
 					"线路丢失 %d 个,复制 %d 个,打乱 %d 个;接收方读到 %d 条(100-%d+%d = %d),%d 条两次,%d 条在更大的编号之后读到",
 					lost, dup, reord, len(nums), lost, dup, reliabilityCount-lost+dup, twice, disorder)
 				if len(none) > 0 {
-					detail = check.Say("the wire %s nothing in this run (another --seed?); ", "本次运行中线路没有%s任何数据报(换了 --seed?);",
-						strings.Join(none, ", nothing "), reliabilityNoneZh(lost, dup, reord))
-					detail.En += reliabilityCounts(lost, dup, reord, len(nums))
-					detail.Zh += reliabilityCounts(lost, dup, reord, len(nums))
+					counts := reliabilityCounts(lost, dup, reord, len(nums))
+					detail = i18n.T(fmt.Sprintf("the wire %s nothing in this run (another --seed?); %s", strings.Join(none, " nothing, "), counts),
+						fmt.Sprintf("本次运行中线路没有%s任何数据报(换了 --seed?);%s", reliabilityNoneZh(lost, dup, reord), counts))
 				}
 				return ok, detail
 			}),
