@@ -41,6 +41,7 @@ func Catalog() lesson.Catalog {
 		Retransmit,
 		FastRetransmit,
 		Reorder,
+		Reliability,
 		HandshakeLoss,
 		TimeWaitWhy,
 		Latency,
