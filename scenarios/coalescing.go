@@ -314,14 +314,6 @@ func slowRead(c *session.Conn, buf []byte) (int, error) {
 	return c.Read(buf)
 }
 
-// closeBoth closes the client's end, then the server's.
-func closeBoth(cli, srv *session.Conn) error {
-	if err := cli.Close(); err != nil {
-		return err
-	}
-	return srv.Close()
-}
-
 func quoteAll(msgs []string) string {
 	q := make([]string, len(msgs))
 	for i, m := range msgs {

@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -79,26 +78,14 @@ func fastTransfer(s *session.Session, ln *session.Listener) error {
 	if err != nil {
 		return err
 	}
-	want := bytes.Repeat([]byte("0123456789"), fastRetransmitBytes/10)
 	s.Step(fmt.Sprintf("The client writes %d bytes at once; the wire loses data segment %d.", fastRetransmitBytes, fastRetransmitLost),
 		fmt.Sprintf("客户端一次写入 %d 字节;线路丢掉第 %d 个数据报文段。", fastRetransmitBytes, fastRetransmitLost))
-	if _, err := cli.Write(want); err != nil {
+	if err := sendVerified(cli, srv, fastRetransmitBytes); err != nil {
 		return err
 	}
-	got, err := srv.ReadFull(len(want))
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(got, want) {
-		return fmt.Errorf("fast-retransmit: the server read other bytes than were sent")
-	}
-	// Let the kernel show the sender out of recovery (Open, its
-	// retransmission acknowledged) before the act ends. On a wire the user
-	// impairs it may never settle; the check (a clean-path one) says so.
-	sock := cli.Socket()
-	s.Wait(waitLong, func(e *timeline.Event) bool { //nolint:errcheck // a timeout leaves the check to judge
-		t := e.TCPInfo
-		return t != nil && t.Socket == sock && t.CAState == tcpstate.CAOpen && t.TotalRetrans > 0 && t.Retrans == 0
+	// The sender out of recovery: Open, its retransmission acknowledged.
+	awaitInfo(s, cli.Socket(), waitLong, func(t *timeline.TCPInfo) bool {
+		return t.CAState == tcpstate.CAOpen && t.TotalRetrans > 0 && t.Retrans == 0
 	})
 	return closeBoth(cli, srv)
 }

@@ -63,19 +63,7 @@ This run is on a lab network whose wire loses one segment of each act's handshak
 // lostACKAct: the handshake's ACK is lost; the client, ESTABLISHED, sends
 // data, which completes the server's side of the handshake.
 func lostACKAct(s *session.Session, ln *session.Listener) error {
-	read := make(chan error, 1)
-	s.Go(func() error {
-		c, err := ln.Accept()
-		if err == nil {
-			_, err = c.ReadFull(len("hi"))
-		}
-		read <- err
-		if err != nil {
-			return err
-		}
-		c.Read(make([]byte, 16)) // the client's FIN
-		return c.Close()
-	})
+	read := serveOnce(s, ln, len("hi"))
 	s.Step("The client connects; the wire loses its ACK, the handshake's last segment.", "客户端发起连接;线路丢掉它的 ACK,也就是握手的最后一个报文段。")
 	cli, err := s.Dial(client, server, 8888)
 	if err != nil {
@@ -114,50 +102,6 @@ func lostACKAct(s *session.Session, ln *session.Listener) error {
 
 func synReceived(st tcpstate.State) bool {
 	return st == tcpstate.SynReceived || st == tcpstate.NewSynRecv
-}
-
-// fmtMS is a duration in milliseconds with one decimal.
-func fmtMS(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
-
-// initialRTO is Linux's retransmission timeout for a connection without a
-// round-trip measurement (TCP_TIMEOUT_INIT, RFC 6298's 1 s).
-const initialRTO = time.Second
-
-// aboutRTO reports whether a wait is the initial RTO, give or take the
-// kernel's timer granularity and a busy machine.
-func aboutRTO(d time.Duration) bool { return d >= initialRTO*9/10 && d <= initialRTO*3/2 }
-
-// copies are the packets the lane sent with all of flags set (and, if
-// without is set, none of it), in order, and the times between them.
-func copies(v *check.View, lane string, flags, without decode.Flags) (ps []*decode.Packet, gaps []time.Duration) {
-	var last time.Time
-	for _, e := range v.Events() {
-		p := e.Packet
-		if p == nil || p.Lab.From != lane || !p.Flags.Has(flags) || p.Flags&without != 0 {
-			continue
-		}
-		if len(ps) > 0 {
-			gaps = append(gaps, e.Time.Sub(last))
-		}
-		ps, last = append(ps, p), e.Time
-	}
-	return ps, gaps
-}
-
-// fates says each packet's fate in a detail: "lost delivered".
-func fates(ps []*decode.Packet) string {
-	s := ""
-	for i, p := range ps {
-		if i > 0 {
-			s += " "
-		}
-		if p.Lab.Drop == decode.DropWire {
-			s += "lost"
-		} else {
-			s += "delivered"
-		}
-	}
-	return s
 }
 
 // connectTook is how long the client's connect() blocked.

@@ -109,13 +109,13 @@ var reliabilityUDP = &lesson.Act{
 					last = max(last, n)
 				}
 				ok := lost > 0 && dup > 0 && reord > 0 && len(nums) == reliabilityCount-lost+dup && twice == dup && disorder > 0
-				var none []string
+				var none, noneZh []string
 				for _, k := range []struct {
 					n      int
 					en, zh string
 				}{{lost, "lost", "丢失"}, {dup, "duplicated", "复制"}, {reord, "reordered", "打乱"}} {
 					if k.n == 0 {
-						none = append(none, k.en)
+						none, noneZh = append(none, k.en), append(noneZh, k.zh)
 					}
 				}
 				detail := check.Say("the wire lost %d, duplicated %d, reordered %d; the reader got %d messages (100-%d+%d = %d), %d twice, %d read after a higher number",
@@ -124,26 +124,11 @@ var reliabilityUDP = &lesson.Act{
 				if len(none) > 0 {
 					counts := reliabilityCounts(lost, dup, reord, len(nums))
 					detail = i18n.T(fmt.Sprintf("the wire %s nothing in this run (another --seed?); %s", strings.Join(none, " nothing, "), counts),
-						fmt.Sprintf("本次运行中线路没有%s任何数据报(换了 --seed?);%s", reliabilityNoneZh(lost, dup, reord), counts))
+						fmt.Sprintf("本次运行中线路没有%s任何数据报(换了 --seed?);%s", strings.Join(noneZh, "、"), counts))
 				}
 				return ok, detail
 			}).Clean(),
 	},
-}
-
-// reliabilityNoneZh names in Chinese the kinds the wire did nothing of.
-func reliabilityNoneZh(lost, dup, reord int) string {
-	var s []string
-	if lost == 0 {
-		s = append(s, "丢失")
-	}
-	if dup == 0 {
-		s = append(s, "复制")
-	}
-	if reord == 0 {
-		s = append(s, "打乱")
-	}
-	return strings.Join(s, "、")
 }
 
 func reliabilityCounts(lost, dup, reord, read int) string {
@@ -288,21 +273,17 @@ func reliabilityStream(s *session.Session) error {
 	select {
 	case err := <-done:
 		return err
-	case <-time.After(60 * time.Second):
-		return errors.New("reliability: the server did not read to the end of the TCP stream in 60 s")
+	case <-s.Context().Done(): // the run's own time limit
+		return s.Context().Err()
 	}
 }
 
 // reliabilitySend writes the 100 messages, one call each, 1 ms apart: the
 // same code for a UDP socket and a TCP connection.
 func reliabilitySend(s *session.Session, write func([]byte) (int, error)) error {
-	for i := 1; i <= reliabilityCount; i++ {
-		if _, err := write(reliabilityMessage(i)); err != nil {
-			return err
-		}
-		if err := s.Sleep(time.Millisecond); err != nil {
-			return err
-		}
+	msgs := make([][]byte, reliabilityCount)
+	for i := range msgs {
+		msgs[i] = reliabilityMessage(i + 1)
 	}
-	return nil
+	return writeSpaced(s, write, msgs)
 }

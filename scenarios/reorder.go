@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
@@ -46,25 +45,12 @@ Then the late original arrives, and after it the copy. The receiver has the byte
 		if err != nil {
 			return err
 		}
-		want := bytes.Repeat([]byte("abcdefghij"), reorderBytes/10)
 		s.Step(fmt.Sprintf("The client writes %d bytes; the wire delivers a few segments late.", reorderBytes), fmt.Sprintf("客户端写入 %d 字节;线路让少数报文段晚到。", reorderBytes))
-		if _, err := cli.Write(want); err != nil {
+		if err := sendVerified(cli, srv, reorderBytes); err != nil {
 			return err
 		}
-		got, err := srv.ReadFull(len(want))
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(got, want) {
-			return fmt.Errorf("reorder: the server read other bytes than were sent")
-		}
-		// Give the poller time to read what the sender learned; whether it
-		// learned anything is for the checks to say.
-		sock := cli.Socket()
-		s.Wait(time.Second, func(e *timeline.Event) bool { //nolint:errcheck // a timeout leaves the check to fail
-			t := e.TCPInfo
-			return t != nil && t.Socket == sock && t.DSACKDups > 0
-		})
+		// What the sender learned, read before the run ends.
+		awaitInfo(s, cli.Socket(), time.Second, func(t *timeline.TCPInfo) bool { return t.DSACKDups > 0 })
 		return closeBoth(cli, srv)
 	},
 	Checks: []check.Check{

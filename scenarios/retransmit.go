@@ -52,17 +52,7 @@ The fifth copy gets through. The server's program reads "hello" once: the retran
 		if err != nil {
 			return err
 		}
-		s.Go(func() error {
-			c, err := ln.Accept()
-			if err != nil {
-				return err
-			}
-			if _, err := c.ReadFull(len("hello")); err != nil {
-				return err
-			}
-			c.Read(make([]byte, 16)) // the client's FIN
-			return c.Close()
-		})
+		serveOnce(s, ln, len("hello"))
 		s.Step("The client connects to the server across the wire.", "客户端隔着线路连接服务器。")
 		c, err := s.Dial(client, server, 8888)
 		if err != nil {

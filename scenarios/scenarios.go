@@ -6,11 +6,13 @@
 package scenarios
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/session"
@@ -124,4 +126,131 @@ func naglePair(s *session.Session, ln *session.Listener, noDelay bool) (cli, srv
 		return nil, nil, err
 	}
 	return cli, srv, nil
+}
+
+// closeBoth closes the client's end, then the server's.
+func closeBoth(cli, srv *session.Conn) error {
+	if err := cli.Close(); err != nil {
+		return err
+	}
+	return srv.Close()
+}
+
+// copies are the packets the lane sent with all of flags set (and, if
+// without is set, none of it), in order, and the times between them.
+func copies(v *check.View, lane string, flags, without decode.Flags) (ps []*decode.Packet, gaps []time.Duration) {
+	var last time.Time
+	for _, e := range v.Events() {
+		p := e.Packet
+		if p == nil || p.Lab.From != lane || !p.Flags.Has(flags) || p.Flags&without != 0 {
+			continue
+		}
+		if len(ps) > 0 {
+			gaps = append(gaps, e.Time.Sub(last))
+		}
+		ps, last = append(ps, p), e.Time
+	}
+	return ps, gaps
+}
+
+// fmtMS is a duration in milliseconds with one decimal.
+func fmtMS(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
+
+// initialRTO is Linux's retransmission timeout for a connection without a
+// round-trip measurement (TCP_TIMEOUT_INIT, RFC 6298's 1 s).
+const initialRTO = time.Second
+
+// aboutRTO reports whether a wait is the initial RTO, give or take the
+// kernel's timer granularity and a busy machine.
+func aboutRTO(d time.Duration) bool { return d >= initialRTO*9/10 && d <= initialRTO*3/2 }
+
+// fates says each packet's fate in a detail: "lost delivered".
+func fates(ps []*decode.Packet) string {
+	s := ""
+	for i, p := range ps {
+		if i > 0 {
+			s += " "
+		}
+		if p.Lab.Drop == decode.DropWire {
+			s += "lost"
+		} else {
+			s += "delivered"
+		}
+	}
+	return s
+}
+
+// udpDelivered is how many copies of a datagram reached the receiver's
+// kernel intact: none if the wire lost it, two if it duplicated it, one
+// fewer for a corrupted copy (the kernel drops it on its checksum).
+func udpDelivered(p *decode.Packet) int {
+	switch w := p.Lab.Wire; {
+	case p.Lab.Drop != 0:
+		return 0
+	case !w.Known:
+		return 1
+	case w.Action&decode.WireCorrupted != 0:
+		return max(int(w.Copies)-1, 0)
+	}
+	return int(p.Lab.Wire.Copies)
+}
+
+// serveOnce accepts one connection on ln, reads n bytes from it and sends
+// the read's result on the channel it returns; then it waits for the
+// client's FIN and closes.
+func serveOnce(s *session.Session, ln *session.Listener, n int) <-chan error {
+	read := make(chan error, 1)
+	s.Go(func() error {
+		c, err := ln.Accept()
+		if err == nil {
+			_, err = c.ReadFull(n)
+		}
+		read <- err
+		if err != nil {
+			return err
+		}
+		c.Read(make([]byte, 16)) // the client's FIN
+		return c.Close()
+	})
+	return read
+}
+
+// sendVerified writes n bytes from cli in one write and has srv read them
+// all; the run fails if srv read other bytes than were sent.
+func sendVerified(cli, srv *session.Conn, n int) error {
+	want := bytes.Repeat([]byte("0123456789"), n/10+1)[:n]
+	if _, err := cli.Write(want); err != nil {
+		return err
+	}
+	got, err := srv.ReadFull(n)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("the server read other bytes than the client sent")
+	}
+	return nil
+}
+
+// awaitInfo waits up to d for a tcp_info reading of sock that ok accepts:
+// so that the poller has read what the checks will look at before an act
+// ends. A timeout is no error: the check then says what the kernel showed.
+func awaitInfo(s *session.Session, sock timeline.Socket, d time.Duration, ok func(*timeline.TCPInfo) bool) {
+	s.Wait(d, func(e *timeline.Event) bool { //nolint:errcheck // a timeout leaves the check to judge
+		return e.TCPInfo != nil && e.TCPInfo.Socket == sock && ok(e.TCPInfo)
+	})
+}
+
+// writeSpaced writes each message with its own call, 1 ms apart: the same
+// code for a UDP socket (one datagram each) and a TCP connection.
+func writeSpaced(s *session.Session, write func([]byte) (int, error), msgs [][]byte) error {
+	for _, m := range msgs {
+		if _, err := write(m); err != nil {
+			return err
+		}
+		if err := s.Sleep(time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return nil
 }

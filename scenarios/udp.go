@@ -235,13 +235,12 @@ func udpMessagesAsDatagrams(s *session.Session) error {
 // sendSpaced writes each message 1 ms apart, then waits until they have
 // all arrived.
 func sendSpaced(s *session.Session, write func([]byte) (int, error)) error {
-	for _, m := range udpMessages {
-		if _, err := write([]byte(m)); err != nil {
-			return err
-		}
-		if err := s.Sleep(time.Millisecond); err != nil {
-			return err
-		}
+	msgs := make([][]byte, len(udpMessages))
+	for i, m := range udpMessages {
+		msgs[i] = []byte(m)
+	}
+	if err := writeSpaced(s, write, msgs); err != nil {
+		return err
 	}
 	return s.Sleep(20 * time.Millisecond)
 }
@@ -283,21 +282,6 @@ func udpToClosedPort(s *session.Session) error {
 		return fmt.Errorf("connected UDP socket: want connection refused, got %v", err)
 	}
 	return cc.Close()
-}
-
-// udpDelivered is how many copies of a datagram reached the receiver's
-// kernel intact: none if the wire lost it, two if it duplicated it, one
-// fewer for a corrupted copy (the kernel drops it on its checksum).
-func udpDelivered(p *decode.Packet) int {
-	switch w := p.Lab.Wire; {
-	case p.Lab.Drop != 0:
-		return 0
-	case !w.Known:
-		return 1
-	case w.Action&decode.WireCorrupted != 0:
-		return max(int(w.Copies)-1, 0)
-	}
-	return int(p.Lab.Wire.Copies)
 }
 
 // closedAddr is where the datagrams went ("127.0.0.1:9"), as captured.
