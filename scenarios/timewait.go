@@ -109,13 +109,18 @@ func closeFirst(s *session.Session, ln *session.Listener, closer string) error {
 	if _, err := passive.ReadFull(4); err != nil {
 		return err
 	}
+	// Narrate before the close, not between the two closes: a learner who
+	// paused there for over a minute let the active closer's orphaned
+	// FIN-WAIT-2 socket expire (tcp_fin_timeout, 60 s), and the passive
+	// closer's FIN then drew a RST instead of the lesson's TIME-WAIT.
+	s.Step("The active closer closes; the passive closer reads EOF and stays in CLOSE-WAIT until its program closes, 100 ms later.",
+		"主动关闭方关闭;被动关闭方读到 EOF,在程序关闭之前(100 毫秒后)一直处于 CLOSE-WAIT。")
 	if err := active.Close(); err != nil {
 		return err
 	}
 	if _, err := passive.ReadAll(); err != nil { // EOF: the FIN arrived
 		return err
 	}
-	s.Step("The passive closer has read EOF and sits in CLOSE-WAIT until its program closes.", "被动关闭方读到了 EOF,在程序关闭之前一直处于 CLOSE-WAIT。")
 	if err := s.Sleep(passiveCloseDelay); err != nil {
 		return err
 	}

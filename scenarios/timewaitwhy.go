@@ -41,7 +41,7 @@ The second reason, that old duplicate segments of this connection die out before
 		if err != nil {
 			return err
 		}
-		s.Step("The client closes first; the wire will lose its last ACK.", "客户端先关闭;线路会丢掉它的最后一个 ACK。")
+		s.Note("The client closes first; the wire will lose its last ACK.", "客户端先关闭;线路会丢掉它的最后一个 ACK。")
 		if err := closeFirst(s, ln, client); err != nil {
 			return err
 		}
