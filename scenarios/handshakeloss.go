@@ -171,7 +171,9 @@ var lostACK = &lesson.Act{
 			lost := len(acks) > 0 && acks[0].Lab.Drop == decode.DropWire && acks[0].PayloadLen == 0
 			d, ok := connectTook(v)
 			est := kernelSaw(v, client, tcpstate.Established)
-			return lost && ok && d < 100*time.Millisecond && est, check.Say("first ACK lost: %v; connect() took %v; client ESTABLISHED seen: %v", "第一个 ACK 丢失:%v;connect() 用了 %v;看到客户端处于 ESTABLISHED:%v",
+			// At once: without waiting for any timer (the first
+			// retransmission would come after the 1 s RTO).
+			return lost && ok && d < initialRTO/2 && est, check.Say("first ACK lost: %v; connect() took %v; client ESTABLISHED seen: %v", "第一个 ACK 丢失:%v;connect() 用了 %v;看到客户端处于 ESTABLISHED:%v",
 				check.Bool(lost), d.Round(time.Microsecond), check.Bool(est))
 		}),
 		check.New("while the client was ESTABLISHED, the kernel still showed the server's side SYN-RECEIVED", "客户端已经 ESTABLISHED 时,内核仍显示服务器一侧处于 SYN-RECEIVED", func(v *check.View) (bool, i18n.Text) {

@@ -10,25 +10,37 @@ import (
 	"time"
 )
 
-// interruptGoal is how soon after SIGINT netlab should have exited.
+// interruptGoal is how soon after SIGINT netlab should have exited on a
+// machine doing nothing else: the soak (NETLAB_SOAK=1, run alone by
+// .ci/run) holds every run to it.
 const interruptGoal = 500 * time.Millisecond
 
+// interruptHang is the bound when other test packages share the CPUs
+// (go test ./... runs them in parallel): there every step of the exit
+// waits for a core (measured on 2 cores: 60–400 ms, once 800 ms), so
+// only a run that hangs fails.
+const interruptHang = 2 * time.Second
+
 // TestInterruptEverywhere: SIGINT at several points of several scenarios
-// exits 130 within interruptGoal, and the summary counts exactly the packets
-// that were printed. NETLAB_SOAK=1 tries every scenario at 10 points.
+// exits 130 within interruptGoal (alone) or interruptHang (under load),
+// and the summary counts exactly the packets that were printed.
+// NETLAB_SOAK=1 tries every scenario at 10 points.
 func TestInterruptEverywhere(t *testing.T) {
 	names := []string{"close", "time-wait", "close-wait", "backlog", "flow-control", "keepalive", "retransmit"}
 	points := []time.Duration{30 * time.Millisecond, 400 * time.Millisecond}
+	limit := interruptHang
 	if os.Getenv("NETLAB_SOAK") == "1" {
 		names = scenarioNames(t)
 		points = nil
 		for i := 0; i < 10; i++ {
 			points = append(points, time.Duration(i)*350*time.Millisecond)
 		}
+		limit = interruptGoal
 	} else if testing.Short() {
 		points = points[:1]
 	}
 	tried := 0
+	var slowest time.Duration
 	for _, name := range names {
 		for _, at := range points {
 			ok, took := interruptAt(t, name, at)
@@ -36,14 +48,16 @@ func TestInterruptEverywhere(t *testing.T) {
 				continue
 			}
 			tried++
-			if took > interruptGoal {
-				t.Errorf("%s interrupted %v after its first event: exit took %v (goal %v)", name, at, took.Round(time.Millisecond), interruptGoal)
+			slowest = max(slowest, took)
+			if took > limit {
+				t.Errorf("%s interrupted %v after its first event: exit took %v (limit %v)", name, at, took.Round(time.Millisecond), limit)
 			}
 		}
 	}
 	if tried < 5 {
 		t.Fatalf("only %d runs were still going when interrupted", tried)
 	}
+	t.Logf("%d interrupted runs; the slowest exit took %v (goal %v)", tried, slowest.Round(time.Millisecond), interruptGoal)
 }
 
 // interruptAt runs name with --json, sends SIGINT at after its first line,

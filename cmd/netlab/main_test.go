@@ -56,6 +56,18 @@ type result struct {
 	took           time.Duration
 }
 
+// why says why a run failed: its stderr and the checks that failed, from
+// JSON lines ("ok":false) or the text ladder (✗).
+func (r result) why() string {
+	var b strings.Builder
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(l, `"ok":false`) || strings.Contains(l, "✗") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String() + r.stderr
+}
+
 // netlab runs the binary with args and returns what it printed and its exit code.
 func netlab(t *testing.T, args ...string) result {
 	t.Helper()
@@ -186,7 +198,7 @@ func TestRunJSON(t *testing.T) {
 	r := netlab(t, "run", "close", "--json")
 	needSandbox(t, r)
 	if r.code != 0 {
-		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+		t.Fatalf("exit %d\n%s", r.code, r.why())
 	}
 	lines := jsonLines(t, r.stdout)
 	if lines[0]["type"] != "run" || lines[len(lines)-1]["type"] != "summary" {
@@ -226,7 +238,7 @@ func TestTsharkAgrees(t *testing.T) {
 			r := netlab(t, "run", sc, "--json", "--pcap", pcap)
 			needSandbox(t, r)
 			if r.code != 0 {
-				t.Fatalf("exit %d\n%s", r.code, r.stderr)
+				t.Fatalf("exit %d\n%s", r.code, r.why())
 			}
 			var jsonFlags []string
 			packets := 0
@@ -552,7 +564,7 @@ func TestPcapTLSSecretsOnlyOnRequest(t *testing.T) {
 		r := netlab(t, append([]string{"run", "https", "--pcap", pcap}, tc.flags...)...)
 		needSandbox(t, r)
 		if r.code != 0 {
-			t.Fatalf("%v: exit %d\n%s", tc.flags, r.code, r.stderr)
+			t.Fatalf("%v: exit %d\n%s", tc.flags, r.code, r.why())
 		}
 		out, err := exec.Command(tshark, "-r", pcap, "-Y", "tcp.port == 443 && (http.request || urlencoded-form)",
 			"-T", "fields", "-e", "http.request.method", "-e", "http.request.uri", "-e", "urlencoded-form.value").Output()
