@@ -47,6 +47,7 @@ func Catalog() lesson.Catalog {
 		HandshakeLoss,
 		TimeWaitWhy,
 		Latency,
+		SlowStart,
 	}
 }
 

@@ -408,7 +408,7 @@ func (s *Session) Sysctl(lane Lane, key, value string) error {
 	if err != nil {
 		return fmt.Errorf("sysctl %s=%s on %s's host: %w", key, value, lane, err)
 	}
-	v := strings.TrimSpace(string(got))
+	v := strings.Join(strings.Fields(string(got)), " ") // "4096\t131072" as the user typed it
 	s.Note(fmt.Sprintf("%s's host: sysctl %s = %s", lane, key, v), fmt.Sprintf("%s 所在主机:sysctl %s = %s", lane, key, v))
 	return nil
 }
