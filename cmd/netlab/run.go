@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/netlab/netlab/lab/graph"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/record"
 	"github.com/netlab/netlab/lab/render"
@@ -34,6 +36,7 @@ type runFlags struct {
 	json    bool
 	pcap    string
 	secrets bool
+	svg     string
 	width   int
 	net     netFlags
 }
@@ -50,7 +53,9 @@ the checks. --json prints JSON lines instead (schema in the README).
 --pcap FILE also writes a pcapng file with the narration as packet comments
 (--pcap - writes it to standard output, and the ladder to standard error).
 --pcap-secrets embeds the run's TLS secrets in it, so that Wireshark shows
-the HTTPS traffic decrypted.`,
+the HTTPS traffic decrypted. --svg DIR writes the run's graphs there as SVG
+files: a time-sequence graph per direction that carried data, and the
+congestion window the sender's kernel reported.`,
 		Args: cobra.ExactArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			return a.catalog.Names(), cobra.ShellCompDirectiveNoFileComp
@@ -62,6 +67,7 @@ the HTTPS traffic decrypted.`,
 	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON lines instead of the ladder")
 	cmd.Flags().StringVar(&f.pcap, "pcap", "", "also write the capture to this pcapng file (- for standard output)")
 	cmd.Flags().BoolVar(&f.secrets, "pcap-secrets", false, "embed the run's TLS secrets in the pcapng file (Wireshark then decrypts HTTPS, passwords included)")
+	cmd.Flags().StringVar(&f.svg, "svg", "", "also write the run's graphs (time-sequence, congestion window) as SVG files into this directory")
 	cmd.Flags().IntVar(&f.width, "width", 0, "ladder width in columns (default: the terminal's, or 80; at most 1000)")
 	f.net.register(cmd.Flags())
 	return cmd
@@ -135,7 +141,7 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 		return &exitError{code: exitCheckFailed, err: err}
 	}
 	v.finish(sum)
-	pcapErr := a.savePcap(f, tl, lang, stdout, text)
+	pcapErr := errors.Join(a.savePcap(f, tl, lang, stdout, text), a.saveGraphs(f, tl, lang, text))
 	switch {
 	case sum.Interrupted:
 		return &exitError{code: exitInterrupted}
@@ -173,6 +179,11 @@ func (a *app) headlessOutputs(f runFlags, lang i18n.Lang) (stdout, text *output,
 	} else if f.pcap != "" {
 		if err := record.CheckWritable(f.pcap); err != nil {
 			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("--pcap: %w", err)}
+		}
+	}
+	if f.svg != "" {
+		if err := os.MkdirAll(f.svg, 0o755); err != nil {
+			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("--svg: %w", err)}
 		}
 	}
 	return stdout, text, nil
@@ -247,6 +258,42 @@ func (a *app) savePcap(f runFlags, tl *timeline.Timeline, lang i18n.Lang, stdout
 		fmt.Fprintf(text, i18n.T("wrote %s (%d packets)\n", "已写入 %s（%d 个报文）\n").In(lang), f.pcap, n)
 	}
 	return err
+}
+
+// saveGraphs writes the run's graphs into the --svg directory, one file
+// each, named after the scenario and the graph, and says so on the text
+// output (not with --json, whose lines stay JSON).
+func (a *app) saveGraphs(f runFlags, tl *timeline.Timeline, lang i18n.Lang, text io.Writer) error {
+	if f.svg == "" {
+		return nil
+	}
+	var names []string
+	for _, g := range graph.FromTimeline(tl) {
+		name := filepath.Join(f.svg, tl.Meta().Scenario+"-"+g.Name+".svg")
+		if err := writeFile(name, func(w io.Writer) error { return g.WriteSVG(w, lang) }); err != nil {
+			return fmt.Errorf("--svg: %w", err)
+		}
+		names = append(names, name)
+	}
+	if !f.json {
+		if len(names) == 0 {
+			fmt.Fprintf(text, i18n.T("no graphs: no direction carried %d data segments and no socket has tcp_info readings\n", "没有图:没有哪个方向传了 %d 个数据报文段,也没有套接字的 tcp_info 读数\n").In(lang), graph.MinSegments)
+		}
+		for _, n := range names {
+			fmt.Fprintf(text, i18n.T("wrote %s\n", "已写入 %s\n").In(lang), n)
+		}
+	}
+	return nil
+}
+
+// writeFile creates name, writes it with fn and closes it, keeping the
+// first error.
+func writeFile(name string, fn func(io.Writer) error) error {
+	fh, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	return errors.Join(fn(fh), fh.Close())
 }
 
 // exitIfBlocked keeps an interrupt from ever being ignored: once a signal
