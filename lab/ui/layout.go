@@ -233,7 +233,7 @@ func (r *root) build(kind layoutKind, w, h int) {
 		r.main = rows().AddItem(sl(d.focus), 0, 1, false)
 	case layoutCompact:
 		lower := min(8, max(5, (h-2)/3))
-		low := []panelID{pSockets, pChecks}
+		low := []panelID{pSockets, pChecks, pGraph}
 		var top []panelID
 		for p := range nPanels {
 			if !slices.Contains(low, p) {
@@ -248,12 +248,12 @@ func (r *root) build(kind layoutKind, w, h int) {
 		if h-2 >= 40 {
 			right = rows().
 				AddItem(sl(pScenarios, pLesson), 0, 1, false).
-				AddItem(sl(pStates), 16, 0, false).
+				AddItem(sl(pStates, pGraph), 16, 0, false).
 				AddItem(sl(pSockets, pChecks), 9, 0, false)
 		} else {
 			right = rows().
 				AddItem(sl(pScenarios), min(2*len(d.opts.Catalog)+2, 10), 0, false).
-				AddItem(sl(pLesson, pStates), 0, 1, false).
+				AddItem(sl(pLesson, pStates, pGraph), 0, 1, false).
 				AddItem(sl(pSockets, pChecks), min(9, (h-2)/3), 0, false)
 		}
 		left := rows().
@@ -271,7 +271,7 @@ func (r *root) build(kind layoutKind, w, h int) {
 		right := rows().
 			AddItem(sl(pStates), 16, 0, false).
 			AddItem(sl(pSockets), 9, 0, false).
-			AddItem(sl(pBytes), 9, 0, false)
+			AddItem(sl(pBytes, pGraph), 9, 0, false)
 		if h >= 58 {
 			right.AddItem(sl(pDetails), 0, 3, false).AddItem(sl(pHex), 0, 2, false)
 		} else {

@@ -28,6 +28,7 @@ type runModel struct {
 	summary timeline.Summary
 
 	packets []int32          // event index of every packet
+	infos   []int32          // event index of every tcp_info reading
 	steps   []int32          // event index of every narration step (the run pauses there)
 	early   []*check.Decided // checks judged as soon as their act ended, by index
 	checks  []int32
@@ -81,6 +82,7 @@ type delta struct {
 	closed   bool
 	summary  timeline.Summary
 	packets  []int32
+	infos    []int32
 	steps    []int32
 	checks   []int32
 	actStart bool             // an act began in [from, to)
@@ -110,6 +112,8 @@ func classify(tl *timeline.Timeline, gen, from, to int) *delta {
 			}
 		case timeline.KindCheck:
 			d.checks = append(d.checks, i)
+		case timeline.KindTCPInfo:
+			d.infos = append(d.infos, i)
 		case timeline.KindState:
 			d.states = append(d.states, i)
 		case timeline.KindApp:
@@ -140,6 +144,7 @@ func (m *runModel) apply(d *delta) bool {
 			}
 		}
 	}
+	m.infos = append(m.infos, d.infos...)
 	m.steps = append(m.steps, d.steps...)
 	m.checks = append(m.checks, d.checks...)
 	if d.early != nil {

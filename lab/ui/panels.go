@@ -20,6 +20,7 @@ const (
 	pSockets
 	pStates
 	pBytes
+	pGraph
 	pChecks
 	nPanels
 )
@@ -45,6 +46,7 @@ var panelTable = [nPanels]panelSpec{
 	pSockets:   {i18n.T("Sockets", "套接字"), i18n.Text{}, func(d *Dashboard) tview.Primitive { d.sockets = newSocketsView(d); return d.sockets }},
 	pStates:    {i18n.T("State machine", "状态机"), i18n.T("States", "状态机"), func(d *Dashboard) tview.Primitive { d.states = newStateMachine(d); return d.states }},
 	pBytes:     {i18n.T("Bytes", "字节流"), i18n.Text{}, func(d *Dashboard) tview.Primitive { d.bytes = newBytesView(d); return d.bytes }},
+	pGraph:     {i18n.T("Graph", "图"), i18n.Text{}, func(d *Dashboard) tview.Primitive { return newGraphView(d) }},
 	pChecks:    {i18n.T("Checks", "检查"), i18n.Text{}, func(d *Dashboard) tview.Primitive { d.checks = newChecksView(d); return d.checks }},
 }
 

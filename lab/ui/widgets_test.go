@@ -153,6 +153,18 @@ func TestSocketsGolden(t *testing.T) {
 	golden(t, "sockets_end_zh", grid(t, d.sockets, 100, 6, false))
 }
 
+// TestGraphGolden draws the fixture's time–sequence graph at the end and
+// at the first data segment (the axis then spans that one point).
+func TestGraphGolden(t *testing.T) {
+	d := fixtureDashboard(t, i18n.En)
+	g := d.panels[pGraph].(*graphView)
+	golden(t, "graph_end", grid(t, g, 60, 12, false))
+	cursorAt(t, d, func(e *timeline.Event) bool { return e.Kind == timeline.KindPacket && e.Packet.PayloadLen > 0 })
+	golden(t, "graph_first_data", grid(t, g, 60, 6, false))
+	d.toggleLang()
+	golden(t, "graph_first_data_zh", grid(t, g, 60, 6, false))
+}
+
 func TestBytesGolden(t *testing.T) {
 	d := fixtureDashboard(t, i18n.En)
 	golden(t, "bytes_end", grid(t, d.bytes, 60, 5, true))
