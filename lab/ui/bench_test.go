@@ -105,3 +105,20 @@ func BenchmarkFrame(b *testing.B) {
 		d.root.Draw(sim)
 	}
 }
+
+// BenchmarkGraphDraw draws the Graph panel zoomed to 200x58 at 1M events
+// with the cursor at the end: a draw reads at most graphWindow packets and
+// readings, so it fits the 16 ms frame however long the run.
+func BenchmarkGraphDraw(b *testing.B) {
+	const n = 1_000_000
+	d, sim := benchDashboard(b, n)
+	d.model.setCursor(n - 1)
+	d.sync()
+	g := d.panels[pGraph].(*graphView)
+	g.SetRect(0, 0, 200, 58)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		g.Draw(sim)
+	}
+}
