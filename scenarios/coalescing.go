@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -228,16 +227,7 @@ func bigWriteAct(s *session.Session, ln *session.Listener) error {
 	if err != nil {
 		return err
 	}
-	got := make(chan error, 1)
-	s.Go(func() error {
-		_, err := srv.ReadFull(bigWrite)
-		got <- err
-		return err
-	})
-	if _, err := cli.Write(bytes.Repeat([]byte("x"), bigWrite)); err != nil {
-		return err
-	}
-	if err := <-got; err != nil {
+	if err := transferBulk(s, cli, srv, bigWrite); err != nil {
 		return err
 	}
 	return closeBoth(cli, srv)
