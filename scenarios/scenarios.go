@@ -48,6 +48,7 @@ func Catalog() lesson.Catalog {
 		TimeWaitWhy,
 		Latency,
 		SlowStart,
+		WindowLimits,
 	}
 }
 
@@ -240,6 +241,21 @@ func awaitInfo(s *session.Session, sock timeline.Socket, d time.Duration, ok fun
 	s.Wait(d, func(e *timeline.Event) bool { //nolint:errcheck // a timeout leaves the check to judge
 		return e.TCPInfo != nil && e.TCPInfo.Socket == sock && ok(e.TCPInfo)
 	})
+}
+
+// transferBulk writes n bytes from cli in one call while srv reads them
+// all, and returns once both are done.
+func transferBulk(s *session.Session, cli, srv *session.Conn, n int) error {
+	read := make(chan error, 1)
+	s.Go(func() error {
+		_, err := srv.ReadFull(n)
+		read <- err
+		return err
+	})
+	if _, err := cli.Write(bytes.Repeat([]byte("x"), n)); err != nil {
+		return err
+	}
+	return <-read
 }
 
 // writeSpaced writes each message with its own call, 1 ms apart: the same

@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -71,16 +70,7 @@ ssthresh 一直没有设定:什么都没丢,所以慢启动从未结束。第一
 			return err
 		}
 		s.Step(fmt.Sprintf("The client writes %d KiB at once; the server reads it all.", slowStartBytes>>10), fmt.Sprintf("客户端一次写入 %d KiB;服务器全部读完。", slowStartBytes>>10))
-		read := make(chan error, 1)
-		s.Go(func() error {
-			_, err := srv.ReadFull(slowStartBytes)
-			read <- err
-			return err
-		})
-		if err := sendBulk(cli, slowStartBytes); err != nil {
-			return err
-		}
-		if err := <-read; err != nil {
+		if err := transferBulk(s, cli, srv, slowStartBytes); err != nil {
 			return err
 		}
 		return closeBoth(cli, srv)
@@ -171,12 +161,6 @@ ssthresh 一直没有设定:什么都没丢,所以慢启动从未结束。第一
 // initialWindow is Linux's initial congestion window, in segments (RFC
 // 6928's ten).
 const initialWindow = 10
-
-// sendBulk writes n bytes in one call.
-func sendBulk(c *session.Conn, n int) error {
-	_, err := c.Write(bytes.Repeat([]byte("x"), n))
-	return err
-}
 
 // flight is one round trip's worth of data segments: those the sender
 // sent in answer to ACKs of the flight before (the first flight: those
