@@ -73,10 +73,10 @@ const (
 	MinReadings = 3
 )
 
-// FromTimeline builds the run's graphs: one time–sequence graph per
-// direction of a TCP conversation that carried MinSegments data segments,
-// one congestion window graph per socket with MinReadings tcp_info
-// readings. The order is stable: by conversation, then by socket as first
+// FromTimeline builds the run's graphs: a time–sequence graph and (with
+// ACKs over enough time) a throughput graph per direction of a TCP
+// conversation that carried MinSegments data segments; a congestion window
+// graph and an RTT graph per socket with MinReadings tcp_info readings. The order is stable: by conversation, then by socket as first
 // seen.
 func FromTimeline(tl *timeline.Timeline) []Graph {
 	start := tl.Meta().Start
@@ -134,6 +134,9 @@ func FromTimeline(tl *timeline.Timeline) []Graph {
 	for _, k := range seqOrder {
 		if b := seq[k]; b.segments >= MinSegments {
 			out = append(out, b.graph(k.conv))
+			if g, ok := b.throughput(k.conv); ok {
+				out = append(out, g)
+			}
 		}
 	}
 	n := map[string]int{}
@@ -141,6 +144,9 @@ func FromTimeline(tl *timeline.Timeline) []Graph {
 		if b := cwnd[k]; len(b.cwnd.Points) >= MinReadings {
 			n[k.lane]++
 			out = append(out, b.graph(k.lane, n[k.lane], k.sock))
+			if len(b.rtt.Points) >= MinReadings {
+				out = append(out, b.rttGraph(k.lane, n[k.lane], k.sock))
+			}
 		}
 	}
 	return out
@@ -213,9 +219,50 @@ func (b *seqBuilder) graph(conv int) Graph {
 	return g
 }
 
+// throughputBins is how many bins the throughput graph's time span is cut
+// into (each at least minBin wide, so that a bin holds several ACKs).
+const (
+	throughputBins = 60
+	minBin         = 20 * time.Millisecond
+)
+
+// throughput is the direction's goodput over time, from the capture: the
+// bytes newly acknowledged by the ACKs arriving in each bin, divided by
+// the bin's width, in MB/s. It needs two bins' worth of ACKs.
+func (b *seqBuilder) throughput(conv int) (Graph, bool) {
+	acks := b.ack.Points // sorted by graph()
+	if len(acks) < 2 {
+		return Graph{}, false
+	}
+	t0, t1 := acks[0].T, acks[len(acks)-1].T
+	bin := max((t1-t0)/throughputBins, minBin)
+	if t1-t0 < 2*bin {
+		return Graph{}, false
+	}
+	var pts []Point
+	high := acks[0].Y
+	k := 0
+	for start := t0; start < t1; start += bin {
+		before := high
+		for ; k < len(acks) && acks[k].T < start+bin; k++ {
+			high = max(high, acks[k].Y)
+		}
+		mbps := (high - before) / bin.Seconds() / 1e6
+		pts = append(pts, Point{T: start + bin/2, Y: mbps})
+	}
+	return Graph{
+		Name:   fmt.Sprintf("throughput-%d-%s", conv, fileSafe(b.from)),
+		Title:  i18n.T(fmt.Sprintf("Throughput: conversation %d, %s → %s, bytes acknowledged per %v", conv, b.from, b.to, bin.Round(time.Millisecond)), fmt.Sprintf("吞吐量:会话 %d,%s → %s,每 %v 确认的字节", conv, b.from, b.to, bin.Round(time.Millisecond))),
+		XUnit:  i18n.T("time since the run began (ms)", "运行开始后的时间(ms)"),
+		YLabel: i18n.T("throughput (MB/s)", "吞吐量(MB/s)"),
+		Series: []Series{{Name: i18n.T("acknowledged (capture)", "已确认(抓包)"), Style: Line, Color: "#1f5fbf", Points: pts}},
+	}, true
+}
+
 // cwndBuilder collects one socket's kernel readings.
 type cwndBuilder struct {
 	cwnd, ssthresh, unacked, states Series
+	rtt, minRTT                     Series // ms
 	alg                             string
 	lastState                       string
 }
@@ -226,6 +273,12 @@ func (b *cwndBuilder) reading(at time.Duration, t *timeline.TCPInfo) {
 		b.ssthresh.Points = append(b.ssthresh.Points, Point{T: at, Y: float64(t.Ssthresh)})
 	}
 	b.unacked.Points = append(b.unacked.Points, Point{T: at, Y: float64(t.Unacked)})
+	if t.RTT > 0 {
+		b.rtt.Points = append(b.rtt.Points, Point{T: at, Y: ms(t.RTT)})
+	}
+	if t.MinRTT > 0 && t.MinRTT < time.Hour { // the kernel's "none yet" is ~71 min
+		b.minRTT.Points = append(b.minRTT.Points, Point{T: at, Y: ms(t.MinRTT)})
+	}
 	if st := t.CAState.String(); st != b.lastState {
 		if b.lastState != "" {
 			b.states.Points = append(b.states.Points, Point{T: at, Y: float64(t.Cwnd), Label: st})
@@ -264,6 +317,27 @@ func maxY(ps []Point) float64 {
 	}
 	return m
 }
+
+// rttGraph is the socket's round-trip time as its kernel measured it: the
+// smoothed RTT (RFC 6298, the basis of its RTO) and the least it has seen.
+func (b *cwndBuilder) rttGraph(lane string, n int, sock timeline.Socket) Graph {
+	b.rtt.Name, b.rtt.Style, b.rtt.Color = i18n.T("smoothed RTT (srtt)", "平滑 RTT(srtt)"), Step, "#1f5fbf"
+	b.minRTT.Name, b.minRTT.Style, b.minRTT.Color = i18n.T("least RTT seen (min_rtt)", "最小 RTT(min_rtt)"), Step, "#2ca02c"
+	g := Graph{
+		Name:   fmt.Sprintf("rtt-%s-%d", fileSafe(lane), n),
+		Title:  i18n.T(fmt.Sprintf("Round-trip time of %s %s, from its kernel", lane, sock), fmt.Sprintf("%s %s 的往返时间,读自其内核", lane, sock)),
+		XUnit:  i18n.T("time since the run began (ms)", "运行开始后的时间(ms)"),
+		YLabel: i18n.T("round-trip time (ms)", "往返时间(ms)"),
+	}
+	for _, s := range []Series{b.minRTT, b.rtt} {
+		if len(s.Points) > 0 {
+			g.Series = append(g.Series, s)
+		}
+	}
+	return g
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func sortByTime(ps []Point) {
 	slices.SortStableFunc(ps, func(a, b Point) int { return int(a.T - b.T) })

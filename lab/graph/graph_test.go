@@ -54,7 +54,8 @@ func slowStart() *timeline.Timeline {
 	}
 	info := func(ms float64, cwnd uint32, st tcpstate.CAState) {
 		evs = append(evs, timeline.Event{Time: at(ms), Kind: timeline.KindTCPInfo, TCPInfo: &timeline.TCPInfo{
-			Lane: "client", Socket: sock, Congestion: "reno", CAState: st, Cwnd: cwnd, Unacked: cwnd / 2}})
+			Lane: "client", Socket: sock, Congestion: "reno", CAState: st, Cwnd: cwnd, Unacked: cwnd / 2,
+			RTT: time.Duration(10+ms/10) * time.Millisecond, MinRTT: 10 * time.Millisecond}})
 	}
 	info(1, 2, tcpstate.CAOpen)
 	for f, n := range []int{2, 4, 8} {
@@ -74,8 +75,10 @@ func slowStart() *timeline.Timeline {
 func TestFromTimeline(t *testing.T) {
 	gs := FromTimeline(slowStart())
 	want := map[string]map[string]int{ // graph name → series (English) → points
-		"seq-1-client":  {"data segment": 14, "retransmission": 1, "lost on the wire": 1, "ACK (as it arrived)": 3, "ACK + receive window (mostly above the top)": 3},
-		"cwnd-client-1": {"cwnd": 5, "in flight (unacked)": 5, "congestion state change": 1},
+		"seq-1-client":        {"data segment": 14, "retransmission": 1, "lost on the wire": 1, "ACK (as it arrived)": 3, "ACK + receive window (mostly above the top)": 3},
+		"cwnd-client-1":       {"cwnd": 5, "in flight (unacked)": 5, "congestion state change": 1},
+		"throughput-1-client": {"acknowledged (capture)": 2},
+		"rtt-client-1":        {"smoothed RTT (srtt)": 5, "least RTT seen (min_rtt)": 5},
 	}
 	if len(gs) != len(want) {
 		t.Fatalf("%d graphs, want %d", len(gs), len(want))
