@@ -27,7 +27,7 @@ const (
 var WindowLimits = lesson.Define(lesson.Scenario{
 	Name:    "window-limits",
 	Title:   i18n.T("Window limits: throughput is at most window / round trip", "窗口限制:吞吐量最多是窗口除以往返时间"),
-	Summary: i18n.T("1 MiB on a 50 ms wire, window scaling off then on: 64 KiB per round trip is about 1.3 MB/s, measured; with scaling the window grows and the transfer is several times faster", "在 50 ms 的线路上发 1 MiB,先关闭再打开窗口缩放:每个往返 64 KiB 约为 1.3 MB/s(实测);有了缩放,窗口变大,传输快好几倍"),
+	Summary: i18n.T("1 MiB on a 50 ms wire, window scaling off then on: 64 KiB per round trip caps it near 1.3 MB/s, and the capture measures just under; with scaling the window grows and the transfer is several times faster", "在 50 ms 的线路上发 1 MiB,先关闭再打开窗口缩放:每个往返 64 KiB 把吞吐量限制在约 1.3 MB/s,抓包实测略低于此;有了缩放,窗口变大,传输快好几倍"),
 	Lanes:   []string{client, server},
 	Wire: &wire.Config{
 		Seed:   1,
@@ -157,8 +157,8 @@ func mbps(bytesPerSec float64) string { return fmt.Sprintf("%.2f", bytesPerSec/1
 
 var windowUnscaled = &lesson.Act{
 	Title: i18n.T("window scaling off: at most 64 KiB per round trip.", "关闭窗口缩放:每个往返最多 64 KiB。"),
-	Lesson: i18n.T(`window scaling off on the server's host (net.ipv4.tcp_window_scaling=0): its SYN,ACK offers no scale, so neither side scales. After slow start the client has a whole window in flight and waits: one window per round trip.`,
-		`服务器所在主机关闭窗口缩放(net.ipv4.tcp_window_scaling=0):它的 SYN,ACK 不提出缩放因子,于是双方都不缩放。慢启动之后,客户端把整个窗口发出去就得等:每个往返一个窗口。`),
+	Lesson: i18n.T(`window scaling off on the server's host (net.ipv4.tcp_window_scaling=0): its SYN,ACK offers no scale, so neither side scales. Once its congestion window has grown past it (slow start, or bbr's startup), the client has a whole receive window in flight and waits: one window per round trip.`,
+		`服务器所在主机关闭窗口缩放(net.ipv4.tcp_window_scaling=0):它的 SYN,ACK 不提出缩放因子,于是双方都不缩放。一旦拥塞窗口超过它(慢启动,或 bbr 的 startup 阶段),客户端把整个接收窗口发出去就得等:每个往返一个窗口。`),
 	Checks: []check.Check{
 		check.New("the server's SYN,ACK offers no window scale, and no window it advertises exceeds 65,535 bytes", "服务器的 SYN,ACK 没有提出窗口缩放,它通告的窗口都不超过 65,535 字节", func(v *check.View) (bool, i18n.Text) {
 			r := windowMeasure(v)
