@@ -56,12 +56,13 @@ type result struct {
 	took           time.Duration
 }
 
-// why says why a run failed: its stderr and the checks that failed, from
-// JSON lines ("ok":false) or the text ladder (✗).
+// why says why a run failed: its stderr, the checks that failed (JSON
+// lines with "ok":false, or the ladder's ✗) and the JSON summary (packets
+// captured, kernel drops).
 func (r result) why() string {
 	var b strings.Builder
 	for _, l := range strings.Split(r.stdout, "\n") {
-		if strings.Contains(l, `"ok":false`) || strings.Contains(l, "✗") {
+		if strings.Contains(l, `"ok":false`) || strings.Contains(l, "✗") || strings.Contains(l, `"type":"summary"`) {
 			b.WriteString(l + "\n")
 		}
 	}
