@@ -164,41 +164,6 @@ func requestRTTs(v *check.View) []time.Duration {
 	return out
 }
 
-// ackRTTs are the round trips the kernel itself samples, as the capture
-// shows them: each segment the client sent that takes sequence space
-// (SYN, data, FIN), from leaving the client until the first server
-// segment acknowledging it arrived back.
-func ackRTTs(v *check.View) []time.Duration {
-	type key struct {
-		conv int
-		end  uint32
-	}
-	sent := map[key]time.Time{}
-	var out []time.Duration
-	for _, e := range v.Events() {
-		p := e.Packet
-		switch {
-		case p == nil || !check.Original(p):
-		case p.Lab.From == client:
-			n := uint32(p.PayloadLen)
-			if p.Flags&(decode.SYN|decode.FIN) != 0 {
-				n++
-			}
-			if n > 0 {
-				sent[key{p.Flow.Conv, p.Flow.RelSeq + n}] = e.Time
-			}
-		case p.Lab.From == server && p.Flags&decode.ACK != 0 && !p.Lab.Wire.Arrived.IsZero():
-			for k, t := range sent {
-				if k.conv == p.Flow.Conv && k.end <= p.Flow.RelAck {
-					out = append(out, p.Lab.Wire.Arrived.Sub(t))
-					delete(sent, k)
-				}
-			}
-		}
-	}
-	return out
-}
-
 // captureRTT is the round trip the capture shows: the least over the
 // run's handshakes (a busy machine can only make one slower).
 func captureRTT(v *check.View) (time.Duration, bool) {
@@ -307,7 +272,10 @@ var latencyNewConns = &lesson.Act{
 		check.New("the kernel's smoothed RTT (tcp_info) lies among the round trips the capture measured from each segment to its ACK", "内核的平滑 RTT(tcp_info)落在抓包测得的往返(每个报文段到它的 ACK)之间", func(v *check.View) (bool, i18n.Text) {
 			// The kernel smooths its samples (RFC 6298: 7/8 old, 1/8 new),
 			// so its reading lies among the round trips the capture saw.
-			rtts := ackRTTs(v)
+			var rtts []time.Duration
+			for _, r := range segmentRTTs(v, client) {
+				rtts = append(rtts, r.rtt)
+			}
 			least, most := slices.Min(append(rtts, 0)), slices.Max(append(rtts, 0))
 			if len(rtts) > 0 {
 				least = slices.Min(rtts)

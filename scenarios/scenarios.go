@@ -8,6 +8,7 @@ package scenarios
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -241,6 +242,72 @@ func awaitInfo(s *session.Session, sock timeline.Socket, d time.Duration, ok fun
 	s.Wait(d, func(e *timeline.Event) bool { //nolint:errcheck // a timeout leaves the check to judge
 		return e.TCPInfo != nil && e.TCPInfo.Socket == sock && ok(e.TCPInfo)
 	})
+}
+
+// roomyReceiver gives the server's host a 4 MiB default receive buffer
+// (net.ipv4.tcp_rmem), so that its advertised window never holds a
+// sender back: what a lesson shows is the sender's own limit.
+func roomyReceiver(s *session.Session) error {
+	return s.Sysctl(server, "net.ipv4.tcp_rmem", "4096 4194304 8388608")
+}
+
+// rttSample is one round trip the capture shows: a segment that takes
+// sequence space (SYN, data, FIN), from leaving its sender until the
+// first ACK covering it arrived back: the samples the sender's kernel
+// takes itself. end is the sequence number after the segment.
+type rttSample struct {
+	end uint32
+	rtt time.Duration
+}
+
+// segmentRTTs are the round trips of lane's original segments, in the
+// order sent.
+func segmentRTTs(v *check.View, lane string) []rttSample {
+	type sent struct {
+		conv int
+		end  uint32
+		at   time.Time
+	}
+	type ack struct {
+		ack uint32
+		at  time.Time
+	}
+	var segs []sent
+	acks := map[int][]ack{} // the peer's ACKs by conversation, as they arrived
+	for _, e := range v.Events() {
+		p := e.Packet
+		switch {
+		case p == nil || !check.Original(p):
+		case p.Lab.From == lane:
+			n := uint32(p.PayloadLen)
+			if p.Flags&(decode.SYN|decode.FIN) != 0 {
+				n++
+			}
+			if n > 0 {
+				segs = append(segs, sent{p.Flow.Conv, p.Flow.RelSeq + n, e.Time})
+			}
+		case p.Flags.Has(decode.ACK) && !p.Lab.Wire.Arrived.IsZero():
+			acks[p.Flow.Conv] = append(acks[p.Flow.Conv], ack{p.Flow.RelAck, p.Lab.Wire.Arrived})
+		}
+	}
+	for _, as := range acks {
+		slices.SortStableFunc(as, func(a, b ack) int { return a.at.Compare(b.at) })
+	}
+	// Within a conversation later segments end higher and leave later,
+	// so the first ACK that covers each one only moves forward.
+	next := map[int]int{}
+	var out []rttSample
+	for _, sg := range segs {
+		as, k := acks[sg.conv], next[sg.conv]
+		for k < len(as) && (as[k].at.Before(sg.at) || as[k].ack < sg.end) {
+			k++
+		}
+		next[sg.conv] = k
+		if k < len(as) {
+			out = append(out, rttSample{sg.end, as[k].at.Sub(sg.at)})
+		}
+	}
+	return out
 }
 
 // transferBulk writes n bytes from cli in one call while srv reads them

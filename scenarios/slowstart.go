@@ -54,7 +54,7 @@ ssthresh 一直没有设定:什么都没丢,所以慢启动从未结束。第一
 		// A receive buffer of 4 MiB from the start, so that the
 		// receiver's window never holds the sender back: cwnd alone
 		// decides.
-		if err := s.Sysctl(server, "net.ipv4.tcp_rmem", "4096 4194304 8388608"); err != nil {
+		if err := roomyReceiver(s); err != nil {
 			return err
 		}
 		ln, err := s.Listen(server, 8888)

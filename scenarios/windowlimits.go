@@ -41,7 +41,7 @@ TCP's window field has 16 bits: 65,535 bytes at most. On a 50 ms round trip that
 TCP 的窗口字段只有 16 位:最多 65,535 字节。往返 50 ms 时就是 65,535 / 0.05 s ≈ 1.3 MB/s。窗口缩放(RFC 7323)把字段乘以 2^scale;双方在各自的 SYN 里提出缩放因子,只有双方都提出时才会使用。这次运行中服务器所在主机给套接字 4 MiB 的接收缓冲区,所以限制窗口的只有字段宽度。`),
 	Acts: []*lesson.Act{windowUnscaled, windowScaled},
 	Run: func(s *session.Session) error {
-		if err := s.Sysctl(server, "net.ipv4.tcp_rmem", "4096 4194304 8388608"); err != nil {
+		if err := roomyReceiver(s); err != nil {
 			return err
 		}
 		ln, err := s.Listen(server, 8888)
@@ -134,16 +134,9 @@ func windowMeasure(v *check.View) windowRun {
 	// machine can slow the wire for a while; the handshake alone is one
 	// sample).
 	var rtts []time.Duration
-	k = 0
-	for _, d := range sent {
-		if d.end <= windowBytes/2 {
-			continue
-		}
-		for k < len(acks) && (acks[k].at.Before(d.at) || acks[k].ack < d.end) {
-			k++
-		}
-		if k < len(acks) {
-			rtts = append(rtts, acks[k].at.Sub(d.at))
+	for _, x := range segmentRTTs(v, client) {
+		if x.end > windowBytes/2 {
+			rtts = append(rtts, x.rtt)
 		}
 	}
 	r.rtt = median(rtts)
