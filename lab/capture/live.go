@@ -16,8 +16,14 @@ import (
 
 // Ring and timing parameters of a live source.
 const (
-	liveBlockSize    = 1 << 20 // a V3 packet must fit in one block; lo GSO packets reach 64 KiB
-	liveNumBlocks    = 32
+	// A V3 packet must fit in one block (lo's GSO packets reach 64 KiB),
+	// and the kernel retires a block after liveBlockTimeout however
+	// little it holds: the ring rides out a reader stall of about
+	// liveNumBlocks × liveBlockTimeout. 32 blocks of 1 MiB dropped frames
+	// when a loaded 2-core machine stalled the reader for 32 ms; 256
+	// blocks of 128 KiB are the same 32 MiB and ride out 256 ms.
+	liveBlockSize    = 128 << 10
+	liveNumBlocks    = 256
 	liveFrameSize    = 4096 // TPACKET_V3 ignores it beyond ring geometry checks
 	liveBlockTimeout = time.Millisecond
 	livePollTimeout  = 5 * time.Millisecond
