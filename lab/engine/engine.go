@@ -24,6 +24,7 @@ import (
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/impair"
 	"github.com/netlab/netlab/lab/internal/sessionrun"
+	"github.com/netlab/netlab/lab/labnet/wire"
 	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/session"
@@ -197,6 +198,8 @@ type liveRun struct {
 	// loopback: the scenario's own Hosts).
 	hosts map[string]netip.Addr
 	enter func(lane string, fn func() error) error
+	// setWire changes the lab network's wire (nil on loopback).
+	setWire func(im [2]wire.Impairment) (string, error)
 }
 
 // startRun describes the run (cfg.Meta) and starts its merger.
@@ -322,7 +325,7 @@ func (r *liveRun) runLesson(ctx context.Context, keys *appdecode.KeyLog) (runErr
 	}
 	sess := session.New(budget.ctx, sessionrun.Config{
 		Sink: r.m, Observer: observer{r.local}, Lanes: r.lanes, Clock: r.clock, Mode: r.cfg.Mode, Lang: r.cfg.Lang, Pause: budget.pausing(r.cfg.Pause),
-		KeyLog: keys, Hosts: hosts, Enter: r.enter,
+		KeyLog: keys, Hosts: hosts, Enter: r.enter, SetWire: r.setWire,
 	})
 	runErr = runScenario(sc, sess)
 	closeErr = sess.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/labnet"
 	"github.com/netlab/netlab/lab/labnet/wire"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/sockstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -83,7 +85,16 @@ func runNet(ctx context.Context, cfg Config) (Result, error) {
 	}
 	keys := appdecode.NewKeyLog()
 	fo := newFollower(dec, appdecode.New(keys), r.m, cfg.Limits)
-	prod := r.startNetProducers(srcs, hosts, n.Relay(), fo, points, holdFor(cfg.Net.Wire))
+	r.setWire = func(im [2]wire.Impairment) (string, error) {
+		if cfg.Net.Impaired {
+			return describeWire(cfg.Net.Wire) + " (kept: you set the wire)", nil
+		}
+		if err := n.Relay().SetImpairment(im); err != nil {
+			return "", err
+		}
+		return describeWire(wire.Config{Impair: im}), nil
+	}
+	prod := r.startNetProducers(srcs, hosts, n.Relay(), fo, points, holdFor(cfg.Net.Wire, sc.Acts))
 
 	runErr, closeErr := r.runLesson(ctx, keys)
 	packets, prodErr := prod.stop()
@@ -125,16 +136,25 @@ func (r *liveRun) placeLanes(sc interface{ OnClientHost(string) bool }, hosts []
 // unjoined on 2 busy cores: reliability counted 90 arrivals for 91
 // reads). A packet is handed on as soon as it is settled; only one whose
 // verdict or arrival is missing waits the whole hold.
-func holdFor(c wire.Config) time.Duration {
+// The acts' wires count too.
+func holdFor(c wire.Config, acts []*lesson.Act) time.Duration {
 	hold := time.Second
 	var worst time.Duration
-	for _, im := range c.Impair {
-		d := im.Delay + im.Jitter + im.ReorderGap + time.Millisecond
-		if im.Rate > 0 {
-			q := max(im.Queue, 32) + 1
-			d += time.Duration(float64(q*1514*8) / float64(im.Rate) * float64(time.Second))
+	wires := [][2]wire.Impairment{c.Impair}
+	for _, a := range acts {
+		if a.Impair != nil {
+			wires = append(wires, *a.Impair)
 		}
-		worst = max(worst, d)
+	}
+	for _, w := range wires {
+		for _, im := range w {
+			d := im.Delay + im.Jitter + im.ReorderGap + time.Millisecond
+			if im.Rate > 0 {
+				q := max(im.Queue, wire.DefaultQueue) + 1
+				d += time.Duration(float64(q*1514*8) / float64(im.Rate) * float64(time.Second))
+			}
+			worst = max(worst, d)
+		}
 	}
 	return hold + worst
 }
@@ -344,6 +364,20 @@ func describeWire(c wire.Config) string {
 	return strings.Join(parts, "; ")
 }
 
+// bitsPerSecond says a rate in the largest unit that keeps it exact to
+// three digits: "10 Mbit/s", "1.5 Mbit/s", "64 kbit/s".
+func bitsPerSecond(r uint64) string {
+	for _, u := range []struct {
+		unit string
+		v    float64
+	}{{"Gbit/s", 1e9}, {"Mbit/s", 1e6}, {"kbit/s", 1e3}} {
+		if float64(r) >= u.v {
+			return strconv.FormatFloat(float64(r)/u.v, 'g', 3, 64) + " " + u.unit
+		}
+	}
+	return strconv.FormatUint(r, 10) + " bit/s"
+}
+
 func describeImpairment(im wire.Impairment) string {
 	var parts []string
 	pct := func(name string, v float64) {
@@ -366,7 +400,11 @@ func describeImpairment(im wire.Impairment) string {
 	pct("duplicate", im.Duplicate)
 	pct("corrupt", im.Corrupt)
 	if im.Rate > 0 {
-		parts = append(parts, fmt.Sprintf("rate %d bit/s", im.Rate))
+		q := im.Queue
+		if q == 0 {
+			q = wire.DefaultQueue
+		}
+		parts = append(parts, "rate "+bitsPerSecond(im.Rate), fmt.Sprintf("queue %d frames", q))
 	}
 	if im.MTU > 0 {
 		parts = append(parts, fmt.Sprintf("mtu %d", im.MTU))

@@ -119,6 +119,11 @@ type Act struct {
 	// act (check.View.Act), is named "act 2: …", and is decided as soon as
 	// the next act begins. Build them with check.New.
 	Checks []check.Check
+	// Impair, on a lab network, is what the wire does from this act on, in
+	// each direction (wire.AtoB is the client's traffic); nil: the wire
+	// stays as it was. A run the user impaired (--loss, --rate, ...) keeps
+	// the user's wire, and the narration says so.
+	Impair *[2]wire.Impairment
 
 	n int
 }
@@ -128,6 +133,9 @@ func (a *Act) ActNumber() int { return a.n }
 
 // ActTitle is the act's title (session.Act).
 func (a *Act) ActTitle() i18n.Text { return a.Title }
+
+// ActImpairment is the wire the act runs on, or nil (session.Act).
+func (a *Act) ActImpairment() *[2]wire.Impairment { return a.Impair }
 
 // Define completes a scenario declaration: it numbers the acts, writes the
 // lesson's act paragraphs with their numbers, and puts the acts' checks,
@@ -139,6 +147,14 @@ func Define(sc Scenario) *Scenario {
 	for i, a := range sc.Acts {
 		if a.n != 0 {
 			panic(fmt.Sprintf("scenario %s: act %q is already act %d of a scenario", sc.Name, a.Title.En, a.n))
+		}
+		if a.Impair != nil && sc.Wire == nil {
+			panic(fmt.Sprintf("scenario %s: act %q sets the wire, but the scenario declares none (set Wire)", sc.Name, a.Title.En))
+		}
+		if a.Impair != nil {
+			if err := (&wire.Config{Impair: *a.Impair}).Validate(); err != nil {
+				panic(fmt.Sprintf("scenario %s: act %q: %v", sc.Name, a.Title.En, err))
+			}
 		}
 		a.n = i + 1
 		for _, c := range a.Checks {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/internal/sessionrun"
+	"github.com/netlab/netlab/lab/labnet/wire"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -158,7 +159,25 @@ func (s *Session) Act(a Act) {
 	text := i18n.T(fmt.Sprintf("Act %d: %s", n, title.En), "第"+i18n.Numeral(n)+"幕:"+title.Zh)
 	s.recordNow(timeline.Event{Kind: timeline.KindNote, Act: n,
 		Note: &timeline.Note{Text: text, Step: true, ActStart: true}})
+	if w, ok := a.(interface{ ActImpairment() *[2]wire.Impairment }); ok && w.ActImpairment() != nil {
+		s.setWire(*w.ActImpairment())
+	}
 	s.pause()
+}
+
+// setWire puts the act's impairment on the wire and narrates how the wire
+// stands; an act that needs a wire on a run without one is an error.
+func (s *Session) setWire(im [2]wire.Impairment) {
+	if s.cfg.SetWire == nil {
+		s.fail(errors.New("an act sets the wire, but this run has no wire (it runs on loopback)"))
+		return
+	}
+	desc, err := s.cfg.SetWire(im)
+	if err != nil {
+		s.fail(fmt.Errorf("set the wire: %w", err))
+		return
+	}
+	s.Note("the wire from now on: "+desc, "从现在起线路:"+desc)
 }
 
 // Step narrates what happens next and, in an interactive run, waits for the
@@ -208,11 +227,16 @@ func (s *Session) Go(fn func() error) {
 	go func() {
 		defer s.wg.Done()
 		if err := fn(); err != nil && s.ctx.Err() == nil && !errors.Is(err, errSessionClosed) {
-			s.mu.Lock()
-			s.errs = append(s.errs, err)
-			s.mu.Unlock()
+			s.fail(err)
 		}
 	}()
+}
+
+// fail records an error that fails the run when the session closes.
+func (s *Session) fail(err error) {
+	s.mu.Lock()
+	s.errs = append(s.errs, err)
+	s.mu.Unlock()
 }
 
 // Wait waits up to timeout for an event matching match (see Observer).

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/labnet/wire"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/timeline"
 )
@@ -52,4 +53,8 @@ type Config struct {
 	// KeyLog receives the TLS secrets of the scenario's TLS connections
 	// (NSS key log format), so the capture can show what they encrypt.
 	KeyLog io.Writer
+	// SetWire, on a lab network, changes what the wire does from now on
+	// and returns how the wire stands afterwards, for the narration. nil:
+	// there is no wire to change.
+	SetWire func(im [2]wire.Impairment) (string, error)
 }

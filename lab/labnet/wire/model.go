@@ -121,7 +121,7 @@ type Impairment struct {
 	Corrupt    float64 // one random bit after the IP header is flipped
 	// Rate limits the wire to this many bits per second (0: unlimited): a
 	// token bucket of RateBurst bytes (default 1514) feeding a queue of Queue
-	// frames (default 32); a frame that finds the queue full is dropped.
+	// frames (default DefaultQueue); a frame that finds the queue full is dropped.
 	Rate      uint64
 	RateBurst int
 	Queue     int
@@ -228,25 +228,50 @@ func NewModel(c Config, start time.Time) (*Model, error) {
 	}
 	m := &Model{start: start}
 	for d := range m.dirs {
-		im := c.Impair[d]
-		if im.ReorderGap == 0 {
-			im.ReorderGap = time.Millisecond
-		}
-		if im.RateBurst == 0 {
-			im.RateBurst = 1514
-		}
-		if im.Queue == 0 {
-			im.Queue = 32
-		}
-		if im.Limit == 0 {
-			im.Limit = DefaultLimit
-		}
-		m.dirs[d] = dirState{im: im, rng: rand.New(rand.NewPCG(c.Seed, uint64(d)+0x9e3779b97f4a7c15))}
+		m.dirs[d] = dirState{im: c.Impair[d].withDefaults(), rng: rand.New(rand.NewPCG(c.Seed, uint64(d)+0x9e3779b97f4a7c15))}
 	}
 	for _, r := range c.Rules {
 		m.rules = append(m.rules, ruleState{Rule: r})
 	}
 	return m, nil
+}
+
+// withDefaults fills in the values an Impairment leaves zero.
+func (im Impairment) withDefaults() Impairment {
+	if im.ReorderGap == 0 {
+		im.ReorderGap = time.Millisecond
+	}
+	if im.RateBurst == 0 {
+		im.RateBurst = 1514
+	}
+	if im.Queue == 0 {
+		im.Queue = DefaultQueue
+	}
+	if im.Limit == 0 {
+		im.Limit = DefaultLimit
+	}
+	return im
+}
+
+// DefaultQueue is the rate limiter's queue, in frames, of an Impairment
+// that sets none.
+const DefaultQueue = 32
+
+// SetImpairment changes what the wire does from now on, in each direction
+// (a lesson's next act on a bigger queue, say). The random streams, the
+// frames already held and the queue's contents carry on: a queue made
+// smaller drains what it holds and drops newcomers until it fits.
+func (m *Model) SetImpairment(im [2]Impairment) error {
+	c := Config{Impair: im}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for d := range m.dirs {
+		m.dirs[d].im = im[d].withDefaults()
+	}
+	return nil
 }
 
 // Decide returns the verdicts on a frame that arrived at now in direction

@@ -310,6 +310,36 @@ func TestModelRate(t *testing.T) {
 	}
 }
 
+// TestModelSetImpairment: a bigger queue set mid-run takes frames the old
+// one dropped, and a bad impairment is refused and changes nothing.
+func TestModelSetImpairment(t *testing.T) {
+	cfg := Config{}
+	cfg.Impair[AtoB] = Impairment{Rate: 1_000_000, Queue: 1, RateBurst: 1250}
+	m := mustModel(t, cfg)
+	f := tcpFrame(t, seg{udpSize: 1250 - 14 - 28})
+	// One frame leaves at once, one waits in the queue, the third finds it full.
+	if vs := run(t, m, AtoB, f, 3, 0); vs[2].Action != Dropped || vs[2].Rule != RuleQueue {
+		t.Fatalf("queue of 1: third frame %v, want a tail drop", vs[2])
+	}
+	if err := m.SetImpairment([2]Impairment{{Loss: 2}}); err == nil {
+		t.Fatal("a loss of 200% was accepted")
+	}
+	if err := m.SetImpairment([2]Impairment{{Rate: 1_000_000, Queue: 4, RateBurst: 1250}}); err != nil {
+		t.Fatal(err)
+	}
+	// Same instant: the queue holds one frame (leaving at 10 ms); now three
+	// more fit, behind it, at 20, 30 and 40 ms; the fifth is dropped.
+	for i, want := range []time.Duration{20 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond, -1} {
+		v := m.Decide(AtoB, f, t0, nil)[0]
+		switch {
+		case want < 0 && (v.Action != Dropped || v.Rule != RuleQueue):
+			t.Errorf("frame %d after the change: %v, want a tail drop", i, v)
+		case want >= 0 && (v.Action&Dropped != 0 || v.Out.Sub(t0) != want):
+			t.Errorf("frame %d after the change: %v (out at %v), want out at %v", i, v, v.Out.Sub(t0), want)
+		}
+	}
+}
+
 // TestModelSeeds: the same seed gives the same verdicts, in each direction
 // whatever the interleaving of the two; another seed gives others.
 func TestModelSeeds(t *testing.T) {

@@ -132,6 +132,10 @@ func Start(c Config, a, b *Port) (*Relay, error) {
 	return r, nil
 }
 
+// SetImpairment changes what the wire does from the next frame on
+// (Model.SetImpairment).
+func (r *Relay) SetImpairment(im [2]Impairment) error { return r.model.SetImpairment(im) }
+
 // Verdicts delivers the wire's verdict on every copy of every frame. The
 // channel is closed by Close. A consumer that falls behind loses verdicts
 // (counted in Stats.Overflow), never frames. Verdicts come from several
