@@ -50,6 +50,8 @@ func Catalog() lesson.Catalog {
 		Latency,
 		SlowStart,
 		WindowLimits,
+		Congestion,
+		Bufferbloat,
 	}
 }
 
@@ -310,6 +312,31 @@ func segmentRTTs(v *check.View, lane string) []rttSample {
 	return out
 }
 
+// secondHalfRate is the rate at which the peer acknowledged the second
+// half of the total bytes lane sent, in bytes per second, from the arrivals
+// at lane of the ACKs for half the bytes and for all (after slow start);
+// and when the first of them arrived (zero: never).
+func secondHalfRate(v *check.View, lane string, total int) (float64, time.Time) {
+	var half, all time.Time
+	for _, e := range v.Events() {
+		p := e.Packet
+		if p == nil || p.Lab.From == lane || !p.Flags.Has(decode.ACK) || p.Lab.Wire.Arrived.IsZero() {
+			continue
+		}
+		at := p.Lab.Wire.Arrived
+		if p.Flow.RelAck > uint32(total/2) && (half.IsZero() || at.Before(half)) {
+			half = at
+		}
+		if p.Flow.RelAck > uint32(total) && (all.IsZero() || at.Before(all)) {
+			all = at
+		}
+	}
+	if d := all.Sub(half); !half.IsZero() && d > 0 {
+		return float64(total-total/2) / d.Seconds(), half
+	}
+	return 0, half
+}
+
 // transferBulk writes n bytes from cli in one call while srv reads them
 // all, and returns once both are done.
 func transferBulk(s *session.Session, cli, srv *session.Conn, n int) error {
@@ -323,6 +350,30 @@ func transferBulk(s *session.Session, cli, srv *session.Conn, n int) error {
 		return err
 	}
 	return <-read
+}
+
+// sendBulk connects to ln, with congestion control alg unless it is empty
+// (read back from the kernel, so the timeline names the algorithm the
+// socket really used), sends n bytes that the server reads, and closes
+// both ends.
+func sendBulk(s *session.Session, ln *session.Listener, n int, alg string) error {
+	var opts []session.Option
+	if alg != "" {
+		opts = append(opts, session.Congestion(alg))
+	}
+	cli, srv, err := connectPair(s, ln, opts...)
+	if err != nil {
+		return err
+	}
+	if alg != "" {
+		if _, err := cli.Congestion(); err != nil {
+			return err
+		}
+	}
+	if err := transferBulk(s, cli, srv, n); err != nil {
+		return err
+	}
+	return closeBoth(cli, srv)
 }
 
 // writeSpaced writes each message with its own call, 1 ms apart: the same

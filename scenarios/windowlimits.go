@@ -57,14 +57,7 @@ TCP 的窗口字段只有 16 位:最多 65,535 字节。往返 50 ms 时就是 6
 				return err
 			}
 			s.Step(fmt.Sprintf("The client sends %d MiB; the server reads it all.", windowBytes>>20), fmt.Sprintf("客户端发送 %d MiB;服务器全部读完。", windowBytes>>20))
-			cli, srv, err := connectPair(s, ln)
-			if err != nil {
-				return err
-			}
-			if err := transferBulk(s, cli, srv, windowBytes); err != nil {
-				return err
-			}
-			if err := closeBoth(cli, srv); err != nil {
+			if err := sendBulk(s, ln, windowBytes, ""); err != nil {
 				return err
 			}
 		}
@@ -77,7 +70,8 @@ TCP 的窗口字段只有 16 位:最多 65,535 字节。往返 50 ms 时就是 6
 // bytes the client had in flight (sent, and not acknowledged by an ACK
 // that had arrived), the round trip while the data flowed, and the
 // throughput over the second half of the data (after slow start), from
-// the arrivals at the client of the ACKs for half the bytes and for all.
+// the arrivals at the client of the ACKs for half the bytes and for all
+// (secondHalfRate).
 type windowRun struct {
 	scale            int8
 	window, inFlight uint32
@@ -87,7 +81,7 @@ type windowRun struct {
 
 func windowMeasure(v *check.View) windowRun {
 	r := windowRun{scale: -1}
-	var half, all time.Time
+	r.throughput, _ = secondHalfRate(v, client, windowBytes)
 	type ackAt struct {
 		at  time.Time
 		ack uint32
@@ -108,12 +102,6 @@ func windowMeasure(v *check.View) windowRun {
 			r.window = max(r.window, p.Flow.WinBytes)
 			at := p.Lab.Wire.Arrived
 			acks = append(acks, ackAt{at, p.Flow.RelAck})
-			if half.IsZero() && p.Flow.RelAck > windowBytes/2 {
-				half = at
-			}
-			if all.IsZero() && p.Flow.RelAck > windowBytes {
-				all = at
-			}
 		case p.Lab.From == client && p.PayloadLen > 0:
 			sent = append(sent, sentAt{e.Time, p.Flow.RelSeq + uint32(p.PayloadLen)})
 		}
@@ -140,9 +128,6 @@ func windowMeasure(v *check.View) windowRun {
 		}
 	}
 	r.rtt = median(rtts)
-	if d := all.Sub(half); !half.IsZero() && d > 0 {
-		r.throughput = float64(windowBytes/2) / d.Seconds()
-	}
 	return r
 }
 
