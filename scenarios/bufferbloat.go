@@ -116,7 +116,7 @@ func bloatMeasure(v *check.View) bloatRun {
 	r := bloatRun{bulk: congMeasure(v, bloatBytes)}
 	var rtts, waits, neighbours []time.Duration
 	var sent time.Time
-	seen := map[uint32]bool{} // requests by sequence number: a resend is the same request
+	seen := map[uint32]bool{}      // requests by sequence number: a resend is the same request
 	neighbour := time.Duration(-1) // the last bulk segment's wait, -1: none yet
 	for _, e := range v.Events() {
 		p := e.Packet

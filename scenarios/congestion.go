@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/labnet/wire"
 	"github.com/netlab/netlab/lab/lesson"
+	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/session"
 	"github.com/netlab/netlab/lab/tcpstate"
 )
@@ -114,6 +116,9 @@ type congRun struct {
 	// cwnd and cwndMax: the kernel's median and largest cwnd over the
 	// second half, in segments.
 	cwnd, cwndMax uint32
+	// bbrBW is bbr's own estimate of the bottleneck (tcp_bbr_info), bytes
+	// per second, median over the second half; 0 for other algorithms.
+	bbrBW uint64
 }
 
 type cwndCut struct{ before, after uint32 }
@@ -124,6 +129,7 @@ func congMeasure(v *check.View, total int) congRun {
 	r.goodput, half = secondHalfRate(v, client, total)
 	var rtts, queued []time.Duration
 	var cwnds []time.Duration // segments, as durations for median
+	var bws []time.Duration   // bytes per second, likewise
 	var peak uint32
 	inRecovery := false
 	for _, e := range v.Events() {
@@ -147,6 +153,9 @@ func congMeasure(v *check.View, total int) congRun {
 			rtts = append(rtts, t.RTT)
 			cwnds = append(cwnds, time.Duration(t.Cwnd))
 			r.cwndMax = max(r.cwndMax, t.Cwnd)
+			if t.BBR != nil && t.BBR.Bandwidth > 0 {
+				bws = append(bws, time.Duration(t.BBR.Bandwidth))
+			}
 		}
 		if t.MinRTT > 0 && (r.minRTT == 0 || t.MinRTT < r.minRTT) {
 			r.minRTT = t.MinRTT
@@ -164,6 +173,7 @@ func congMeasure(v *check.View, total int) congRun {
 	r.rtt = median(rtts)
 	r.queueDelayMedian = median(queued)
 	r.cwnd = uint32(median(cwnds))
+	r.bbrBW = uint64(median(bws))
 	return r
 }
 
@@ -231,12 +241,18 @@ var congCubic = &lesson.Act{
 
 var congBBR = &lesson.Act{
 	Title: i18n.T("bbr: pace at the bottleneck's rate, in flight capped by its model.", "bbr:按瓶颈速率发送,在途数据由它的模型封顶。"),
-	Lesson: i18n.T(`bbr (Bottleneck Bandwidth and Round-trip propagation time): it estimates the bottleneck's delivery rate (the largest recent sample) and the path's least round trip, paces its sending at that rate and caps what is in flight at about twice their product, plus room for ACKs that arrive in bursts. Loss is not its signal, so its window has no sawtooth. It is often said to keep the queue empty. This run says otherwise, and says why: bbr's own cwnd, read from the kernel, stays well above the path's bandwidth-delay product, and what is in flight beyond one product waits in the queue. Shorter than reno's and cubic's, but not empty: the checks measure both.`,
-		`bbr(Bottleneck Bandwidth and Round-trip propagation time):它估计瓶颈的交付速率(近期最大的样本)和路径的最小往返时间,按这个速率均匀发送,把在途数据限制在两者乘积的两倍左右,再留一些余量给成批到达的 ACK。丢包不是它的信号,所以它的窗口没有锯齿。常有人说它让队列保持为空。这次运行给出了不同的结果,也说明了原因:从内核读出的 bbr 自己的 cwnd 一直远大于路径的带宽时延积,在途数据超出一个乘积的部分都在队列里等待。比 reno 和 cubic 的短,但不是空的:检查把两者都量出来。`),
+	Lesson: i18n.T(`bbr (Bottleneck Bandwidth and Round-trip propagation time): it estimates the bottleneck's delivery rate (the largest recent sample) and the path's least round trip, paces its sending at that rate and caps what is in flight at about twice their product, plus room for ACKs that arrive in bursts. Loss is not its signal, so its window has no sawtooth. It is often said to keep the queue empty. This run says otherwise, and says why. The kernel reports bbr's model (tcp_bbr_info): its bandwidth estimate is close to the wire's, but a max over recent samples, and a few per cent above the true rate is enough for a queue to build while it paces at that rate; only its cwnd then stops the growth, and bbr's cwnd, read from the kernel, stays well above the path's bandwidth-delay product. What is in flight beyond one product waits in the queue: shorter than reno's and cubic's, but not empty. The checks measure all three: the estimate, the cwnd and the wait.`,
+		`bbr(Bottleneck Bandwidth and Round-trip propagation time):它估计瓶颈的交付速率(近期最大的样本)和路径的最小往返时间,按这个速率均匀发送,把在途数据限制在两者乘积的两倍左右,再留一些余量给成批到达的 ACK。丢包不是它的信号,所以它的窗口没有锯齿。常有人说它让队列保持为空。这次运行给出了不同的结果,也说明了原因。内核报告 bbr 的模型(tcp_bbr_info):它的带宽估计接近线路的速率,但取的是近期样本的最大值,只要比真实速率高几个百分点,按这个速率发送队列就会积起来;这时只有 cwnd 能让它停止增长,而从内核读出的 bbr 的 cwnd 一直远大于路径的带宽时延积。在途数据超出一个乘积的部分都在队列里等待:比 reno 和 cubic 的短,但不是空的。检查把三者都量出来:估计值、cwnd 和等待时间。`),
 	Checks: []check.Check{
 		check.New("bbr never overflows the queue: no tail drops, and its window has no cuts", "bbr 从未让队列溢出:没有尾部丢弃,窗口也没有被削减", func(v *check.View) (bool, i18n.Text) {
 			r := congMeasure(v, congBytes)
 			return r.alg == "bbr" && r.drops == 0 && len(r.cuts) == 0, check.Say("%s; window cuts: %d", "%s;窗口削减:%d 次", r.row(), len(r.cuts))
+		}).Clean(),
+		check.New("bbr measures the bottleneck: its own bandwidth estimate (tcp_bbr_info) is within 15% of the wire's data rate (9.56 of its 10 Mbit/s)", "bbr 测出了瓶颈:它自己的带宽估计(tcp_bbr_info)与线路的数据速率(10 Mbit/s 中的 9.56)相差不到 15%", func(v *check.View) (bool, i18n.Text) {
+			r := congMeasure(v, congBytes)
+			ratio := float64(r.bbrBW) / goodputMax
+			return r.alg == "bbr" && ratio >= 0.85 && ratio <= 1.15, check.Say("bbr's estimate %s, the wire's data rate %s (%.0f%%)", "bbr 的估计 %s,线路的数据速率 %s(%.0f%%)",
+				render.Mbits(r.bbrBW), render.Mbits(uint64(math.Round(goodputMax))), 100*ratio)
 		}).Clean(),
 		check.New("bbr's cwnd, not the queue, caps its flight: the kernel's cwnd stays below what the path and the queue hold, and its packets wait about as long as the part of cwnd beyond the path's bandwidth-delay product takes to drain", "限制 bbr 在途数据的是 cwnd 而不是队列:内核的 cwnd 一直小于路径加队列能容纳的量,报文在队列里的等待约等于 cwnd 超出带宽时延积的部分排空所需的时间", func(v *check.View) (bool, i18n.Text) {
 			r := congMeasure(v, congBytes)

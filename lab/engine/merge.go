@@ -447,10 +447,18 @@ func (m *merger) tcpInfo(lane string, sock timeline.Socket, act int, ti *socksta
 	if !ti.SsthreshSet() {
 		ss = 0
 	}
-	m.emit(timeline.Event{Time: at, Kind: timeline.KindTCPInfo, Act: act, TCPInfo: &timeline.TCPInfo{
+	info := &timeline.TCPInfo{
 		Lane: lane, Socket: sock, Congestion: ti.Congestion, CAState: ti.CAState,
 		Cwnd: ti.SndCwnd, Ssthresh: ss, RTT: ti.RTT, RTTVar: ti.RTTVar, MinRTT: ti.MinRTT, RTO: ti.RTO,
 		Unacked: ti.Unacked, Lost: ti.Lost, Retrans: ti.Retrans, Retransmits: ti.Retransmits,
 		TotalRetrans: ti.TotalRetrans, Reordering: ti.Reordering, ReordSeen: ti.ReordSeen, DSACKDups: ti.DSACKDups, SndWnd: ti.SndWnd, DeliveryRate: ti.DeliveryRate,
-	}})
+	}
+	if ti.PacingRate != ^uint64(0) { // ~0: no pacing rate set
+		info.PacingRate = ti.PacingRate
+	}
+	if b := ti.BBR; b.Present {
+		info.BBR = &timeline.BBRModel{Bandwidth: b.Bandwidth, MinRTT: b.MinRTT,
+			PacingGain: float64(b.PacingGain) / 256, CwndGain: float64(b.CwndGain) / 256}
+	}
+	m.emit(timeline.Event{Time: at, Kind: timeline.KindTCPInfo, Act: act, TCPInfo: info})
 }

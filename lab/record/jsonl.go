@@ -159,24 +159,34 @@ type Line struct {
 
 // InfoLine is a kernel tcp_info reading (a tcpinfo line's info).
 type InfoLine struct {
-	Congestion   string  `json:"cong,omitempty"` // the algorithm: "bbr", "cubic"
-	CAState      string  `json:"ca_state"`       // Open, Disorder, CWR, Recovery, Loss
-	Cwnd         uint32  `json:"cwnd"`           // segments
-	Ssthresh     *uint32 `json:"ssthresh,omitempty"`
-	RTTus        int64   `json:"rtt_us"` // smoothed
-	RTTVarUs     int64   `json:"rttvar_us"`
-	MinRTTus     int64   `json:"min_rtt_us,omitempty"`
-	RTOms        int64   `json:"rto_ms"`
-	Unacked      uint32  `json:"unacked"`
-	Lost         uint32  `json:"lost"`
-	Retrans      uint32  `json:"retrans"`
-	Retransmits  uint8   `json:"retransmits"`
-	TotalRetrans uint32  `json:"total_retrans"`
-	Reordering   uint32  `json:"reordering"`
-	ReordSeen    uint32  `json:"reord_seen"`
-	DSACKDups    uint32  `json:"dsack_dups"`
-	SndWnd       uint32  `json:"snd_wnd,omitempty"`
-	DeliveryRate uint64  `json:"delivery_rate"` // bytes per second
+	Congestion   string   `json:"cong,omitempty"` // the algorithm: "bbr", "cubic"
+	CAState      string   `json:"ca_state"`       // Open, Disorder, CWR, Recovery, Loss
+	Cwnd         uint32   `json:"cwnd"`           // segments
+	Ssthresh     *uint32  `json:"ssthresh,omitempty"`
+	RTTus        int64    `json:"rtt_us"` // smoothed
+	RTTVarUs     int64    `json:"rttvar_us"`
+	MinRTTus     int64    `json:"min_rtt_us,omitempty"`
+	RTOms        int64    `json:"rto_ms"`
+	Unacked      uint32   `json:"unacked"`
+	Lost         uint32   `json:"lost"`
+	Retrans      uint32   `json:"retrans"`
+	Retransmits  uint8    `json:"retransmits"`
+	TotalRetrans uint32   `json:"total_retrans"`
+	Reordering   uint32   `json:"reordering"`
+	ReordSeen    uint32   `json:"reord_seen"`
+	DSACKDups    uint32   `json:"dsack_dups"`
+	SndWnd       uint32   `json:"snd_wnd,omitempty"`
+	DeliveryRate uint64   `json:"delivery_rate"` // bytes per second
+	PacingRate   uint64   `json:"pacing_rate,omitempty"`
+	BBR          *BBRLine `json:"bbr,omitempty"`
+}
+
+// BBRLine is bbr's model of the path (tcp_bbr_info).
+type BBRLine struct {
+	Bandwidth  uint64  `json:"bw"` // bytes per second
+	MinRTTus   int64   `json:"min_rtt_us"`
+	PacingGain float64 `json:"pacing_gain"`
+	CwndGain   float64 `json:"cwnd_gain"`
 }
 
 func infoLine(t *timeline.TCPInfo) *InfoLine {
@@ -189,6 +199,10 @@ func infoLine(t *timeline.TCPInfo) *InfoLine {
 	if t.Ssthresh != 0 {
 		ss := t.Ssthresh
 		l.Ssthresh = &ss
+	}
+	l.PacingRate = t.PacingRate
+	if b := t.BBR; b != nil {
+		l.BBR = &BBRLine{Bandwidth: b.Bandwidth, MinRTTus: b.MinRTT.Microseconds(), PacingGain: b.PacingGain, CwndGain: b.CwndGain}
 	}
 	return l
 }

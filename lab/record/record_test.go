@@ -164,16 +164,21 @@ func TestJSONCheckDetailInLanguage(t *testing.T) {
 func TestJSONTCPInfo(t *testing.T) {
 	for _, tc := range []struct {
 		ssthresh uint32
+		bbr      *timeline.BBRModel
+		pacing   uint64
 		want     string
 	}{
-		{0, `"info":{"cong":"cubic","ca_state":"Recovery","cwnd":7,"rtt_us":10250,"rttvar_us":500,"rto_ms":212,"unacked":9,"lost":1,"retrans":1,"retransmits":0,"total_retrans":2,"reordering":3,"reord_seen":0,"dsack_dups":0,"snd_wnd":64512,"delivery_rate":1000000}`},
-		{14, `"cwnd":7,"ssthresh":14,`},
+		{0, nil, 0, `"info":{"cong":"cubic","ca_state":"Recovery","cwnd":7,"rtt_us":10250,"rttvar_us":500,"rto_ms":212,"unacked":9,"lost":1,"retrans":1,"retransmits":0,"total_retrans":2,"reordering":3,"reord_seen":0,"dsack_dups":0,"snd_wnd":64512,"delivery_rate":1000000}`},
+		{14, nil, 0, `"cwnd":7,"ssthresh":14,`},
+		{0, &timeline.BBRModel{Bandwidth: 1254000, MinRTT: 12504 * time.Microsecond, PacingGain: 1.25, CwndGain: 2}, 1567500,
+			`"delivery_rate":1000000,"pacing_rate":1567500,"bbr":{"bw":1254000,"min_rtt_us":12504,"pacing_gain":1.25,"cwnd_gain":2}}`},
 	} {
 		var buf bytes.Buffer
 		j := record.NewJSON(&buf, i18n.En)
 		e := &timeline.Event{ID: 5, Kind: timeline.KindTCPInfo, TCPInfo: &timeline.TCPInfo{
 			Lane: "client", Congestion: "cubic", CAState: 3, Cwnd: 7, Ssthresh: tc.ssthresh, RTT: 10250 * time.Microsecond, RTTVar: 500 * time.Microsecond,
 			RTO: 212 * time.Millisecond, Unacked: 9, Lost: 1, Retrans: 1, TotalRetrans: 2, Reordering: 3, SndWnd: 64512, DeliveryRate: 1e6,
+			PacingRate: tc.pacing, BBR: tc.bbr,
 		}}
 		if err := j.Event(e); err != nil {
 			t.Fatal(err)

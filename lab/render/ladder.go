@@ -441,8 +441,17 @@ func TCPInfoText(t *timeline.TCPInfo) string {
 	if t.Congestion != "" {
 		cong = t.Congestion + " "
 	}
-	return fmt.Sprintf("tcp_info %s%s cwnd %d ssthresh %s rtt %s rto %s unacked %d retrans %d/%d",
+	s := fmt.Sprintf("tcp_info %s%s cwnd %d ssthresh %s rtt %s rto %s unacked %d retrans %d/%d",
 		cong, t.CAState, t.Cwnd, ss, ms(t.RTT), ms(t.RTO), t.Unacked, t.Retrans, t.TotalRetrans)
+	if b := t.BBR; b != nil && b.Bandwidth > 0 {
+		s += fmt.Sprintf(" · bbr bw %s min_rtt %s", Mbits(b.Bandwidth), ms(b.MinRTT))
+	}
+	return s
+}
+
+// Mbits says a rate of bytes per second in Mbit/s: "9.57 Mbit/s".
+func Mbits(bytesPerSec uint64) string {
+	return strconv.FormatFloat(float64(bytesPerSec)*8/1e6, 'f', 2, 64) + " Mbit/s"
 }
 
 // StateText renders a state change in English: "[ESTABLISHED]" from the

@@ -174,6 +174,19 @@ type TCPInfo struct {
 	DSACKDups    uint32 // segments the peer reported receiving twice (D-SACK, Linux 4.19+)
 	SndWnd       uint32 // the peer's window, bytes (0: the kernel does not report it)
 	DeliveryRate uint64 // bytes per second
+	PacingRate   uint64 // bytes per second the kernel paces the socket at (0: not reported)
+	// BBR is bbr's own model of the path (INET_DIAG_BBRINFO), nil for
+	// algorithms that report none.
+	BBR *BBRModel
+}
+
+// BBRModel is what bbr believes of the path: the bottleneck bandwidth it
+// estimates, the least round trip it has seen, and the gains it applies
+// now to pacing and to cwnd (1.0: none).
+type BBRModel struct {
+	Bandwidth            uint64 // bytes per second
+	MinRTT               time.Duration
+	PacingGain, CwndGain float64
 }
 
 // App is a call the scenario's program made on a socket.
