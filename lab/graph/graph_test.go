@@ -189,3 +189,38 @@ func TestNum(t *testing.T) {
 		}
 	}
 }
+
+// TestSVGLabelsStack: marks a few milliseconds apart (a state left and
+// entered again) get their labels on separate lines, not over each other.
+func TestSVGLabelsStack(t *testing.T) {
+	g := Graph{Name: "marks", Title: i18n.T("t", "t"), XUnit: i18n.T("ms", "毫秒"), YLabel: i18n.T("y", "y"),
+		Series: []Series{
+			{Name: i18n.T("line", "线"), Style: Step, Color: "#000", Points: []Point{{T: 0, Y: 10}, {T: time.Second, Y: 10}}},
+			{Name: i18n.T("marks", "标记"), Style: Marks, Color: "#d62728", Points: []Point{
+				{T: 500 * time.Millisecond, Y: 5, Label: "Disorder"},
+				{T: 501 * time.Millisecond, Y: 5, Label: "Recovery"},
+				{T: 502 * time.Millisecond, Y: 5, Label: "Open"},
+				{T: 900 * time.Millisecond, Y: 5, Label: "Loss"},
+			}},
+		}}
+	var b strings.Builder
+	if err := g.WriteSVG(&b, i18n.En); err != nil {
+		t.Fatal(err)
+	}
+	ys := map[string]string{}
+	for _, label := range []string{"Disorder", "Recovery", "Open", "Loss"} {
+		i := strings.Index(b.String(), ">"+label+"</text>")
+		if i < 0 {
+			t.Fatalf("no label %s", label)
+		}
+		tag := b.String()[strings.LastIndex(b.String()[:i], "<text"):i]
+		y := tag[strings.Index(tag, ` y="`)+4:]
+		ys[label] = y[:strings.Index(y, `"`)]
+	}
+	if ys["Disorder"] == ys["Recovery"] || ys["Recovery"] == ys["Open"] || ys["Disorder"] == ys["Open"] {
+		t.Errorf("labels of close marks share a line: %v", ys)
+	}
+	if ys["Loss"] != ys["Disorder"] {
+		t.Errorf("a lone mark's label moved: Loss at y=%s, Disorder at %s", ys["Loss"], ys["Disorder"])
+	}
+}

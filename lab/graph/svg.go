@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/netlab/netlab/lab/i18n"
 )
@@ -102,15 +103,30 @@ func writeSeries(w io.Writer, s Series, px func(time.Duration) float64, py func(
 		fmt.Fprintln(w, `</g>`)
 	case Marks:
 		fmt.Fprintf(w, `<g class="series">`)
+		var placed []labelBox
 		for _, p := range s.Points {
 			cross(w, px(p.T), py(p.Y), s.Color)
 			if p.Label != "" {
 				// Near the right edge the label goes to the mark's left.
 				x, anchor := px(p.T)+6, "start"
+				width := labelCharW * float64(utf8.RuneCountInString(p.Label))
+				box := labelBox{x0: x, x1: x + width}
 				if x > svgW-marginR-90 {
 					x, anchor = px(p.T)-6, "end"
+					box = labelBox{x0: x - width, x1: x}
 				}
-				fmt.Fprintf(w, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="%s" fill="%s">%s</text>`, x, py(p.Y)-6, anchor, s.Color, esc(p.Label))
+				// Marks close together (a state left and entered again
+				// within a few ms) stack their labels instead of
+				// printing them over each other.
+				box.y = py(p.Y) - 6
+				for i := 0; i < len(placed); i++ {
+					if placed[i].overlaps(box) {
+						box.y -= labelLineH
+						i = -1
+					}
+				}
+				placed = append(placed, box)
+				fmt.Fprintf(w, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="%s" fill="%s">%s</text>`, x, box.y, anchor, s.Color, esc(p.Label))
 			}
 		}
 		fmt.Fprintln(w, `</g>`)
@@ -125,6 +141,18 @@ func writeSeries(w io.Writer, s Series, px func(time.Duration) float64, py func(
 		}
 		fmt.Fprintf(w, `<polyline class="series" fill="none" stroke="%s" stroke-width="1.5" points="%s"/>`+"\n", s.Color, strings.TrimSpace(b.String()))
 	}
+}
+
+// A label's extent: 11-pixel text, about 6.5 pixels a character.
+const (
+	labelCharW = 6.5
+	labelLineH = 12.0
+)
+
+type labelBox struct{ x0, x1, y float64 }
+
+func (a labelBox) overlaps(b labelBox) bool {
+	return a.x0 < b.x1 && b.x0 < a.x1 && a.y-b.y < labelLineH && b.y-a.y < labelLineH
 }
 
 func cross(w io.Writer, x, y float64, color string) {
