@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	bloatSmallQueue = 8   // frames: one bandwidth-delay product, 10 ms to drain
+	bloatSmallQueue = 16  // frames: two bandwidth-delay products, 19 ms to drain
 	bloatLargeQueue = 256 // frames: 310 ms to drain
 	bloatBytes      = 3 << 20
 	bloatPings      = 5
@@ -28,15 +28,15 @@ const (
 var Bufferbloat = lesson.Define(lesson.Scenario{
 	Name:    "bufferbloat",
 	Title:   i18n.T("Bufferbloat: a bigger queue, the same throughput, a longer wait", "缓冲区膨胀:队列更大,吞吐量不变,等待更久"),
-	Summary: i18n.T("3 MiB with cubic through a 10 Mbit/s wire, its queue 8 frames then 256: the throughput stays the same, the round trip grows by more than 100 ms, and a one-byte request on another connection waits behind the bulk", "用 cubic 通过 10 Mbit/s 的线路发 3 MiB,队列先是 8 帧再是 256 帧:吞吐量不变,往返时间增加超过 100 ms,另一个连接上一个字节的请求排在大批数据后面等待"),
+	Summary: i18n.T("3 MiB with cubic through a 10 Mbit/s wire, its queue 16 frames then 256: the throughput stays the same, the round trip grows several times over, and a one-byte request on another connection waits behind the bulk", "用 cubic 通过 10 Mbit/s 的线路发 3 MiB,队列先是 16 帧再是 256 帧:吞吐量不变,往返时间成倍增长,另一个连接上一个字节的请求排在大批数据后面等待"),
 	Lanes:   []string{client, server},
 	Wire:    &wire.Config{Seed: 1, Impair: *congWire(bloatSmallQueue)},
 	Lesson: i18n.T(`A queue in front of a bottleneck absorbs bursts: without one, two packets arriving together would lose one. So buffers seem good, and bigger seem better. But a loss-based sender (reno, cubic) grows its window until the queue overflows, however large the queue is: a large queue does not make the bottleneck faster, it only stays full. Every packet through it, the bulk transfer's and everyone else's, waits for the whole queue ahead of it. That is bufferbloat: seconds of delay in home routers and modems, a video call stuttering while a file uploads.
 
-This run's wire is the congestion lesson's: 10 Mbit/s towards the server, 5 ms each way. The client sends 3 MiB with cubic twice: first with a queue of 8 frames (one bandwidth-delay product, 10 ms to drain), then with 256 (310 ms). During each transfer it also sends five one-byte requests on a second connection, which the server answers at once, like a keystroke over ssh or a game's update.`,
+This run's wire is the congestion lesson's: 10 Mbit/s towards the server, 5 ms each way. The client sends 3 MiB with cubic twice: first with a queue of 16 frames (two bandwidth-delay products, 19 ms to drain), then with 256 (310 ms). During each transfer it also sends five one-byte requests on a second connection, which the server answers at once, like a keystroke over ssh or a game's update.`,
 		`瓶颈前面的队列能吸收突发:没有队列,两个同时到达的报文就得丢一个。所以缓冲区看起来是好东西,越大越好。可是基于丢包的发送方(reno、cubic)会一直增大窗口直到队列溢出,不管队列有多大:大队列并不会让瓶颈变快,只会一直是满的。经过它的每个报文,不论是这次大批传输的还是别人的,都要等前面整个队列排完。这就是缓冲区膨胀(bufferbloat):家用路由器和调制解调器里几秒钟的延迟,上传文件时视频通话卡顿。
 
-这次运行的线路和拥塞控制那一课一样:通往服务器的方向 10 Mbit/s,单向 5 ms。客户端用 cubic 发两次 3 MiB:第一次队列 8 帧(一个带宽时延积,10 ms 排空),第二次 256 帧(310 ms)。每次传输期间,它还在第二个连接上发五个一字节的请求,服务器立即回答,就像 ssh 里的一次按键或游戏的一次状态更新。`),
+这次运行的线路和拥塞控制那一课一样:通往服务器的方向 10 Mbit/s,单向 5 ms。客户端用 cubic 发两次 3 MiB:第一次队列 16 帧(两个带宽时延积,19 ms 排空),第二次 256 帧(310 ms)。每次传输期间,它还在第二个连接上发五个一字节的请求,服务器立即回答,就像 ssh 里的一次按键或游戏的一次状态更新。`),
 	Acts: []*lesson.Act{bloatSmall, bloatLarge},
 	Run: func(s *session.Session) error {
 		if err := roomyReceiver(s); err != nil {
@@ -150,9 +150,9 @@ func (r bloatRun) String() string {
 }
 
 var bloatSmall = &lesson.Act{
-	Title: i18n.T("a queue of 8 frames.", "队列 8 帧。"),
-	Lesson: i18n.T(`a queue of 8 frames, one bandwidth-delay product. cubic overflows it often, and backs off to 70% each time; 70% of a window that filled the path and the queue still fills the path, so the bottleneck never idles.`,
-		`队列 8 帧,一个带宽时延积。cubic 经常让它溢出,每次退到 70%;一个装满路径和队列的窗口的 70% 仍能装满路径,所以瓶颈从不空闲。`),
+	Title: i18n.T("a queue of 16 frames.", "队列 16 帧。"),
+	Lesson: i18n.T(`a queue of 16 frames, two bandwidth-delay products. cubic overflows it often, and backs off to 70% each time; 70% of a window that filled the path and the queue still fills the path, so the bottleneck never idles.`,
+		`队列 16 帧,两个带宽时延积。cubic 经常让它溢出,每次退到 70%;一个装满路径和队列的窗口的 70% 仍能装满路径,所以瓶颈从不空闲。`),
 	Checks: []check.Check{
 		check.New("the bulk transfer keeps the bottleneck busy, and every request is answered (its round trip is shown)", "大批传输让瓶颈保持忙碌,每个请求都得到回答(列出其往返时间)", func(v *check.View) (bool, i18n.Text) {
 			r := bloatMeasure(v)
@@ -170,19 +170,19 @@ var bloatLarge = &lesson.Act{
 		check.New("the throughput is the same as with the small queue, within 10%", "吞吐量和小队列时一样,相差不到 10%", func(v *check.View) (bool, i18n.Text) {
 			small, large := bloatMeasure(v.Whole().Act(bloatSmall.ActNumber())), bloatMeasure(v)
 			ratio := large.bulk.goodput / max(small.bulk.goodput, 1)
-			return large.bulk.busy() && ratio >= 0.9 && ratio <= 1.1, check.Say("%.2f Mbit/s with 8 frames, %.2f Mbit/s with 256 (%.0f%%)", "8 帧时 %.2f Mbit/s,256 帧时 %.2f Mbit/s(%.0f%%)",
+			return large.bulk.busy() && ratio >= 0.9 && ratio <= 1.1, check.Say("%.2f Mbit/s with 16 frames, %.2f Mbit/s with 256 (%.0f%%)", "16 帧时 %.2f Mbit/s,256 帧时 %.2f Mbit/s(%.0f%%)",
 				small.bulk.goodput*8/1e6, large.bulk.goodput*8/1e6, 100*ratio)
 		}).Clean(),
-		check.New("the round trip grows with the queue: the kernel's smoothed RTT is 100 ms longer at least", "往返时间随队列增长:内核的平滑 RTT 至少长 100 ms", func(v *check.View) (bool, i18n.Text) {
+		check.New("the round trip grows with the queue: the kernel's smoothed RTT is twice as long and 50 ms longer at least", "往返时间随队列增长:内核的平滑 RTT 至少是两倍,且至少长 50 ms", func(v *check.View) (bool, i18n.Text) {
 			small, large := bloatMeasure(v.Whole().Act(bloatSmall.ActNumber())), bloatMeasure(v)
-			return large.bulk.rtt >= small.bulk.rtt+100*time.Millisecond, check.Say("RTT %s ms with 8 frames, %s ms with 256; the bulk's packets waited %s ms and %s ms in the queue", "8 帧时 RTT %s 毫秒,256 帧时 %s 毫秒;大批数据的报文在队列里分别等了 %s 毫秒和 %s 毫秒",
+			return large.bulk.rtt >= 2*small.bulk.rtt && large.bulk.rtt >= small.bulk.rtt+50*time.Millisecond, check.Say("RTT %s ms with 16 frames, %s ms with 256; the bulk's packets waited %s ms and %s ms in the queue", "16 帧时 RTT %s 毫秒,256 帧时 %s 毫秒;大批数据的报文在队列里分别等了 %s 毫秒和 %s 毫秒",
 				fmtMS(small.bulk.rtt), fmtMS(large.bulk.rtt), fmtMS(small.bulk.queueDelayMedian), fmtMS(large.bulk.queueDelayMedian))
 		}).Clean(),
 		check.New("a small request behind the bulk waits: as long in the queue as the bulk segment that left just before it, and its round trip is 50 ms longer at least than with the small queue", "排在大批数据后面的小请求要等:在队列里等得和它之前刚发出的大批报文段一样久,往返时间比小队列时至少长 50 ms", func(v *check.View) (bool, i18n.Text) {
 			small, large := bloatMeasure(v.Whole().Act(bloatSmall.ActNumber())), bloatMeasure(v)
 			ratio := float64(large.requestWait) / max(float64(large.neighbourWait), 1)
 			ok := large.requests == bloatPings && large.requestRTT >= small.requestRTT+50*time.Millisecond && ratio >= 0.7 && ratio <= 1.3
-			return ok, check.Say("8 frames: %s; 256 frames: %s", "8 帧:%s;256 帧:%s", small.String(), large.String())
+			return ok, check.Say("16 frames: %s; 256 frames: %s", "16 帧:%s;256 帧:%s", small.String(), large.String())
 		}).Clean(),
 	},
 }
