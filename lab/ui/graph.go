@@ -19,10 +19,22 @@ import (
 // it the data sender kernel's cwnd and segments in flight from its
 // tcp_info readings. The time axis runs from the connection's first point
 // to the cursor, so stepping back through the run redraws the past.
-// --svg draws the same series at full size.
+// d (with the panel focused) turns to the other direction: the
+// request's sender of a download, say. --svg draws the same series at
+// full size.
 type graphView struct {
 	*tview.Box
 	d *Dashboard
+	// other: show the direction that carried less data.
+	other bool
+}
+
+func (v *graphView) InputHandler() func(event *tcell.EventKey, setFocus func(p tview.Primitive)) {
+	return v.WrapInputHandler(func(ev *tcell.EventKey, setFocus func(p tview.Primitive)) {
+		if ev.Key() == tcell.KeyRune && ev.Rune() == 'd' {
+			v.other = !v.other
+		}
+	})
 }
 
 func newGraphView(d *Dashboard) *graphView { return &graphView{Box: tview.NewBox(), d: d} }
@@ -112,6 +124,13 @@ func (v *graphView) points(c *connInfo) (seq, cwnd []plotPoint, from, to string)
 	for src, n := range c.carried {
 		if !sender.IsValid() || n > c.carried[sender] || n == c.carried[sender] && src.String() < sender.String() {
 			sender = src
+		}
+	}
+	if v.other { // the peer: the connection's other end
+		if sender == c.key.Lo {
+			sender = c.key.Hi
+		} else {
+			sender = c.key.Lo
 		}
 	}
 	top := 0.0 // the highest sequence number sent so far

@@ -137,6 +137,7 @@ func (d *Dashboard) newKeymap() *keymap {
 		{keys: []key{special(tcell.KeyEnd), ch('G')}, label: "End/G", help: t("cursor to the newest event and follow it", "光标移到最新事件并跟随"), do: d.end},
 		{keys: []key{special(tcell.KeyTab)}, label: "Tab", hint: t("panel", "面板"), help: t("focus the next panel", "切换到下一个面板"), do: func() { d.cycleFocus(+1) }},
 		{keys: []key{special(tcell.KeyBacktab)}, label: "Shift-Tab", help: t("focus the previous panel", "切换到上一个面板"), do: func() { d.cycleFocus(-1) }},
+		{keys: nil, label: "d", help: t("in the Graph panel: the connection's other direction (the busier one first)", "在图面板中:切换到连接的另一个方向(先显示数据多的方向)")},
 		{keys: nil, label: "j/k ↑/↓ PgUp/PgDn", help: t("move in the focused panel (in the ladder: move the cursor)", "在当前面板中移动(梯形图中移动光标)")},
 		{keys: []key{ch('/')}, label: "/", hint: t("filter", "过滤"),
 			help: t("filter packets: every word must match. A lane name (or from:LANE) keeps what that lane sent, to:LANE what it was sent; syn, fin, syn,ack keep packets with those flags; tcp, udp, icmp a protocol; any other word is text in the summary or addresses (8888, len=5); !word negates. \"client syn\" is the client's SYNs. In Scenarios: filter the list by name or title",

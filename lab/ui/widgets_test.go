@@ -182,3 +182,26 @@ func TestChecksFollowLanguage(t *testing.T) {
 		t.Errorf("Chinese checks:\n%s", g)
 	}
 }
+
+// TestGraphOtherDirection: d turns the graph to the connection's other
+// direction and back.
+func TestGraphOtherDirection(t *testing.T) {
+	d := fixtureDashboard(t, i18n.En)
+	g := d.panels[pGraph].(*graphView)
+	title := func() string { return strings.SplitN(grid(t, g, 60, 12, false), "\n", 2)[0] }
+	busy := title()
+	press := func() { g.InputHandler()(tcell.NewEventKey(tcell.KeyRune, 'd', tcell.ModNone), func(tview.Primitive) {}) }
+	press()
+	other := title()
+	if other == busy {
+		t.Fatalf("after d the graph still shows %q", busy)
+	}
+	from, to, ok := strings.Cut(strings.TrimSpace(strings.SplitN(busy, ":", 2)[0]), " → ")
+	if ok && !strings.Contains(other, to+" → "+from) && !strings.Contains(other, "No data") {
+		t.Errorf("after d: %q, want the direction %s → %s or no data", other, to, from)
+	}
+	press()
+	if back := title(); back != busy {
+		t.Errorf("d twice: %q, want %q again", back, busy)
+	}
+}
