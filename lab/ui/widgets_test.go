@@ -190,7 +190,9 @@ func TestGraphOtherDirection(t *testing.T) {
 	g := d.panels[pGraph].(*graphView)
 	title := func() string { return strings.SplitN(grid(t, g, 60, 12, false), "\n", 2)[0] }
 	busy := title()
-	press := func() { g.InputHandler()(tcell.NewEventKey(tcell.KeyRune, 'd', tcell.ModNone), func(tview.Primitive) {}) }
+	press := func() {
+		g.InputHandler()(tcell.NewEventKey(tcell.KeyRune, 'd', tcell.ModNone), func(tview.Primitive) {})
+	}
 	press()
 	other := title()
 	if other == busy {
