@@ -254,12 +254,12 @@ var congBBR = &lesson.Act{
 			return r.alg == "bbr" && ratio >= 0.85 && ratio <= 1.15, check.Say("bbr's estimate %s, the wire's data rate %s (%.0f%%)", "bbr 的估计 %s,线路的数据速率 %s(%.0f%%)",
 				render.Mbits(r.bbrBW), render.Mbits(uint64(math.Round(goodputMax))), 100*ratio)
 		}).Clean(),
-		check.New("bbr's cwnd, not the queue, caps its flight: the kernel's cwnd stays below what the path and the queue hold, and its packets wait about as long as the part of cwnd beyond the path's bandwidth-delay product takes to drain", "限制 bbr 在途数据的是 cwnd 而不是队列:内核的 cwnd 一直小于路径加队列能容纳的量,报文在队列里的等待约等于 cwnd 超出带宽时延积的部分排空所需的时间", func(v *check.View) (bool, i18n.Text) {
+		check.New("bbr's cwnd, not the queue, caps its flight: the kernel's cwnd (median over the second half) is below what the path and the queue hold, and its packets wait about as long as the part of cwnd beyond the path's bandwidth-delay product takes to drain", "限制 bbr 在途数据的是 cwnd 而不是队列:内核的 cwnd(后一半的中位数)小于路径加队列能容纳的量,报文在队列里的等待约等于 cwnd 超出带宽时延积的部分排空所需的时间", func(v *check.View) (bool, i18n.Text) {
 			r := congMeasure(v, congBytes)
 			bdp := float64(congRate) / 8 * r.minRTT.Seconds() / 1514 // frames
 			predicted := time.Duration((float64(r.cwnd) - bdp) * frameTime)
 			ratio := float64(r.queueDelayMedian) / max(float64(predicted), 1)
-			ok := r.alg == "bbr" && r.cwndMax > 0 && float64(r.cwndMax) < bdp+congQueue && ratio >= 0.5 && ratio <= 1.5
+			ok := r.alg == "bbr" && r.cwnd > 0 && float64(r.cwnd) < bdp+congQueue && ratio >= 0.5 && ratio <= 1.5
 			return ok, check.Say("cwnd median %d, largest %d segments; path %.1f frames (10 Mbit/s × min RTT %s ms) + queue %d; queue wait %s ms, (cwnd − path) × %.2f ms = %s ms",
 				"cwnd 中位数 %d,最大 %d 个报文段;路径 %.1f 帧(10 Mbit/s × 最小 RTT %s 毫秒)+ 队列 %d;队列等待 %s 毫秒,(cwnd − 路径)× %.2f 毫秒 = %s 毫秒",
 				r.cwnd, r.cwndMax, bdp, fmtMS(r.minRTT), congQueue, fmtMS(r.queueDelayMedian), frameTime/1e6, fmtMS(predicted))
