@@ -71,7 +71,11 @@ This run's wire is the congestion lesson's: 10 Mbit/s towards the server, 5 ms e
 			s.Step(fmt.Sprintf("The client sends %d MiB with %s; meanwhile, every 200 ms, a one-byte request on the other connection.", bloatBytes>>20, bloatAlgorithm),
 				fmt.Sprintf("客户端用 %s 发送 %d MiB;同时每隔 200 ms 在另一个连接上发一个字节的请求。", bloatAlgorithm, bloatBytes>>20))
 			done := make(chan error, 1)
-			go func() { done <- sendBulk(s, bulk, bloatBytes, bloatAlgorithm) }()
+			s.Go(func() error { // the session waits for it, whatever ends the run
+				err := sendBulk(s, bulk, bloatBytes, bloatAlgorithm)
+				done <- err
+				return err
+			})
 			// Requests once the queue has had time to fill, all within
 			// the transfer (2.6 s at 10 Mbit/s).
 			if err := s.Sleep(800 * time.Millisecond); err != nil {

@@ -128,8 +128,8 @@ func congMeasure(v *check.View, total int) congRun {
 	var half time.Time
 	r.goodput, half = secondHalfRate(v, client, total)
 	var rtts, queued []time.Duration
-	var cwnds []time.Duration // segments, as durations for median
-	var bws []time.Duration   // bytes per second, likewise
+	var cwnds []uint32 // segments
+	var bws []uint64   // bytes per second
 	var peak uint32
 	inRecovery := false
 	for _, e := range v.Events() {
@@ -151,10 +151,10 @@ func congMeasure(v *check.View, total int) congRun {
 		r.alg = t.Congestion
 		if !half.IsZero() && e.Time.After(half) && t.RTT > 0 {
 			rtts = append(rtts, t.RTT)
-			cwnds = append(cwnds, time.Duration(t.Cwnd))
+			cwnds = append(cwnds, t.Cwnd)
 			r.cwndMax = max(r.cwndMax, t.Cwnd)
 			if t.BBR != nil && t.BBR.Bandwidth > 0 {
-				bws = append(bws, time.Duration(t.BBR.Bandwidth))
+				bws = append(bws, t.BBR.Bandwidth)
 			}
 		}
 		if t.MinRTT > 0 && (r.minRTT == 0 || t.MinRTT < r.minRTT) {
@@ -172,8 +172,8 @@ func congMeasure(v *check.View, total int) congRun {
 	}
 	r.rtt = median(rtts)
 	r.queueDelayMedian = median(queued)
-	r.cwnd = uint32(median(cwnds))
-	r.bbrBW = uint64(median(bws))
+	r.cwnd = median(cwnds)
+	r.bbrBW = median(bws)
 	return r
 }
 

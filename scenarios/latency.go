@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -254,11 +255,12 @@ func latencyTimes(v *check.View) (bool, i18n.Text) {
 }
 
 // median is the middle of ds (0 for none).
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
+func median[T cmp.Ordered](xs []T) T {
+	if len(xs) == 0 {
+		var zero T
+		return zero
 	}
-	c := slices.Clone(ds)
+	c := slices.Clone(xs)
 	slices.Sort(c)
 	return c[len(c)/2]
 }

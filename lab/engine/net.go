@@ -400,11 +400,7 @@ func describeImpairment(im wire.Impairment) string {
 	pct("duplicate", im.Duplicate)
 	pct("corrupt", im.Corrupt)
 	if im.Rate > 0 {
-		q := im.Queue
-		if q == 0 {
-			q = wire.DefaultQueue
-		}
-		parts = append(parts, "rate "+bitsPerSecond(im.Rate), fmt.Sprintf("queue %d frames", q))
+		parts = append(parts, "rate "+bitsPerSecond(im.Rate), fmt.Sprintf("queue %d frames", im.WithDefaults().Queue))
 	}
 	if im.MTU > 0 {
 		parts = append(parts, fmt.Sprintf("mtu %d", im.MTU))

@@ -228,7 +228,7 @@ func NewModel(c Config, start time.Time) (*Model, error) {
 	}
 	m := &Model{start: start}
 	for d := range m.dirs {
-		m.dirs[d] = dirState{im: c.Impair[d].withDefaults(), rng: rand.New(rand.NewPCG(c.Seed, uint64(d)+0x9e3779b97f4a7c15))}
+		m.dirs[d] = dirState{im: c.Impair[d].WithDefaults(), rng: rand.New(rand.NewPCG(c.Seed, uint64(d)+0x9e3779b97f4a7c15))}
 	}
 	for _, r := range c.Rules {
 		m.rules = append(m.rules, ruleState{Rule: r})
@@ -236,8 +236,9 @@ func NewModel(c Config, start time.Time) (*Model, error) {
 	return m, nil
 }
 
-// withDefaults fills in the values an Impairment leaves zero.
-func (im Impairment) withDefaults() Impairment {
+// WithDefaults fills in the values an Impairment leaves zero: what the
+// wire really does.
+func (im Impairment) WithDefaults() Impairment {
 	if im.ReorderGap == 0 {
 		im.ReorderGap = time.Millisecond
 	}
@@ -269,7 +270,7 @@ func (m *Model) SetImpairment(im [2]Impairment) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for d := range m.dirs {
-		m.dirs[d].im = im[d].withDefaults()
+		m.dirs[d].im = im[d].WithDefaults()
 	}
 	return nil
 }
