@@ -27,8 +27,8 @@ const (
 // connection behind it.
 var Bufferbloat = lesson.Define(lesson.Scenario{
 	Name:    "bufferbloat",
-	Title:   i18n.T("Bufferbloat: a bigger queue, the same throughput, a longer wait", "缓冲区膨胀:队列更大,吞吐量不变,等待更久"),
-	Summary: i18n.T("3 MiB with cubic through a 10 Mbit/s wire, its queue 16 frames then 256: the throughput barely changes, the round trip grows several times over, and a one-byte request on another connection waits behind the bulk", "用 cubic 通过 10 Mbit/s 的线路发 3 MiB,队列先是 16 帧再是 256 帧:吞吐量几乎不变,往返时间成倍增长,另一个连接上一个字节的请求排在大批数据后面等待"),
+	Title:   i18n.T("Bufferbloat: a bigger queue, no more throughput, a longer wait", "缓冲区膨胀:队列更大,吞吐量不增,等待更久"),
+	Summary: i18n.T("3 MiB with cubic through a 10 Mbit/s wire, its queue 16 frames then 256: the deeper queue adds no throughput, the round trip grows several times over, and a one-byte request on another connection waits behind the bulk", "用 cubic 通过 10 Mbit/s 的线路发 3 MiB,队列先是 16 帧再是 256 帧:更深的队列不增加吞吐量,往返时间成倍增长,另一个连接上一个字节的请求排在大批数据后面等待"),
 	Lanes:   []string{client, server},
 	Wire:    &wire.Config{Seed: 1, Impair: *congWire(bloatSmallQueue)},
 	Lesson: i18n.T(`A queue in front of a bottleneck absorbs bursts: without one, two packets arriving together would lose one. So buffers seem good, and bigger seem better. But a loss-based sender (reno, cubic) grows its window until the queue overflows, however large the queue is: a large queue does not make the bottleneck faster, it only stays full. Every packet through it, the bulk transfer's and everyone else's, waits for the whole queue ahead of it. That is bufferbloat: seconds of delay in home routers and modems, a video call stuttering while a file uploads.
@@ -155,8 +155,8 @@ func (r bloatRun) String() string {
 
 var bloatSmall = &lesson.Act{
 	Title: i18n.T("a queue of 16 frames.", "队列 16 帧。"),
-	Lesson: i18n.T(`a queue of 16 frames, two bandwidth-delay products. cubic overflows it often, and backs off to 70% each time; 70% of a window that filled the path and the queue still fills the path, so the bottleneck never idles.`,
-		`队列 16 帧,两个带宽时延积。cubic 经常让它溢出,每次退到 70%;一个装满路径和队列的窗口的 70% 仍能装满路径,所以瓶颈从不空闲。`),
+	Lesson: i18n.T(`a queue of 16 frames, two bandwidth-delay products. cubic overflows it often, and backs off to 70% each time; 70% of a window that filled the path and the queue still fills the path, so the link need not idle. How much it carried is shown beside the checks: on an idle machine nearly the full rate; a busy machine's relay, reading frames late and in bunches, overflows so short a queue more often.`,
+		`队列 16 帧,两个带宽时延积。cubic 经常让它溢出,每次退到 70%;一个装满路径和队列的窗口的 70% 仍能装满路径,所以链路不必空闲。实际传了多少列在检查旁边:空闲的机器上几乎是满速;繁忙的机器上中继读帧又晚又成批,这么短的队列更容易溢出。`),
 	Checks: []check.Check{
 		check.New("every request is answered while the bulk transfer runs (the round trip and the throughput are shown)", "大批传输进行时每个请求都得到回答(列出往返时间和吞吐量)", func(v *check.View) (bool, i18n.Text) {
 			r := bloatMeasure(v)
