@@ -234,6 +234,9 @@ func (v *headlessView) finish(sum timeline.Summary) {
 		v.js.Summary(sum)
 		return
 	}
+	if v.ladder != nil {
+		v.ladder.Flush(v.text)
+	}
 	if v.showBytes {
 		render.Segmentation(v.text, v.tl, v.lang, v.width)
 	}

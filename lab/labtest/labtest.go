@@ -96,6 +96,7 @@ func Ladder(tl *timeline.Timeline) string {
 	l := render.NewLadder(tl.Meta(), 100, i18n.En)
 	l.Header(&b)
 	tl.All(func(e *timeline.Event) bool { l.Event(&b, e); return true })
+	l.Flush(&b)
 	render.Segmentation(&b, tl, i18n.En, 100)
 	render.Checks(&b, tl, i18n.En, 100)
 	sum, _ := tl.Closed()

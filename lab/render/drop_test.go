@@ -31,7 +31,8 @@ func TestLadderSaysDropped(t *testing.T) {
 
 // TestLadderWire: on a lab wire a lost packet's arrow stops mid-wire at ✗
 // (it never reached the other lane), in either direction, and a delivered
-// one says how long it was in flight, measured at both capture points.
+// one says how long it was in flight, measured at both capture points,
+// and bends down towards its receiver.
 func TestLadderWire(t *testing.T) {
 	meta := timeline.Meta{Scenario: "echo", Lanes: []string{"client", "server"}, Start: time.Unix(0, 0), Points: []string{"client:eth0", "server:eth0"}}
 	sent := time.Unix(1, 0)
@@ -57,7 +58,8 @@ func TestLadderWire(t *testing.T) {
 	}{
 		{"lost client→server", pkt("client", "server", decode.DropWire, time.Time{}), i18n.En, []string{"│─", "lost on the wire", "✗ "}, []string{"▶", "in flight"}},
 		{"lost server→client", pkt("server", "client", decode.DropWire, time.Time{}), i18n.En, []string{" ✗", "─│"}, []string{"◀", "│─"}},
-		{"delivered after 12.5 ms", pkt("client", "server", 0, sent.Add(12500*time.Microsecond)), i18n.En, []string{"12.5 ms in flight", "─▶│"}, []string{"✗"}},
+		{"delivered after 12.5 ms", pkt("client", "server", 0, sent.Add(12500*time.Microsecond)), i18n.En, []string{"12.5 ms in flight ─╮", "│────"}, []string{"✗", "▶"}},
+		{"delivered leftwards", pkt("server", "client", 0, sent.Add(12500*time.Microsecond)), i18n.En, []string{"╭─ ACK", "────│"}, []string{"◀"}},
 		{"delivered, in Chinese", pkt("client", "server", 0, sent.Add(12500*time.Microsecond)), i18n.Zh, []string{"在途 12.5 ms"}, nil},
 		{"under a millisecond says nothing", pkt("client", "server", 0, sent.Add(300*time.Microsecond)), i18n.En, []string{"─▶│"}, []string{"in flight"}},
 	}
@@ -73,5 +75,60 @@ func TestLadderWire(t *testing.T) {
 				t.Errorf("%s: row has %q:\n%s", tc.name, l, got)
 			}
 		}
+	}
+}
+
+// TestLadderSlopes: a packet in flight for milliseconds leaves its sender
+// on its own row, crosses the rows of what happened meanwhile as a slope
+// that moves towards its receiver, and arrives on a row at its arrival
+// time — after the events before it, before the events after it, also
+// when nothing follows (Flush). A copy the wire duplicated arrives twice.
+func TestLadderSlopes(t *testing.T) {
+	start := time.Unix(0, 0)
+	meta := timeline.Meta{Scenario: "echo", Lanes: []string{"client", "server"}, Start: start, Points: []string{"client:eth0", "server:eth0"}}
+	ms := func(n int) time.Time { return start.Add(time.Duration(n) * time.Millisecond) }
+	syn := &decode.Packet{N: 1, Proto: decode.ProtoTCP, Src: netip.MustParseAddrPort("192.0.2.10:40000"),
+		Dst: netip.MustParseAddrPort("192.0.2.20:8888"), Flags: decode.SYN, Flow: decode.FlowNotes{WinBytes: 64240},
+		Lab: decode.LabNotes{From: "client", To: "server", Wire: decode.WireNotes{From: "client:eth0", To: "server:eth0", Known: true, Arrived: ms(40), Bit: -1,
+			Arrivals: []decode.Arrival{{At: ms(40)}, {At: ms(50)}}}}}
+	state := func(at int, lane string) timeline.Event {
+		return timeline.Event{Time: ms(at), Kind: timeline.KindApp, App: &timeline.App{Lane: lane, Call: timeline.CallConnect, Detail: "to 192.0.2.20:8888"}}
+	}
+	evs := []timeline.Event{
+		{Time: ms(0), Kind: timeline.KindPacket, Packet: syn},
+		state(10, "client"),
+		state(30, "client"),
+		state(45, "server"),
+	}
+	var b bytes.Buffer
+	l := render.NewLadder(meta, 80, i18n.En)
+	for i := range evs {
+		l.Event(&b, &evs[i])
+	}
+	l.Flush(&b)
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("want 6 rows (sent, 2 crossed, arrived, event, copy 2), got %d:\n%s", len(lines), b.String())
+	}
+	col := func(line string, r rune) int {
+		for i, c := range []rune(line) {
+			if c == r {
+				return i
+			}
+		}
+		return -1
+	}
+	bend, at10, at30 := col(lines[0], '╮'), col(lines[1], '╲'), col(lines[2], '╲')
+	if bend < 0 || at10 <= bend || at30 <= at10 {
+		t.Errorf("the slope does not move towards the receiver (bend %d, 10 ms %d, 30 ms %d):\n%s", bend, at10, at30, b.String())
+	}
+	if !strings.HasPrefix(lines[3], "  40.000") || !strings.Contains(lines[3], "SYN seq=0") || !strings.HasSuffix(lines[3], "─▶│") || col(lines[3], '╰') < at30 {
+		t.Errorf("row 4 is not the SYN arriving at 40 ms from where its slope was:\n%s", b.String())
+	}
+	if !strings.HasPrefix(lines[4], "  45.000") {
+		t.Errorf("the event at 45 ms is not after the arrival:\n%s", b.String())
+	}
+	if !strings.HasPrefix(lines[5], "  50.000") || !strings.Contains(lines[5], "(copy 2)") {
+		t.Errorf("the duplicate's arrival is missing at the end:\n%s", b.String())
 	}
 }

@@ -27,11 +27,22 @@ import (
 type Ladder struct {
 	Width int // columns (default 80)
 	Lang  i18n.Lang
+	// Conns, when set, counts the connected TCP sockets with kernel
+	// states a lane has had up to the event being laid out (a view that
+	// draws from the middle of a run knows them from elsewhere); unset,
+	// the ladder counts those it has drawn.
+	Conns func(lane string) int
 
 	meta  timeline.Meta
 	lanes []string
 	xs    []int
 	socks map[string]map[timeline.Socket]bool // each lane's connected TCP sockets so far
+
+	// Drawing as the run goes (Event): the packets in flight, the events
+	// drawn, the time of the last.
+	air  Air
+	n    int
+	last time.Time
 }
 
 const timeCol = 9 // "  123.456 "
@@ -242,19 +253,48 @@ func (l *Ladder) line(stamp string, row []rune) string {
 	return strings.TrimRight(stamp+string(l.cells(row[timeCol:])), " ")
 }
 
-// Event writes the rows for one event (none for check events: see Checks).
+// Event writes the rows for one event (none for check events: see
+// Checks), after the rows of the packets that arrived since the event
+// before it. Events come in timeline order.
 func (l *Ladder) Event(w io.Writer, e *timeline.Event) {
+	l.arrivals(w, e.Time)
 	if e.Kind == timeline.KindNote && e.Note.ActStart {
 		fmt.Fprintln(w)
 	}
-	for _, line := range l.Lines(e) {
+	for _, line := range l.LinesIn(e, &l.air) {
 		fmt.Fprintln(w, line)
 	}
+	l.air.Add(l.n, e)
+	l.n++
+	l.last = e.Time
+}
+
+// Flush writes the rows of the packets still in flight after the last
+// event: the ladder ends when the last of them has arrived.
+func (l *Ladder) Flush(w io.Writer) {
+	if l.air.Len() > 0 {
+		l.arrivals(w, l.last.Add(l.air.longest))
+	}
+}
+
+func (l *Ladder) arrivals(w io.Writer, upTo time.Time) {
+	if l.air.Len() == 0 {
+		return
+	}
+	lines, _ := l.Arrivals(l.last, upTo, &l.air)
+	for _, line := range lines {
+		fmt.Fprintln(w, line)
+	}
+	l.air.Forget(upTo)
 }
 
 // Lines are the rows of one event (none for check events), without the
 // blank line before an act; the first carries the time.
-func (l *Ladder) Lines(e *timeline.Event) []string {
+func (l *Ladder) Lines(e *timeline.Event) []string { return l.LinesIn(e, nil) }
+
+// LinesIn are Lines with the slopes of the packets air holds in flight at
+// the event's time crossing its first row.
+func (l *Ladder) LinesIn(e *timeline.Event, air *Air) []string {
 	stamp := l.stamp(e.Time)
 	var rows [][]rune
 	switch e.Kind {
@@ -276,6 +316,9 @@ func (l *Ladder) Lines(e *timeline.Event) []string {
 		return l.prose(stamp, prefix, e.Note.Text.In(l.Lang))
 	default:
 		return nil
+	}
+	if len(rows) > 0 && air.Len() > 0 {
+		l.slopes(rows[0], e.Time, air)
 	}
 	lines := make([]string, len(rows))
 	for k, row := range rows {
@@ -317,7 +360,11 @@ func (l *Ladder) seen(lane string, s timeline.Socket) {
 func (l *Ladder) stateText(s *timeline.State) string {
 	l.seen(s.Lane, s.Socket)
 	t := StateTextIn(s, l.Lang)
-	if len(l.socks[s.Lane]) > 1 && l.socks[s.Lane][s.Socket] {
+	n := len(l.socks[s.Lane])
+	if l.Conns != nil {
+		n = l.Conns(s.Lane)
+	}
+	if n > 1 && !s.Socket.Listener() && s.Socket.Local.IsValid() {
 		t += fmt.Sprintf(" · :%d→:%d", s.Socket.Local.Port(), s.Socket.Remote.Port())
 	}
 	return t
@@ -334,44 +381,81 @@ func (l *Ladder) annotate(lane string, sock timeline.Socket, text string) [][]ru
 	return l.across(who + ": " + text)
 }
 
-// packet is an arrow from lane to lane with its label on it; a label too
-// long for the arrow goes on on rows below, between the same two lanes. A
-// packet the wire lost stops mid-wire at ✗; one that spent a millisecond
-// or more on a lab wire says how long (sent is when it left its sender).
-func (l *Ladder) packet(p *decode.Packet, sent time.Time) [][]rune {
+// arrow is where a packet's arrow goes: between lanes' columns a < b,
+// rightwards or not, its label's lines, and, for a packet in flight long
+// enough to cross rows, the column where it bends down towards its
+// receiver (-1: it goes straight across).
+type arrow struct {
+	a, b  int
+	right bool
+	lines []string
+	start int // first column of the first line of the label
+	bend  int
+}
+
+// arrowOf lays out a packet's arrow; false for a packet the ladder has no
+// two lanes for.
+func (l *Ladder) arrowOf(p *decode.Packet, sent time.Time) (arrow, bool) {
+	from, to := l.lane(p.Lab.From), l.lane(p.Lab.To)
+	if from < 0 || to < 0 || from == to {
+		return arrow{}, false
+	}
+	ar := arrow{a: l.xs[from], b: l.xs[to], right: l.xs[from] < l.xs[to], bend: -1}
+	if !ar.right {
+		ar.a, ar.b = ar.b, ar.a
+	}
+	ar.lines = wrapCells(l.packetLabel(p, sent), ar.b-ar.a-5)
+	lw := Width(ar.lines[0])
+	ar.start = ar.a + 1 + (ar.b-ar.a-1-lw)/2
+	if p.Lab.Wire.Crossed() && p.Lab.Wire.InFlight(sent) >= MinFlight && p.Lab.Drop != decode.DropWire {
+		if ar.right {
+			ar.bend = min(ar.start+lw+2, ar.b-1)
+		} else {
+			ar.bend = max(ar.start-3, ar.a+1)
+		}
+	}
+	return ar, true
+}
+
+// packetLabel is the text on a packet's arrow: what it is, what happened
+// to it, how long it was in flight.
+func (l *Ladder) packetLabel(p *decode.Packet, sent time.Time) string {
 	label := PacketLabel(p)
 	if p.Lab.Drop != decode.Delivered {
 		label = p.Lab.Drop.Text().In(l.Lang) + " · " + label // first: it survives truncation
 	}
 	if w := &p.Lab.Wire; w.Crossed() {
-		if d := w.InFlight(sent); d >= time.Millisecond {
+		if d := w.InFlight(sent); d >= MinFlight {
 			ms := strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
 			label += i18n.T(" · "+ms+" ms in flight", " · 在途 "+ms+" ms").In(l.Lang)
 		}
 	}
-	lost := p.Lab.Drop == decode.DropWire
-	from, to := l.lane(p.Lab.From), l.lane(p.Lab.To)
-	if from < 0 || to < 0 || from == to {
+	return label
+}
+
+// packet is an arrow from lane to lane with its label on it; a label too
+// long for the arrow goes on on rows below, between the same two lanes. A
+// packet the wire lost stops mid-wire at ✗. One that spent a millisecond
+// or more on a lab wire says how long (sent is when it left its sender)
+// and bends down past its label (╮ or ╭): it reaches its receiver on a
+// row of its own, at the time it arrived (see Arrivals).
+func (l *Ladder) packet(p *decode.Packet, sent time.Time) [][]rune {
+	ar, ok := l.arrowOf(p, sent)
+	if !ok {
 		name := func(lane string, ap netip.AddrPort) string {
 			if lane != "" {
 				return lane
 			}
 			return ap.String()
 		}
-		return l.across(fmt.Sprintf("%s → %s %s", name(p.Lab.From, p.Src), name(p.Lab.To, p.Dst), label))
+		return l.across(fmt.Sprintf("%s → %s %s", name(p.Lab.From, p.Src), name(p.Lab.To, p.Dst), l.packetLabel(p, sent)))
 	}
-	a, b := l.xs[from], l.xs[to]
-	right := a < b
-	if !right {
-		a, b = b, a
-	}
-	span := b - a - 5
-	lines := wrapCells(label, span)
+	a, b := ar.a, ar.b
 	row := l.blank()
 	for x := a + 1; x < b; x++ {
 		row[x] = '─'
 	}
-	if right {
+	if ar.right {
 		row[b-1] = '▶'
 	} else {
 		row[a+1] = '◀'
@@ -385,17 +469,123 @@ func (l *Ladder) packet(p *decode.Packet, sent time.Time) [][]rune {
 			row[start+lw] = ' '
 		}
 	}
-	center(row, lines[0])
-	if lost {
-		cutArrow(row, a, b, right)
+	center(row, ar.lines[0])
+	switch {
+	case p.Lab.Drop == decode.DropWire:
+		cutArrow(row, a, b, ar.right)
+	case ar.bend >= 0 && ar.right:
+		row[ar.bend] = '╮'
+		for x := ar.bend + 1; x < b; x++ {
+			row[x] = ' '
+		}
+	case ar.bend >= 0:
+		row[ar.bend] = '╭'
+		for x := a + 1; x < ar.bend; x++ {
+			row[x] = ' '
+		}
 	}
 	rows := [][]rune{row}
-	for _, line := range lines[1:] {
+	for _, line := range ar.lines[1:] {
 		r := l.blank()
 		center(r, line)
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// at is the column a flight's slope has reached at time t: from its bend
+// at the time it left to its receiver's lane at the time it arrived.
+func (l *Ladder) at(f flight, ar arrow, t time.Time) int {
+	span := f.arrived.Sub(f.e.Time)
+	frac := 0.0
+	if span > 0 {
+		frac = min(max(float64(t.Sub(f.e.Time))/float64(span), 0), 1)
+	}
+	if ar.right {
+		return ar.bend + int(frac*float64(ar.b-1-ar.bend)+0.5)
+	}
+	return ar.bend - int(frac*float64(ar.bend-ar.a-1)+0.5)
+}
+
+// maxSlopes is how many packets in flight a row shows crossing it: more
+// would hide the row's own text in marks (a bulk transfer's window).
+const maxSlopes = 4
+
+// slopes marks, on a row drawn at time t, where each packet in the air
+// has got to: ╲ for one going right, ╱ for one going left, on blank cells
+// only, one blank cell from anything else.
+func (l *Ladder) slopes(row []rune, t time.Time, air *Air) {
+	fl := air.flying(t)
+	if len(fl) > maxSlopes {
+		return
+	}
+	for _, f := range fl {
+		ar, ok := l.arrowOf(f.e.Packet, f.e.Time)
+		if !ok || ar.bend < 0 {
+			continue
+		}
+		x := l.at(f, ar, t)
+		if x <= 0 || x+1 >= len(row) || row[x-1] != ' ' || row[x] != ' ' || row[x+1] != ' ' {
+			continue
+		}
+		row[x] = '╲'
+		if !ar.right {
+			row[x] = '╱'
+		}
+	}
+}
+
+// Arrivals are the rows of the packets that reached their receivers after
+// the row drawn at after and by upTo, in the order they arrived, each with
+// the index of its packet's event: the arrow comes down from where its
+// slope was at after (╰ or ╯) into the receiver's lane, labelled with the
+// packet's name.
+func (l *Ladder) Arrivals(after, upTo time.Time, air *Air) (lines []string, events []int) {
+	for _, f := range air.arriving(after, upTo) {
+		ar, ok := l.arrowOf(f.e.Packet, f.e.Time)
+		if !ok || ar.bend < 0 {
+			continue
+		}
+		a, b := ar.a, ar.b
+		row := l.blank()
+		name := ArrivalLabel(f.e.Packet)
+		if f.copy > 0 {
+			name += fmt.Sprintf(tr(l.Lang, " (copy %d)", "(第 %d 份)"), f.copy+1)
+		}
+		s := l.at(f, ar, after)
+		nw := Width(name)
+		if ar.right {
+			s = min(max(s, ar.bend), b-2)
+			row[s] = '╰'
+			for x := s + 1; x < b-1; x++ {
+				row[x] = '─'
+			}
+			row[b-1] = '▶'
+			switch {
+			case b-3-(s+2) >= nw: // on the arrow: "╰─ SYN seq=0 ─▶"
+				l.put(row, b-3-nw, " "+name+" ")
+			case s-2-(a+2) >= nw: // before it: "SYN seq=0 ╰──▶"
+				l.put(row, s-1-nw, name)
+			}
+		} else {
+			s = max(min(s, ar.bend), a+2)
+			row[s] = '╯'
+			for x := a + 2; x < s; x++ {
+				row[x] = '─'
+			}
+			row[a+1] = '◀'
+			switch {
+			case s-2-(a+3) >= nw:
+				l.put(row, a+3, " "+name+" ")
+			case b-2-(s+2) >= nw:
+				l.put(row, s+2, name)
+			}
+		}
+		l.slopes(row, f.arrived, air)
+		lines = append(lines, l.line(l.stamp(f.arrived), row))
+		events = append(events, f.event)
+	}
+	return lines, events
 }
 
 // cutArrow ends the arrow between a and b mid-wire, at ✗ past its label:

@@ -82,17 +82,20 @@ func (v *ladderView) Draw(screen tcell.Screen) {
 		v.pinned = false
 		v.lastCursor = m.cursor
 	}
-	// Each event takes as many rows as its labels wrap to; only the
-	// events from offset on are laid out, at most a screenful.
-	cache := map[int][]string{}
-	lines := func(i int) []string {
-		if l, ok := cache[i]; ok {
-			return l
+	// Each event takes as many rows as its labels wrap to, after the
+	// rows of the packets that reached their receivers since the event
+	// before it; only the events from offset on are laid out, at most a
+	// screenful.
+	cache := map[int]eventRows{}
+	rowsOf := func(i int) eventRows {
+		if r, ok := cache[i]; ok {
+			return r
 		}
-		l := v.lines(lad, m.at(i))
-		cache[i] = l
-		return l
+		r := v.rows(lad, i)
+		cache[i] = r
+		return r
 	}
+	lines := func(i int) []string { return rowsOf(i).lines }
 	if !v.pinned && m.cursor >= 0 {
 		if m.cursor < v.offset {
 			v.offset = m.cursor
@@ -122,21 +125,36 @@ func (v *ladderView) Draw(screen tcell.Screen) {
 		if i == sel {
 			st = st.Bold(true).Underline(true)
 		}
-		for k, line := range lines(i) {
+		er := rowsOf(i)
+		for k, line := range er.lines {
 			if row >= bh {
 				break
 			}
 			yy := y + hdr + row
-			if i == m.cursor {
+			owner := i
+			switch {
+			case k < len(er.arrived):
+				// A packet arriving: drawn as its own arrow is, dim once
+				// the cursor is before the arrival.
+				owner = er.arrived[k]
+				ast := v.style(m.at(owner))
+				if i > m.cursor {
+					ast = ast.Dim(true)
+				}
+				if owner == sel {
+					ast = ast.Bold(true).Underline(true)
+				}
+				put(screen, x, yy, w, line, ast)
+			case i == m.cursor:
 				fill(screen, x, yy, w, ' ', th.cursor)
-				if k == 0 {
+				if k == len(er.arrived) {
 					line = markCursor(line)
 				}
 				put(screen, x, yy, w, line, th.cursor)
-			} else {
+			default:
 				put(screen, x, yy, w, line, st)
 			}
-			v.rowEvent = append(v.rowEvent, i)
+			v.rowEvent = append(v.rowEvent, owner)
 			row++
 		}
 	}
@@ -146,7 +164,29 @@ func (v *ladderView) Draw(screen tcell.Screen) {
 	}
 }
 
-// lines renders one event as its ladder rows (at least one).
+// eventRows are the rows drawn for one event: first those of the packets
+// that arrived since the event before it (arrived: each one's event), then
+// the event's own.
+type eventRows struct {
+	lines   []string
+	arrived []int
+}
+
+// rows lays out event i with the arrivals before it.
+func (v *ladderView) rows(lad *render.Ladder, i int) eventRows {
+	m := v.d.model
+	e := m.at(i)
+	var r eventRows
+	if i > 0 && m.air.Len() > 0 {
+		r.lines, r.arrived = lad.Arrivals(m.at(i-1).Time, e.Time, &m.air)
+	}
+	lad.Conns = func(lane string) int { return m.connsBy(lane, i) }
+	r.lines = append(r.lines, v.lines(lad, e)...)
+	return r
+}
+
+// lines renders one event as its ladder rows (at least one), crossed by
+// the slopes of the packets in flight.
 func (v *ladderView) lines(lad *render.Ladder, e *timeline.Event) []string {
 	d, m := v.d, v.d.model
 	var out []string
@@ -160,7 +200,7 @@ func (v *ladderView) lines(lad *render.Ladder, e *timeline.Event) []string {
 			out = append(out, stamp+" "+mark+" "+l)
 		}
 	} else {
-		out = lad.Lines(e)
+		out = lad.LinesIn(e, &m.air)
 	}
 	if len(out) == 0 {
 		out = []string{""}

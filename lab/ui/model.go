@@ -9,6 +9,7 @@ import (
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/flow"
 	"github.com/netlab/netlab/lab/lesson"
+	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/timeline"
 )
 
@@ -43,6 +44,8 @@ type runModel struct {
 
 	filter *packetFilter // nil: every packet
 	shown  []int32       // indexes into packets passing the filter (filter != nil)
+
+	air render.Air // packets that spent milliseconds on a lab wire, for the ladder's slopes
 }
 
 // sockInfo is one socket of the run and its state events.
@@ -143,6 +146,9 @@ func (m *runModel) apply(d *delta) bool {
 				m.shown = append(m.shown, int32(k))
 			}
 		}
+	}
+	for _, i := range d.packets {
+		m.air.Add(int(i), m.at(int(i)))
 	}
 	m.infos = append(m.infos, d.infos...)
 	m.steps = append(m.steps, d.steps...)
@@ -350,4 +356,16 @@ func (m *runModel) setFilter(f *packetFilter) {
 			m.shown = append(m.shown, int32(k))
 		}
 	}
+}
+
+// connsBy counts the connected TCP sockets of lane with a state event at
+// or before event i, as the headless ladder counts them when it reaches i.
+func (m *runModel) connsBy(lane string, i int) int {
+	n := 0
+	for _, si := range m.socks {
+		if si.lane == lane && !si.listener && si.sock.Local.IsValid() && len(si.states) > 0 && int(si.states[0]) <= i {
+			n++
+		}
+	}
+	return n
 }
