@@ -79,20 +79,24 @@ The fifth copy gets through. The server's program reads "hello" once: the retran
 		check.New(fmt.Sprintf("the client sent its data %d times: the wire lost the first %d", retransmitLosses+1, retransmitLosses),
 			fmt.Sprintf("客户端把数据发了 %d 次:线路丢了前 %d 次", retransmitLosses+1, retransmitLosses), func(v *check.View) (bool, i18n.Text) {
 				data := v.Packets(check.From(client), check.WithPayload)
-				var fates []string
+				var en, zh []string // each copy's packet number and fate
 				lost := 0
 				for _, p := range data {
-					fate := p.Lab.Drop.String()
-					if fate == "" {
-						fate = "delivered"
+					fate := i18n.T("delivered", "送达")
+					if p.Lab.Drop != decode.Delivered {
+						fate = i18n.T("lost", "丢失")
+						if p.Lab.Drop != decode.DropWire {
+							fate = p.Lab.Drop.Text()
+						}
 					}
-					fates = append(fates, fate)
+					en, zh = append(en, fmt.Sprintf("#%d %s", p.N, fate.En)), append(zh, fmt.Sprintf("#%d %s", p.N, fate.Zh))
 					if p.Lab.Drop == decode.DropWire {
 						lost++
 					}
 				}
 				ok := len(data) == retransmitLosses+1 && lost == retransmitLosses && data[len(data)-1].Lab.Drop == decode.Delivered
-				return ok, check.Say("%d copies, %d lost on the wire (%s)", "%d 份副本,%d 份在线路上丢失(%s)", len(data), lost, strings.Join(fates, " "))
+				return ok, i18n.T(fmt.Sprintf("%d copies, %d lost on the wire: %s", len(data), lost, strings.Join(en, ", ")),
+					fmt.Sprintf("%d 份副本,%d 份在线路上丢失:%s", len(data), lost, strings.Join(zh, ",")))
 			}).Clean(),
 		check.New("every copy after the first is the same bytes at the same sequence number, marked a retransmission",
 			"第一份之后的每份副本都是同样序号的同样字节,被标为重传", func(v *check.View) (bool, i18n.Text) {
