@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/netlab/netlab/lab/check"
@@ -28,7 +27,7 @@ var Handshake = lesson.Define(lesson.Scenario{
 
 Why three and not two? The server must learn that the client received its ISN, or a delayed old SYN could open a connection nobody asked for.
 
-The SYN and SYN,ACK also carry options that hold for the whole connection: MSS (the largest segment the sender will accept: here 65495, which is 65535 − 20 − 20, the most an IPv4 packet's 16-bit total-length field allows minus the IP and TCP headers; lo's MTU, 65536 here as the run reads it from the kernel, would allow one byte more, so the IP length limit, not the MTU, sets it), window scale (the window field is multiplied by 2^scale), SACK-permitted (selective acknowledgement may be used) and timestamps (RTT measurement and protection against wrapped sequence numbers).
+The SYN and SYN,ACK also carry options that hold for the whole connection: MSS (the largest segment the sender will accept: on loopback 65495, which is 65535 − 20 − 20, the most an IPv4 packet's 16-bit total-length field allows minus the IP and TCP headers; lo's MTU, 65536 as the run reads it from the kernel, would allow one byte more, so the IP length limit, not the MTU, sets it; on a lab wire the link is an Ethernet eth0 with an MTU of 1500, and the MSS is 1500 − 40 = 1460), window scale (the window field is multiplied by 2^scale), SACK-permitted (selective acknowledgement may be used) and timestamps (RTT measurement and protection against wrapped sequence numbers).
 
 The ladder shows sequence numbers relative to each side's ISN, as Wireshark does: the real ISNs are in the details and the checks.`,
 		`TCP 传输任何数据之前,双方必须知道对方的字节编号从哪里开始。每一方随机选择一个初始序列号(ISN),由对方确认:
@@ -39,7 +38,7 @@ The ladder shows sequence numbers relative to each side's ISN, as Wireshark does
 
 为什么是三次而不是两次?服务器必须知道客户端确实收到了它的 ISN,否则一个迟到的旧 SYN 就可能建立一个没人要的连接。
 
-SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接收的最大报文段:这里是 65495,即 65535 − 20 − 20,IPv4 报文 16 位总长度字段允许的最大值减去 IP 头和 TCP 头;lo 的 MTU 在这里是 65536(本次运行从内核读出),本可以多容纳一个字节,所以限制 MSS 的是 IP 长度上限,而不是 MTU)、窗口扩大因子(窗口字段要乘以 2^scale)、SACK-permitted(允许选择性确认)和时间戳(测量 RTT,防止序号回绕)。
+SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接收的最大报文段:在回环上是 65495,即 65535 − 20 − 20,IPv4 报文 16 位总长度字段允许的最大值减去 IP 头和 TCP 头;lo 的 MTU 是 65536(本次运行从内核读出),本可以多容纳一个字节,所以限制 MSS 的是 IP 长度上限,而不是 MTU;在实验线路上,链路是 MTU 为 1500 的以太网 eth0,MSS 是 1500 − 40 = 1460)、窗口扩大因子(窗口字段要乘以 2^scale)、SACK-permitted(允许选择性确认)和时间戳(测量 RTT,防止序号回绕)。
 
 梯形图中的序号是相对于各自 ISN 的相对序号(和 Wireshark 一样),真实 ISN 见详情和检查项。`),
 	Run: func(s *session.Session) error {
@@ -47,7 +46,7 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 		if err != nil {
 			return err
 		}
-		if err := noteMTU(s); err != nil {
+		if err := noteLink(s, client); err != nil {
 			return err
 		}
 		s.Step("The client calls connect(): the kernel sends SYN.", "客户端调用 connect():内核发出 SYN。")
@@ -114,16 +113,16 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 			}
 			return ok, check.Plain(strings.Join(parts, "; "))
 		}),
-		check.New("the SYN's MSS is 65535 − 40 = 65495, the IPv4 length limit minus the IP and TCP headers, below lo's MTU − 40", "SYN 的 MSS 是 65535 − 40 = 65495:IPv4 长度上限减去 IP 头和 TCP 头,小于 lo 的 MTU − 40", func(v *check.View) (bool, i18n.Text) {
+		check.New("the SYN's MSS is the client's link MTU − 40 (IP and TCP headers), or 65535 − 40 = 65495 where the IPv4 length limit is lower than the MTU", "SYN 的 MSS 是客户端链路 MTU − 40(IP 头和 TCP 头);若 IPv4 长度上限 65535 比 MTU 还小,则是 65535 − 40 = 65495", func(v *check.View) (bool, i18n.Text) {
 			syn := first(v.Packets(check.From(client), check.HasFlags(decode.SYN)))
-			mtu, ok := loMTU(v)
+			link, mtu, ok := linkMTU(v)
 			if syn == nil || !ok {
-				return false, check.Say("SYN or lo's MTU missing", "缺少 SYN 或 lo 的 MTU")
+				return false, check.Say("SYN or the client's MTU missing", "缺少 SYN 或客户端的 MTU")
 			}
 			const ipv4Max, headers = 65535, 20 + 20
-			mss := int(syn.Opts.MSS)
-			return mss == ipv4Max-headers && mtu-headers > mss, check.Say("SYN mss=%d; 65535 − 40 = %d; lo MTU %d (from the kernel) − 40 = %d", "SYN mss=%d;65535 − 40 = %d;lo 的 MTU %d(内核读数)− 40 = %d", mss, ipv4Max-headers, mtu, mtu-headers)
-		}).Loopback(),
+			mss, want := int(syn.Opts.MSS), min(mtu, ipv4Max)-headers
+			return mss == want, check.Say("SYN mss=%d; %s MTU %d (from the kernel), min(%d, 65535) − 40 = %d", "SYN mss=%d;%s 的 MTU %d(内核读数),min(%d, 65535) − 40 = %d", mss, link, mtu, mtu, want)
+		}),
 		check.New("accept() returns only after the client's ACK: the kernel did the handshake on its own", "accept() 在客户端的 ACK 之后才返回:握手是内核自己完成的", func(v *check.View) (bool, i18n.Text) {
 			ackAt, acceptAt := -1, -1
 			for i, e := range v.Events() {
@@ -148,28 +147,27 @@ SYN 和 SYN,ACK 还携带对整个连接有效的选项:MSS(发送方愿意接�
 	},
 })
 
-// mtuNote starts the note in which a scenario records lo's MTU as the
-// kernel reports it, for the checks (loMTU).
-const mtuNote = "lo's MTU, as the kernel reports it: "
+// linkNote starts the note in which a scenario records the MTU of a
+// lane's link as the kernel reports it, for the checks (linkMTU).
+const linkNote = "the client's link, as the kernel reports it: "
 
-// noteMTU records lo's MTU in this run's namespace.
-func noteMTU(s *session.Session) error {
-	lo, err := net.InterfaceByName("lo")
+// noteLink records the MTU of the interface lane's address lives on.
+func noteLink(s *session.Session, lane session.Lane) error {
+	name, mtu, err := s.Link(lane)
 	if err != nil {
-		return fmt.Errorf("lo's MTU: %w", err)
+		return err
 	}
-	s.Note(fmt.Sprintf("%s%d bytes", mtuNote, lo.MTU), fmt.Sprintf("内核报告的 lo MTU:%d 字节", lo.MTU))
+	s.Note(fmt.Sprintf("%s%s, MTU %d bytes", linkNote, name, mtu), fmt.Sprintf("内核报告的客户端链路:%s,MTU %d 字节", name, mtu))
 	return nil
 }
 
-// loMTU reads the MTU noteMTU recorded.
-func loMTU(v *check.View) (int, bool) {
+// linkMTU reads the link noteLink recorded.
+func linkMTU(v *check.View) (name string, mtu int, ok bool) {
 	for _, e := range v.Events() {
-		if e.Note != nil && strings.HasPrefix(e.Note.Text.En, mtuNote) {
-			var mtu int
-			_, err := fmt.Sscanf(strings.TrimPrefix(e.Note.Text.En, mtuNote), "%d bytes", &mtu)
-			return mtu, err == nil
+		if e.Note != nil && strings.HasPrefix(e.Note.Text.En, linkNote) {
+			_, err := fmt.Sscanf(strings.TrimPrefix(e.Note.Text.En, linkNote), "%s MTU %d bytes", &name, &mtu)
+			return strings.TrimSuffix(name, ","), mtu, err == nil
 		}
 	}
-	return 0, false
+	return "", 0, false
 }

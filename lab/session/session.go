@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -435,4 +436,35 @@ func (s *Session) Sysctl(lane Lane, key, value string) error {
 	v := strings.Join(strings.Fields(string(got)), " ") // "4096\t131072" as the user typed it
 	s.Note(fmt.Sprintf("%s's host: sysctl %s = %s", lane, key, v), fmt.Sprintf("%s 所在主机:sysctl %s = %s", lane, key, v))
 	return nil
+}
+
+// Link is the interface lane's address lives on and its MTU, read from the
+// kernel where lane's sockets live: lo on loopback, eth0 on a lab network
+// host. The segments lane's kernel builds are sized by it (the MSS it
+// announces is the MTU less the IP and TCP headers).
+func (s *Session) Link(lane Lane) (name string, mtu int, err error) {
+	addr := s.Addr(lane)
+	err = s.in(lane, func() error {
+		ifs, err := net.Interfaces()
+		if err != nil {
+			return err
+		}
+		for _, ifi := range ifs {
+			addrs, err := ifi.Addrs()
+			if err != nil {
+				return err
+			}
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok && n.Contains(addr.AsSlice()) {
+					name, mtu = ifi.Name, ifi.MTU
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("no interface holds %s", addr)
+	})
+	if err != nil {
+		return "", 0, fmt.Errorf("%s's link: %w", lane, err)
+	}
+	return name, mtu, nil
 }
