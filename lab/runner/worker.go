@@ -102,10 +102,12 @@ func WorkerMainWith(cat lesson.Catalog, opts WorkerOptions) int {
 // minProcs is the fewest Ps a run gets. A lab wire's relay is a
 // measuring instrument: a goroutine woken by a frame must run within
 // microseconds. With one P per core, while the engine's goroutines keep
-// both busy (the run's first milliseconds: captures, pollers, the
-// program), it waits for one to be preempted — up to 10 ms, measured as
-// 7–19 ms on the first frames of a 2-core run against 0.5–5 ms with four
-// Ps, where the kernel's scheduler shares the cores between the threads.
+// both busy, it waits for one to be preempted. Measured on a 2-core
+// machine, the slowest frame of echo on a wire (8 runs each): 0.3–4.7 ms,
+// median 2.1, with two Ps; 0.2–3.7 ms, median 1.0, with four, where the
+// kernel's scheduler shares the cores between the threads. (Before the
+// hosts' socket tables were made small, the pollers kept both cores busy
+// and it was 7–19 ms against 0.5–5.)
 const minProcs = 4
 
 // raiseProcs gives the run at least minProcs Ps, unless GOMAXPROCS says
