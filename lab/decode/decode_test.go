@@ -3,6 +3,7 @@ package decode_test
 import (
 	"errors"
 	"io"
+	"net"
 	"net/netip"
 	"testing"
 
@@ -85,6 +86,8 @@ func build(t *testing.T, ls ...gopacket.SerializableLayer) []byte {
 
 func TestSynthetic(t *testing.T) {
 	lo := []byte{127, 0, 0, 1}
+	cliMAC, srvMAC := net.HardwareAddr{2, 0, 0, 0, 0, 0x0a}, net.HardwareAddr{2, 0, 0, 0, 0, 0x14}
+	bcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	ip4 := func(proto layers.IPProtocol) *layers.IPv4 {
 		return &layers.IPv4{Version: 4, TTL: 64, Protocol: proto, SrcIP: lo, DstIP: lo}
 	}
@@ -119,9 +122,30 @@ func TestSynthetic(t *testing.T) {
 				t.Errorf("got v%d %s %s %s seq %d", p.IPVersion, p.Proto, p.Flags, p.Dst, p.Seq)
 			}
 		}},
-		{"arp is kept as a record without addresses", layers.LinkTypeEthernet, build(t, &layers.Ethernet{EthernetType: layers.EthernetTypeARP, SrcMAC: make([]byte, 6), DstMAC: make([]byte, 6)}, &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4, SourceHwAddress: make([]byte, 6), SourceProtAddress: lo, DstHwAddress: make([]byte, 6), DstProtAddress: lo}), func(t *testing.T, p *decode.Packet) {
-			if p.Proto != decode.ProtoOther || p.IPVersion != 0 {
-				t.Errorf("got %s v%d", p.Proto, p.IPVersion)
+		{"arp request: who has, broadcast", layers.LinkTypeEthernet, build(t, &layers.Ethernet{EthernetType: layers.EthernetTypeARP, SrcMAC: cliMAC, DstMAC: bcast},
+			&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
+				SourceHwAddress: cliMAC, SourceProtAddress: []byte{192, 0, 2, 10}, DstHwAddress: make([]byte, 6), DstProtAddress: []byte{192, 0, 2, 20}}), func(t *testing.T, p *decode.Packet) {
+			if p.Proto != decode.ProtoARP || p.IPVersion != 0 || p.ARP.Op != decode.ARPRequest || !p.ARP.Broadcast() {
+				t.Errorf("got %s v%d op %d", p.Proto, p.IPVersion, p.ARP.Op)
+			}
+			if got, want := p.Label(), "ARP who has 192.0.2.20? tell 192.0.2.10 (broadcast)"; got != want {
+				t.Errorf("label %q, want %q", got, want)
+			}
+		}},
+		{"arp reply: is at, unicast", layers.LinkTypeEthernet, build(t, &layers.Ethernet{EthernetType: layers.EthernetTypeARP, SrcMAC: srvMAC, DstMAC: cliMAC},
+			&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPReply,
+				SourceHwAddress: srvMAC, SourceProtAddress: []byte{192, 0, 2, 20}, DstHwAddress: cliMAC, DstProtAddress: []byte{192, 0, 2, 10}}), func(t *testing.T, p *decode.Packet) {
+			if p.Proto != decode.ProtoARP || p.ARP.Op != decode.ARPReply || p.ARP.Broadcast() || p.ARP.TargetMAC != [6]byte(cliMAC) {
+				t.Errorf("got %s op %d target %x", p.Proto, p.ARP.Op, p.ARP.TargetMAC)
+			}
+			if got, want := p.Label(), "ARP 192.0.2.20 is at 02:00:00:00:00:14"; got != want {
+				t.Errorf("label %q, want %q", got, want)
+			}
+		}},
+		{"arp for another protocol stays a record without addresses", layers.LinkTypeEthernet, build(t, &layers.Ethernet{EthernetType: layers.EthernetTypeARP, SrcMAC: make([]byte, 6), DstMAC: make([]byte, 6)},
+			&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv6, HwAddressSize: 6, ProtAddressSize: 4, SourceHwAddress: make([]byte, 6), SourceProtAddress: lo, DstHwAddress: make([]byte, 6), DstProtAddress: lo}), func(t *testing.T, p *decode.Packet) {
+			if p.Proto != decode.ProtoOther || p.IPVersion != 0 || p.Src.IsValid() {
+				t.Errorf("got %s v%d %s", p.Proto, p.IPVersion, p.Src)
 			}
 		}},
 	}

@@ -24,6 +24,7 @@ type Decoder struct {
 	udp    layers.UDP
 	icmp4  layers.ICMPv4
 	icmp6  layers.ICMPv6
+	arp    layers.ARP
 	pay    gopacket.Payload
 	parser *gopacket.DecodingLayerParser
 	// raw link type: no link header, the IP version decides the first layer.
@@ -60,7 +61,7 @@ func NewDecoder(link layers.LinkType) (*Decoder, error) {
 // default map: a map lookup per layer was a tenth of the per-packet cost.
 func (d *Decoder) newParser(first gopacket.LayerType) *gopacket.DecodingLayerParser {
 	var dlc gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
-	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.sll, &d.lo, &d.ip4, &d.ip6, &d.tcp, &d.udp, &d.icmp4, &d.icmp6, &d.pay} {
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.sll, &d.lo, &d.ip4, &d.ip6, &d.tcp, &d.udp, &d.icmp4, &d.icmp6, &d.arp, &d.pay} {
 		dlc = dlc.Put(l)
 	}
 	p := gopacket.NewDecodingLayerParser(first)
@@ -118,6 +119,8 @@ func (d *Decoder) Decode(data []byte, length int, p *Packet) error {
 			if t := p.ICMP.Type; t == layers.ICMPv4TypeDestinationUnreachable || t == layers.ICMPv4TypeTimeExceeded {
 				quote(d.icmp4.Payload, &p.ICMP)
 			}
+		case layers.LayerTypeARP:
+			d.fillARP(data, p)
 		case layers.LayerTypeICMPv6:
 			p.Proto = ProtoICMP
 			p.ICMP = ICMPInfo{Type: d.icmp6.TypeCode.Type(), Code: d.icmp6.TypeCode.Code(), V6: true}
@@ -137,6 +140,24 @@ func (d *Decoder) Decode(data []byte, length int, p *Packet) error {
 		return nil // not IP (ARP, ...): a record without addresses
 	}
 	return nil
+}
+
+// fillARP reads an Ethernet/IPv4 ARP message (the only kind a Linux lab
+// host sends); any other stays ProtoOther.
+func (d *Decoder) fillARP(data []byte, p *Packet) {
+	a := &d.arp
+	if a.AddrType != layers.LinkTypeEthernet || a.Protocol != layers.EthernetTypeIPv4 ||
+		len(a.SourceHwAddress) != 6 || len(a.DstHwAddress) != 6 || len(a.SourceProtAddress) != 4 || len(a.DstProtAddress) != 4 {
+		return
+	}
+	p.Proto = ProtoARP
+	p.NetworkOffset = offsetOf(data, a.Contents)
+	p.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(a.SourceProtAddress)), 0)
+	p.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(a.DstProtAddress)), 0)
+	p.ARP = ARPInfo{Op: a.Operation, SenderMAC: [6]byte(a.SourceHwAddress), TargetMAC: [6]byte(a.DstHwAddress)}
+	if len(d.eth.DstMAC) == 6 && d.link == layers.LinkTypeEthernet {
+		p.ARP.EthDst = [6]byte(d.eth.DstMAC)
+	}
 }
 
 func (d *Decoder) isRaw() bool {

@@ -31,6 +31,7 @@ const (
 	ProtoTCP
 	ProtoUDP
 	ProtoICMP // ICMPv4 or ICMPv6
+	ProtoARP  // ARP over Ethernet, for IPv4 (Src and Dst: the sender's and target's IP, port 0)
 )
 
 func (p Proto) String() string {
@@ -41,6 +42,8 @@ func (p Proto) String() string {
 		return "udp"
 	case ProtoICMP:
 		return "icmp"
+	case ProtoARP:
+		return "arp"
 	}
 	return "other"
 }
@@ -208,6 +211,7 @@ type Packet struct {
 	HeaderLen uint8 // TCP header length in bytes
 
 	ICMP ICMPInfo // Proto == ProtoICMP
+	ARP  ARPInfo  // Proto == ProtoARP
 
 	// Flow: the flow tracker's annotations (lab/flow).
 	Flow FlowNotes
@@ -216,6 +220,38 @@ type Packet struct {
 
 	// App is what the packet carries at the application layer, if decoded.
 	App *AppInfo
+}
+
+// ARPInfo is what an ARP message says besides the two IP addresses (Src
+// and Dst of its Packet): a request asks who has Dst and tells Src's MAC;
+// a reply says Src is at SenderMAC.
+type ARPInfo struct {
+	Op        uint16 // 1 request, 2 reply
+	SenderMAC [6]byte
+	TargetMAC [6]byte // zero in a request: what it asks for
+	EthDst    [6]byte // the frame's destination: ff:ff:ff:ff:ff:ff for a broadcast
+}
+
+// ARP operations.
+const (
+	ARPRequest = 1
+	ARPReply   = 2
+)
+
+// Broadcast reports whether the frame went to every host on the link.
+func (a *ARPInfo) Broadcast() bool { return a.EthDst == [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff} }
+
+// MACString writes a MAC as ip and tshark do: "02:00:00:00:00:0a".
+func MACString(m [6]byte) string {
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, 17)
+	for i, x := range m {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, hex[x>>4], hex[x&15])
+	}
+	return string(b)
 }
 
 // FlowNotes are what the flow tracker (lab/flow) learns of a packet from

@@ -41,6 +41,8 @@ func (p *Packet) Label() string {
 		b.WriteString(strconv.Itoa(p.PayloadLen))
 	case ProtoICMP:
 		b.WriteString(p.ICMPName())
+	case ProtoARP:
+		b.WriteString(p.ARPText())
 	default:
 		fmt.Fprintf(&b, "frame len=%d", p.Length)
 	}
@@ -123,4 +125,24 @@ func (p *Packet) ICMPName() string {
 		return "ICMP time exceeded"
 	}
 	return fmt.Sprintf("ICMP type=%d code=%d", t, c)
+}
+
+// ARPText says what an ARP message says, as tshark's Info column does:
+// "ARP who has 192.0.2.20? tell 192.0.2.10", "ARP 192.0.2.20 is at
+// 02:00:00:00:00:14", with "(broadcast)" when the frame went to every
+// host on the link.
+func (p *Packet) ARPText() string {
+	var s string
+	switch p.ARP.Op {
+	case ARPRequest:
+		s = "ARP who has " + p.Dst.Addr().String() + "? tell " + p.Src.Addr().String()
+	case ARPReply:
+		s = "ARP " + p.Src.Addr().String() + " is at " + MACString(p.ARP.SenderMAC)
+	default:
+		s = "ARP op " + strconv.Itoa(int(p.ARP.Op))
+	}
+	if p.ARP.Broadcast() {
+		s += " (broadcast)"
+	}
+	return s
 }
