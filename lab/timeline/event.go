@@ -29,6 +29,7 @@ const (
 	KindNote
 	KindCheck
 	KindTCPInfo
+	KindNeigh
 )
 
 func (k Kind) String() string {
@@ -45,13 +46,15 @@ func (k Kind) String() string {
 		return "check"
 	case KindTCPInfo:
 		return "tcpinfo"
+	case KindNeigh:
+		return "neigh"
 	}
 	return "unknown"
 }
 
 // Event is one thing that happened during a run. Exactly one of Packet,
-// State, App, Note, Check and TCPInfo is set, as Kind says. Events are immutable once
-// appended.
+// State, App, Note, Check, TCPInfo and Neigh is set, as Kind says. Events
+// are immutable once appended.
 type Event struct {
 	ID   int       // position in the timeline, from 1 (set by Append)
 	Time time.Time // when it happened
@@ -64,6 +67,7 @@ type Event struct {
 	Note    *Note
 	Check   *Check
 	TCPInfo *TCPInfo
+	Neigh   *Neigh
 }
 
 // Socket is a connection endpoint seen from one side: local and remote address.
