@@ -10,6 +10,7 @@ package check
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/netlab/netlab/lab/decode"
 	"github.com/netlab/netlab/lab/i18n"
@@ -392,4 +393,27 @@ func (v *View) TCPInfos(lane string) []*timeline.TCPInfo {
 		}
 	}
 	return out
+}
+
+// Neighs are the changes of the neighbour (ARP) table of lane's host in
+// the view, in order, as the kernel reported them.
+func (v *View) Neighs(lane string) []*timeline.Neigh {
+	var out []*timeline.Neigh
+	for _, e := range v.events {
+		if e.Kind == timeline.KindNeigh && e.Neigh.Lane == lane {
+			out = append(out, e.Neigh)
+		}
+	}
+	return out
+}
+
+// TimeOf is when p's event happened: when the packet left its sender.
+// Zero if p is not in the view.
+func (v *View) TimeOf(p *decode.Packet) time.Time {
+	for _, e := range v.events {
+		if e.Packet == p {
+			return e.Time
+		}
+	}
+	return time.Time{}
 }

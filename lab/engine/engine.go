@@ -198,6 +198,8 @@ type liveRun struct {
 	// loopback: the scenario's own Hosts).
 	hosts map[string]netip.Addr
 	enter func(lane string, fn func() error) error
+	// hostLanes names the lane each lab host's own frames belong to.
+	hostLanes map[string]string
 	// setWire changes the lab network's wire (nil on loopback).
 	setWire func(im [2]wire.Impairment) (string, error)
 }

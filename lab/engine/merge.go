@@ -259,6 +259,8 @@ func (m *merger) emitItem(it *item) {
 			m.emitPacket(ev)
 		}
 		return
+	case timeline.KindNeigh:
+		ev.Act = m.curAct
 	}
 	m.emit(ev)
 }
@@ -275,6 +277,8 @@ func (m *merger) packet(ev *timeline.Event) bool {
 			p.Lab.From, p.Lab.To = m.lanes.Lookup(p.ICMP.QuotedDst), m.lanes.Lookup(p.ICMP.QuotedSrc)
 		}
 		ev.Act = m.curAct
+	case decode.ProtoARP:
+		ev.Act = m.curAct // its lanes are its hosts' (set with the wire's notes)
 	default:
 		p.Lab.From, p.Lab.To = m.lanes.Resolve(p.Src, p.Dst)
 		if p.Flow.Conv != 0 {

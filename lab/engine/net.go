@@ -17,6 +17,7 @@ import (
 	"github.com/netlab/netlab/lab/labnet"
 	"github.com/netlab/netlab/lab/labnet/wire"
 	"github.com/netlab/netlab/lab/lesson"
+	"github.com/netlab/netlab/lab/neighstate"
 	"github.com/netlab/netlab/lab/sandbox"
 	"github.com/netlab/netlab/lab/sockstate"
 	"github.com/netlab/netlab/lab/timeline"
@@ -40,18 +41,17 @@ const (
 	ServerHost = "server"
 )
 
-// newLabNet builds the run's two hosts joined by w, each host's socket
+// newLabNet builds the run's two hosts joined by w (static: each knows
+// the other's MAC from the start, no ARP), each host's socket
 // table private and small, so that polling it is cheap (where the kernel
 // has no such sysctl, before 6.1, the dumps are slower and nothing else
 // changes).
-func newLabNet(w *wire.Config) (*labnet.Net, error) {
+func newLabNet(w *wire.Config, static bool) (*labnet.Net, error) {
 	_ = sandbox.SmallChildTables()
 	return labnet.New(labnet.Topology{
-		Hosts: []labnet.HostConfig{{Name: ClientHost}, {Name: ServerHost}},
-		Wire:  w,
-		// No ARP before the first packet: the link layer has a lesson of
-		// its own.
-		StaticNeighbors: true,
+		Hosts:           []labnet.HostConfig{{Name: ClientHost}, {Name: ServerHost}},
+		Wire:            w,
+		StaticNeighbors: static,
 	})
 }
 
@@ -61,7 +61,7 @@ func runNet(ctx context.Context, cfg Config) (Result, error) {
 	if err := sc.NetRefused(cfg.Net.Impaired); err != nil {
 		return Result{}, err
 	}
-	n, err := newLabNet(&cfg.Net.Wire)
+	n, err := newLabNet(&cfg.Net.Wire, !sc.ARP)
 	if err != nil {
 		return Result{}, sandbox.Explain(fmt.Errorf("lab network: %w", err))
 	}
@@ -137,6 +137,21 @@ func (r *liveRun) placeLanes(sc interface{ OnClientHost(string) bool }, hosts []
 		r.hosts[l] = hostOf(l).Addr.Addr()
 	}
 	r.enter = func(lane string, fn func() error) error { return hostOf(lane).Do(fn) }
+	// A host's own frames (ARP) belong to the lane named like the host,
+	// else to its first lane.
+	r.hostLanes = make(map[string]string)
+	for _, l := range r.cfg.Scenario.Lanes {
+		h := hostOf(l).Name
+		if _, ok := r.hostLanes[h]; !ok || l == h {
+			r.hostLanes[h] = l
+		}
+	}
+}
+
+// hostLane is the lane of the host a capture point ("client:eth0") is on.
+func (r *liveRun) hostLane(point string) string {
+	host, _, _ := strings.Cut(point, ":")
+	return r.hostLanes[host]
 }
 
 // holdFor is how long the joiner waits for a packet's verdict and
@@ -228,6 +243,11 @@ func (r *liveRun) startNetProducers(srcs [2]capture.Source, hosts []*labnet.Host
 		fo.add(f, func(p *decode.Packet) {
 			p.Lab.Wire = w
 			p.Lab.Drop = drop
+			if p.Proto == decode.ProtoARP {
+				// The host's kernel sent it, to whoever is at the other
+				// end of the wire (a broadcast included).
+				p.Lab.From, p.Lab.To = r.hostLane(w.From), r.hostLane(w.To)
+			}
 		})
 	}
 	j.outWM = func(t time.Time) { m.watermark(srcCapture, t) }
@@ -239,8 +259,33 @@ func (r *liveRun) startNetProducers(srcs [2]capture.Source, hosts []*labnet.Host
 		p.capErr = errors.Join(capErrs[:]...)
 	}()
 
-	ticks := newMinTicks(len(hosts), func(t time.Time) { m.watermark(srcPoller, t) })
-	var pollErrs [2]error
+	// The kernel pollers (sockets, and with ARP the neighbour tables)
+	// share one watermark: the oldest of their last dumps.
+	nPollers := len(hosts)
+	if cfg.Scenario.ARP {
+		nPollers *= 2
+	}
+	ticks := newMinTicks(nPollers, func(t time.Time) { m.watermark(srcPoller, t) })
+	var pollErrs [4]error
+	if cfg.Scenario.ARP {
+		for i, h := range hosts {
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				np := &neighstate.Poller{Interval: cfg.Poll, Tick: func(t time.Time) { ticks.tick(len(hosts)+i, t) }}
+				lane := r.hostLanes[h.Name]
+				err := h.Do(func() error {
+					return np.Run(stopCtx, func(c neighstate.Change) {
+						m.Record(timeline.Event{Time: c.Time, Kind: timeline.KindNeigh, Neigh: &timeline.Neigh{
+							Lane: lane, Host: h.Name, Iface: c.Iface, Addr: c.Addr, MAC: c.MAC, State: c.State, Gone: c.Gone}})
+					})
+				})
+				if err != nil {
+					pollErrs[len(hosts)+i] = fmt.Errorf("host %s: %w", h.Name, err)
+				}
+			}()
+		}
+	}
 	for i, h := range hosts {
 		p.wg.Add(1)
 		go func() {

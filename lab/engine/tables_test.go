@@ -19,7 +19,7 @@ func TestLabNetTablesSmall(t *testing.T) {
 	if !sandboxtest.InNetns(t) {
 		return
 	}
-	n, err := newLabNet(&wire.Config{})
+	n, err := newLabNet(&wire.Config{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,12 @@ type Scenario struct {
 	// line's flags may change. nil: the scenario runs on loopback unless the
 	// command line asks for a wire (netlab run NAME --net wire).
 	Wire *wire.Config
+	// ARP, on a lab network, lets the hosts find each other's MAC address
+	// with ARP, as real hosts do, and puts their neighbour tables on the
+	// timeline (neigh events). Off, each host knows the other's MAC from
+	// the start (a permanent neighbour entry): no ARP before the first
+	// packet of a lesson about something else.
+	ARP bool
 	// ClientLanes are the lanes that live on the lab network's client host;
 	// the others live on the server host. nil: the lanes named "client" or
 	// "client N".

@@ -121,6 +121,16 @@ type Line struct {
 	// tcpinfo (with endpoint and socket)
 	Info *InfoLine `json:"info,omitempty"`
 
+	// packet (proto "arp"): what the ARP message says
+	ARP *ARPLine `json:"arp,omitempty"`
+
+	// neigh (with endpoint: the lane on the host whose table changed)
+	Host  string `json:"host,omitempty"`
+	Iface string `json:"iface,omitempty"`
+	Addr  string `json:"addr,omitempty"`
+	MAC   string `json:"mac,omitempty"`
+	State string `json:"state,omitempty"`
+
 	// state, app and tcpinfo
 	Endpoint     string     `json:"endpoint,omitempty"`
 	Socket       string     `json:"socket,omitempty"`
@@ -242,6 +252,34 @@ func (j *JSON) sinceT(t time.Time) float64 {
 	return math.Round(t.Sub(j.meta.Start).Seconds()*1e6) / 1e6
 }
 
+// ARPLine is a packet line's "arp" object.
+type ARPLine struct {
+	Op        string `json:"op"` // "request" or "reply"
+	SenderMAC string `json:"sender_mac"`
+	TargetMAC string `json:"target_mac"`
+	// EthDst is the frame's destination MAC: ff:ff:ff:ff:ff:ff for a
+	// broadcast.
+	EthDst string `json:"eth_dst,omitempty"`
+}
+
+func arpLine(p *decode.Packet) *ARPLine {
+	if p.Proto != decode.ProtoARP {
+		return nil
+	}
+	op := strconv.Itoa(int(p.ARP.Op))
+	switch p.ARP.Op {
+	case decode.ARPRequest:
+		op = "request"
+	case decode.ARPReply:
+		op = "reply"
+	}
+	l := &ARPLine{Op: op, SenderMAC: decode.MACString(p.ARP.SenderMAC), TargetMAC: decode.MACString(p.ARP.TargetMAC)}
+	if p.ARP.EthDst != ([6]byte{}) {
+		l.EthDst = decode.MACString(p.ARP.EthDst)
+	}
+	return l
+}
+
 // wireLine is what the wire did to p, nil on loopback.
 func (j *JSON) wireLine(p *decode.Packet) (*WireLine, *float64) {
 	w := &p.Lab.Wire
@@ -268,9 +306,10 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 		l.N, l.Proto, l.From, l.To, l.Summary, l.Expert, l.App = p.N, p.Proto.String(), p.Lab.From, p.Lab.To, p.Summary(), p.Flow.Expert.Names(), appLine(p.App)
 		l.Dropped = p.Lab.Drop.String()
 		l.Wire, l.ArrivedT = j.wireLine(p)
+		l.ARP = arpLine(p)
 		if p.Src.IsValid() {
 			l.Src, l.Dst = p.Src.String(), p.Dst.String()
-			if p.Proto == decode.ProtoICMP {
+			if p.Proto == decode.ProtoICMP || p.Proto == decode.ProtoARP {
 				l.Src, l.Dst = p.Src.Addr().String(), p.Dst.Addr().String()
 			}
 		}
@@ -300,6 +339,12 @@ func (j *JSON) LineOf(e *timeline.Event) Line {
 		l.Text, l.Step = e.Note.Text.In(j.lang), e.Note.Step
 	case timeline.KindTCPInfo:
 		l.Endpoint, l.Socket, l.Info = e.TCPInfo.Lane, e.TCPInfo.Socket.String(), infoLine(e.TCPInfo)
+	case timeline.KindNeigh:
+		n := e.Neigh
+		l.Endpoint, l.Host, l.Iface, l.Addr, l.State, l.Gone = n.Lane, n.Host, n.Iface, n.Addr.String(), n.State.String(), n.Gone
+		if n.MAC != nil {
+			l.MAC = n.MAC.String()
+		}
 	case timeline.KindCheck:
 		ok := e.Check.OK
 		l.Name, l.OK, l.Detail, l.NA = e.Check.Name.In(j.lang), &ok, e.Check.Detail.In(j.lang), e.Check.NA

@@ -229,6 +229,8 @@ func comment(e *timeline.Event, lang i18n.Lang) string {
 		return e.State.Source.String() + " state " + e.State.Lane + " " + e.State.Socket.String() + ": " + render.StateText(e.State)
 	case timeline.KindTCPInfo:
 		return "kernel " + e.TCPInfo.Lane + " " + e.TCPInfo.Socket.String() + ": " + render.TCPInfoText(e.TCPInfo)
+	case timeline.KindNeigh:
+		return "kernel " + e.Neigh.Host + " " + e.Neigh.Iface + ": " + render.NeighText(e.Neigh)
 	case timeline.KindCheck:
 		return "check " + e.Check.Mark() + " " + e.Check.Name.In(lang) + ": " + e.Check.Detail.In(lang)
 	}

@@ -306,6 +306,8 @@ func (l *Ladder) LinesIn(e *timeline.Event, air *Air) []string {
 		rows = l.annotate(e.App.Lane, e.App.Socket, AppTextIn(e.App, l.Lang))
 	case timeline.KindTCPInfo:
 		rows = l.annotate(e.TCPInfo.Lane, e.TCPInfo.Socket, TCPInfoText(e.TCPInfo))
+	case timeline.KindNeigh:
+		rows = l.annotate(e.Neigh.Lane, timeline.Socket{}, NeighTextIn(e.Neigh, l.Lang))
 	case timeline.KindNote:
 		prefix := "  · "
 		if e.Note.ActStart {
@@ -610,6 +612,24 @@ func cutArrow(row []rune, a, b int, right bool) {
 		row[x] = ' '
 	}
 	row[c] = '✗'
+}
+
+// NeighText renders a neighbour table change in English: "neigh
+// 192.0.2.20 → 02:00:00:00:00:14 [REACHABLE]", "neigh 192.0.2.99
+// [INCOMPLETE]", "neigh 192.0.2.99 deleted". The state is the kernel's
+// (as ip neigh prints it), in brackets like a socket state it read.
+func NeighText(n *timeline.Neigh) string { return NeighTextIn(n, i18n.En) }
+
+// NeighTextIn is NeighText in lang.
+func NeighTextIn(n *timeline.Neigh, lang i18n.Lang) string {
+	s := tr(lang, "neigh ", "邻居表 ") + n.Addr.String()
+	if n.Gone {
+		return s + tr(lang, " deleted", " 已删除")
+	}
+	if n.MAC != nil {
+		s += " → " + n.MAC.String()
+	}
+	return s + " [" + n.State.String() + "]"
 }
 
 // TCPInfoText renders a tcp_info reading on one line, with the kernel's

@@ -230,6 +230,8 @@ func (v *ladderView) style(e *timeline.Event) tcell.Style {
 		return th.arrowBA
 	case timeline.KindTCPInfo:
 		return th.dim
+	case timeline.KindNeigh:
+		return th.kernel
 	case timeline.KindState:
 		if e.State.Source == timeline.Inferred {
 			return th.inferred
