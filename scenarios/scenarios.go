@@ -52,6 +52,7 @@ func Catalog() lesson.Catalog {
 		WindowLimits,
 		Congestion,
 		Bufferbloat,
+		ARP,
 	}
 }
 

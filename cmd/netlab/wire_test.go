@@ -243,3 +243,51 @@ func asStrings(v any) []string {
 	}
 	return out
 }
+
+// TestTsharkAgreesOnARP: the arp lesson's ARP frames, split by capture
+// point, read by tshark: at each host's interface the requests and replies
+// it sent, in order, with the same opcode, sender MAC and IP, target IP
+// and Ethernet destination (broadcast or not) that netlab's JSON gives.
+func TestTsharkAgreesOnARP(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark is not installed (.ci/run installs it): cannot compare with a real peer")
+	}
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "run.pcapng")
+	r := netlab(t, "run", "arp", "--json", "--pcap", pcap)
+	needSandbox(t, r)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	want := map[string][]string{} // capture point → "op,sender mac,sender ip,target ip,eth dst" of the frames sent there
+	for _, l := range jsonLines(t, r.stdout) {
+		if l["type"] != "packet" || l["proto"] != "arp" {
+			continue
+		}
+		w, _ := l["wire"].(map[string]any)
+		a, _ := l["arp"].(map[string]any)
+		if w == nil || a == nil {
+			t.Fatalf("ARP packet %v has no wire or no arp: %v", l["n"], l)
+		}
+		op := map[string]string{"request": "1", "reply": "2"}[a["op"].(string)]
+		from := w["from"].(string)
+		want[from] = append(want[from], strings.Join([]string{op, a["sender_mac"].(string), l["src"].(string), l["dst"].(string), a["eth_dst"].(string)}, ","))
+	}
+	if len(want["client:eth0"]) < 4 || len(want["server:eth0"]) < 1 {
+		t.Fatalf("too few ARP frames to compare: %v", want)
+	}
+	for point, frames := range want {
+		host := strings.TrimSuffix(point, ":eth0")
+		addr := map[string]string{"client": "192.0.2.10", "server": "192.0.2.20"}[host]
+		out, err := exec.Command(tshark, "-r", pcap, "-Y", `frame.interface_name == "`+point+`" && arp.src.proto_ipv4 == `+addr,
+			"-T", "fields", "-E", "separator=,", "-e", "arp.opcode", "-e", "arp.src.hw_mac", "-e", "arp.src.proto_ipv4", "-e", "arp.dst.proto_ipv4", "-e", "eth.dst").Output()
+		if err != nil {
+			t.Fatalf("tshark read %s: %v", point, err)
+		}
+		got := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if strings.Join(got, "\n") != strings.Join(frames, "\n") {
+			t.Errorf("%s, ARP frames sent by %s:\ntshark:\n%s\nnetlab:\n%s", point, host, strings.Join(got, "\n"), strings.Join(frames, "\n"))
+		}
+	}
+}
