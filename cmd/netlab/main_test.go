@@ -257,8 +257,9 @@ func TestTsharkAgrees(t *testing.T) {
 			}
 			// On a lab network the file also holds each copy as it arrived
 			// (TestTsharkAgreesOnWire reads those): the JSON has one line
-			// per packet sent.
-			sentOnly := `!(frame.comment contains " arriving at ")`
+			// per packet sent. A copy's own comment starts "netlab #N
+			// arriving at" (a check's detail may say "arriving at" too).
+			sentOnly := `!(frame.comment matches "^netlab #[0-9]+ arriving at ")`
 			out, err := exec.Command(tshark, "-r", pcap, "-Y", "tcp && "+sentOnly, "-T", "fields", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack", "-e", "tcp.flags.fin", "-e", "tcp.flags.reset", "-e", "tcp.flags.push").Output()
 			if err != nil {
 				t.Fatalf("tshark: %v", err)
