@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"github.com/netlab/netlab/lab/check"
 	"testing"
 	"time"
 
@@ -79,7 +80,7 @@ func BenchmarkPacketTableDraw(b *testing.B) {
 		d, sim := benchDashboard(b, n)
 		for _, filter := range []string{"", "fin"} {
 			b.Run(fmt.Sprintf("events=%d/filter=%q", n, filter), func(b *testing.B) {
-				d.model.setFilter(parseFilter(filter, fxScenario.Lanes))
+				d.model.setFilter(check.ParseFilter(filter, fxScenario.Lanes))
 				d.model.setCursor(n / 2)
 				d.sync()
 				d.packets.SetRect(0, 0, 160, 50)

@@ -654,13 +654,13 @@ func (d *Dashboard) openFilter() {
 	}
 	cur := ""
 	if d.model.filter != nil {
-		cur = d.model.filter.text
+		cur = d.model.filter.Text()
 	}
 	d.prompt(d.tr("filter packets (client = from client, to:server, syn, tcp, text; !word negates): ", "过滤报文(client=客户端发出、to:server、syn、tcp、文本;!词 表示排除):"), cur, func(s string) {
 		m := d.model
-		m.setFilter(parseFilter(s, m.meta.Lanes))
+		m.setFilter(check.ParseFilter(s, m.meta.Lanes))
 		if m.filter != nil {
-			d.say(fmt.Sprintf(d.tr("filter %q: %d of %d packets", "过滤 %q:%d/%d 个报文"), m.filter.text, len(m.shown), len(m.packets)))
+			d.say(fmt.Sprintf(d.tr("filter %q: %d of %d packets", "过滤 %q:%d/%d 个报文"), m.filter.Text(), len(m.shown), len(m.packets)))
 		}
 		d.focusPanel(pPackets)
 		d.sync()

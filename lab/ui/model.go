@@ -42,7 +42,7 @@ type runModel struct {
 	follow   bool // the cursor tracks the newest event
 	released int  // steps the user let go on (space)
 
-	filter *packetFilter // nil: every packet
+	filter *check.Filter // nil: every packet
 	shown  []int32       // indexes into packets passing the filter (filter != nil)
 
 	air render.Air // packets that spent milliseconds on a lab wire, for the ladder's slopes
@@ -142,7 +142,7 @@ func (m *runModel) apply(d *delta) bool {
 	m.packets = append(m.packets, d.packets...)
 	if m.filter != nil {
 		for k := base; k < len(m.packets); k++ {
-			if m.filter.match(m.at(int(m.packets[k])).Packet) {
+			if m.filter.Match(m.at(int(m.packets[k])).Packet) {
 				m.shown = append(m.shown, int32(k))
 			}
 		}
@@ -344,7 +344,7 @@ func (m *runModel) packetRow(k int) int {
 }
 
 // setFilter filters the packet table (nil: none).
-func (m *runModel) setFilter(f *packetFilter) {
+func (m *runModel) setFilter(f *check.Filter) {
 	m.filter = f
 	m.shown = nil
 	if f == nil {
@@ -352,7 +352,7 @@ func (m *runModel) setFilter(f *packetFilter) {
 	}
 	m.shown = make([]int32, 0, 64)
 	for k, i := range m.packets {
-		if f.match(m.at(int(i)).Packet) {
+		if f.Match(m.at(int(i)).Packet) {
 			m.shown = append(m.shown, int32(k))
 		}
 	}

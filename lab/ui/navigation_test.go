@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"github.com/netlab/netlab/lab/check"
 	"strings"
 	"testing"
 	"time"
@@ -89,11 +90,11 @@ func TestFilterFromLane(t *testing.T) {
 		{"from:server", false, true},
 		{"!client", false, true},
 	} {
-		f := parseFilter(tc.filter, lanes)
-		if got := f.match(syn); got != tc.syn {
+		f := check.ParseFilter(tc.filter, lanes)
+		if got := f.Match(syn); got != tc.syn {
 			t.Errorf("%q on the client's SYN: %v", tc.filter, got)
 		}
-		if got := f.match(synack); got != tc.synack {
+		if got := f.Match(synack); got != tc.synack {
 			t.Errorf("%q on the server's SYN,ACK: %v", tc.filter, got)
 		}
 	}

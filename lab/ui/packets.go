@@ -94,7 +94,7 @@ func newPacketTable(d *Dashboard) *packetTable {
 func (t *packetTable) titleExtra() string {
 	m := t.d.model
 	if m.filter != nil {
-		return fmt.Sprintf("/%s: %d/%d", m.filter.text, len(m.shown), len(m.packets))
+		return fmt.Sprintf("/%s: %d/%d", m.filter.Text(), len(m.shown), len(m.packets))
 	}
 	if len(m.packets) == 0 {
 		return ""
