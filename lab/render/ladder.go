@@ -803,9 +803,13 @@ func splitWords(s string) []string {
 			cur += " "
 			out = append(out, cur)
 			cur = ""
-		case RuneWidth(r) == 2 && strings.ContainsRune(noLineStart, r) && cur == "" && len(out) > 0:
+		case RuneWidth(r) == 2 && strings.ContainsRune(noLineStart, r) && cur != "":
 			// Chinese closing punctuation never starts a line: it stays
-			// with the character before it.
+			// with the word before it ("TIME-WAIT。").
+			out = append(out, cur+string(r))
+			cur = ""
+		case RuneWidth(r) == 2 && strings.ContainsRune(noLineStart, r) && len(out) > 0:
+			// ... or with the character before it.
 			out[len(out)-1] += string(r)
 		case RuneWidth(r) == 2:
 			if cur != "" {

@@ -79,7 +79,7 @@ func TestStamp(t *testing.T) {
 // TestWrapChinesePunctuation: a line never starts with closing punctuation
 // (seen: the lesson command printed a line holding only "。").
 func TestWrapChinesePunctuation(t *testing.T) {
-	for _, in := range []string{"一二三四五六七八九十。", "一二三四五六七八九十，一二三四五六七八九十、一二", "一二三四五六七八九十）"} {
+	for _, in := range []string{"一二三四五六七八九十。", "一二三四五六七八九十，一二三四五六七八九十、一二", "一二三四五六七八九十）", "一二三四五TIME-WAIT。"} {
 		lines := render.Wrap(in, 20)
 		for _, l := range lines[1:] {
 			if r := []rune(l)[0]; strings.ContainsRune("。，、；：！？）」』】》", r) {
