@@ -15,6 +15,7 @@ import (
 
 	"github.com/netlab/netlab/lab/graph"
 	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/record"
 	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/runner"
@@ -117,28 +118,13 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	r, err := runner.Start(ctx, sc, runner.Options{Lang: lang, Net: lab})
-	if err != nil {
-		return err
-	}
-	finished := make(chan struct{})
-	defer close(finished)
-	go exitIfBlocked(ctx, r.Done(), finished)
-	tl := r.Timeline
-	v := &headlessView{tl: tl, lang: lang, width: width, text: text, showBytes: sc.ShowBytes}
+	v := &headlessView{lang: lang, width: width, text: text, showBytes: sc.ShowBytes}
 	if f.json {
 		v.js = record.NewJSON(stdout, lang)
 	}
-	// Follow until the run is over; an interrupt makes the worker wind down
-	// and report what it saw, so keep following after ctx is done.
-	tl.Follow(context.Background(), v.event)
-	sum, err := r.Wait()
+	tl, sum, err := runFollowing(ctx, sc, runner.Options{Lang: lang, Net: lab}, v)
 	if err != nil {
-		var se *sandbox.Error
-		if errors.As(err, &se) {
-			return se
-		}
-		return &exitError{code: exitCheckFailed, err: err}
+		return err
 	}
 	v.finish(sum)
 	pcapErr := errors.Join(a.savePcap(f, tl, lang, stdout, text), a.saveGraphs(f, tl, lang, text))
@@ -153,6 +139,30 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 		return &exitError{code: exitCheckFailed}
 	}
 	return nil
+}
+
+// runFollowing runs sc and shows its events in v as they come, until the
+// run is over: an interrupt makes the worker wind down and report what it
+// saw, so it keeps following after ctx is done.
+func runFollowing(ctx context.Context, sc *lesson.Scenario, opts runner.Options, v *headlessView) (*timeline.Timeline, timeline.Summary, error) {
+	r, err := runner.Start(ctx, sc, opts)
+	if err != nil {
+		return nil, timeline.Summary{}, err
+	}
+	finished := make(chan struct{})
+	defer close(finished)
+	go exitIfBlocked(ctx, r.Done(), finished)
+	v.tl = r.Timeline
+	r.Timeline.Follow(context.Background(), v.event)
+	sum, err := r.Wait()
+	if err != nil {
+		var se *sandbox.Error
+		if errors.As(err, &se) {
+			return nil, sum, se
+		}
+		return nil, sum, &exitError{code: exitCheckFailed, err: err}
+	}
+	return r.Timeline, sum, nil
 }
 
 // headlessOutputs checks the output flags and returns standard output and

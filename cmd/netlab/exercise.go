@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/netlab/netlab/exercises"
+	"github.com/netlab/netlab/lab/exercise"
+	"github.com/netlab/netlab/lab/i18n"
+	"github.com/netlab/netlab/lab/record"
+	"github.com/netlab/netlab/lab/render"
+	"github.com/netlab/netlab/lab/runner"
+	"github.com/netlab/netlab/lab/timeline"
+)
+
+type exerciseFlags struct {
+	answer string
+	json   bool
+	dir    string
+	width  int
+}
+
+func (a *app) exerciseCmd() *cobra.Command {
+	var f exerciseFlags
+	cmd := &cobra.Command{
+		Use:   "exercise [NAME]",
+		Short: "lab exercises: predict what a run will show, then run it and be graded on what the kernel did",
+		Long: `Without a name, list the exercises. With one, print its question and the form
+of the answer. With --answer, run its scenario, grade the answer on this run's
+own capture and kernel states, and say why, citing packet numbers: exit 0 when
+the answer is right, 1 when it is wrong, 2 when it is not in the expected form
+(the message says the form). --json prints the run's JSON lines and a last
+"verdict" line. --dir DIR adds a course's exercise files (*.yaml; the format
+is in the README); a malformed file is reported with its line and the others
+still load.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			exs, err := a.exercises(f.dir)
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				a.listExercises(exs)
+				return nil
+			}
+			var ex *exercise.Exercise
+			for _, e := range exs {
+				if e.Name == args[0] {
+					ex = e
+				}
+			}
+			if ex == nil {
+				var names []string
+				for _, e := range exs {
+					names = append(names, e.Name)
+				}
+				return &exitError{code: exitUsage, err: fmt.Errorf("unknown exercise %q; the exercises are: %s", args[0], strings.Join(names, ", "))}
+			}
+			if !cmd.Flags().Changed("answer") {
+				a.askExercise(ex)
+				return nil
+			}
+			return a.gradeExercise(cmd.Context(), ex, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.answer, "answer", "", "your prediction, in the form the exercise asks for")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the run's JSON lines and a verdict line")
+	cmd.Flags().StringVar(&f.dir, "dir", "", "also load the exercise files (*.yaml) in this folder")
+	cmd.Flags().IntVar(&f.width, "width", 0, "ladder width in columns (default: the terminal's, or 80)")
+	return cmd
+}
+
+// exercises are the built-in ones and dir's; a bad file in dir is
+// reported and skipped.
+func (a *app) exercises(dir string) ([]*exercise.Exercise, error) {
+	exs, err := exercises.Builtin(a.catalog)
+	if err != nil {
+		return nil, fmt.Errorf("built-in exercises: %w", err)
+	}
+	if dir == "" {
+		return exs, nil
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err == nil && len(names) == 0 {
+		if _, serr := os.Stat(dir); serr != nil {
+			err = serr
+		}
+	}
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("--dir: %w", err)}
+	}
+	files := map[string][]byte{}
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			fmt.Fprintln(a.stderr, "netlab:", err)
+			continue
+		}
+		files[n] = b
+	}
+	more, err := exercise.ParseAll(files, exercises.ScenariosOf(a.catalog))
+	if err != nil {
+		for _, e := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(a.stderr, "netlab:", e)
+		}
+	}
+	builtin := map[string]bool{}
+	for _, e := range exs {
+		builtin[e.Name] = true
+	}
+	for _, e := range more {
+		if builtin[e.Name] {
+			fmt.Fprintf(a.stderr, "netlab: %s: exercise %q is built in; rename it\n", e.Source, e.Name)
+			continue
+		}
+		exs = append(exs, e)
+	}
+	return exs, nil
+}
+
+func (a *app) listExercises(exs []*exercise.Exercise) {
+	lang := a.language()
+	fmt.Fprintln(a.stdout, i18n.T("exercise                topic        level  scenario", "练习                    主题         级别   场景").In(lang))
+	for _, e := range exs {
+		fmt.Fprintf(a.stdout, "%-23s %-12s %-6d %s\n", e.Name, e.Topic, e.Level, e.Scenario)
+	}
+	fmt.Fprintln(a.stdout, i18n.T("\nnetlab exercise NAME shows the question; --answer VALUE runs and grades it.", "\nnetlab exercise NAME 显示问题;--answer VALUE 运行并评分。").In(lang))
+}
+
+func (a *app) askExercise(ex *exercise.Exercise) {
+	lang := a.language()
+	for _, l := range render.Wrap(ex.Prompt.In(lang), 78) {
+		fmt.Fprintln(a.stdout, l)
+	}
+	fmt.Fprintf(a.stdout, i18n.T("\nanswer: %s\nnetlab exercise %s --answer VALUE\n", "\n答案:%s\nnetlab exercise %s --answer VALUE\n").In(lang), ex.Form().In(lang), ex.Name)
+}
+
+// verdictLine is the last JSON line of a graded exercise.
+type verdictLine struct {
+	ID          int     `json:"id"`
+	T           float64 `json:"t"`
+	Type        string  `json:"type"`
+	Exercise    string  `json:"exercise"`
+	Answer      string  `json:"answer"`
+	Observed    string  `json:"observed"`
+	Correct     bool    `json:"correct"`
+	Evidence    []int   `json:"evidence"`
+	Events      []int   `json:"evidence_events,omitempty"`
+	Explanation string  `json:"explanation"`
+}
+
+func (a *app) gradeExercise(ctx context.Context, ex *exercise.Exercise, f exerciseFlags) error {
+	lang := a.language()
+	answer, err := ex.ParseAnswer(f.answer)
+	if err != nil {
+		var ae *exercise.AnswerError
+		if errors.As(err, &ae) {
+			err = errors.New(ae.Text.In(lang))
+		}
+		return &exitError{code: exitUsage, err: err}
+	}
+	sc, err := a.lookup(ex.Scenario)
+	if err != nil {
+		return err
+	}
+	var nf netFlags
+	fs := pflag.NewFlagSet(ex.Name, pflag.ContinueOnError)
+	fs.SetOutput(new(strings.Builder))
+	nf.register(fs)
+	if err := fs.Parse(ex.Wire); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("exercise %s (%s): wire %q: %w", ex.Name, ex.Source, strings.Join(ex.Wire, " "), err)}
+	}
+	lab, err := nf.resolve(sc)
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("exercise %s: %w", ex.Name, err)}
+	}
+	out := &output{w: a.stdout, what: i18n.T("writing to standard output", "写入标准输出")}
+	if !f.json {
+		for _, l := range render.Wrap(ex.Prompt.In(lang), 78) {
+			fmt.Fprintln(out, l)
+		}
+		fmt.Fprintf(out, i18n.T("your answer: %s\n\n", "你的答案:%s\n\n").In(lang), answer)
+	}
+	v := &headlessView{lang: lang, width: a.width(f.width, out.w), text: out, showBytes: sc.ShowBytes}
+	var js *record.JSON
+	if f.json {
+		js = record.NewJSON(out, lang)
+		v.js = js
+	}
+	tl, sum, err := runFollowing(ctx, sc, runner.Options{Lang: lang, Net: lab}, v)
+	if err != nil {
+		return err
+	}
+	if sum.Interrupted {
+		return &exitError{code: exitInterrupted}
+	}
+	if !f.json {
+		v.ladder.Flush(out)
+	} else {
+		js.Summary(sum)
+	}
+	obs, err := ex.Observe(tl)
+	if err != nil {
+		return &exitError{code: exitCheckFailed, err: fmt.Errorf("%w (the run: %s)", err, sum.Err)}
+	}
+	verdict := ex.Judge(answer, obs)
+	if f.json {
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		var t float64
+		if start := tl.Meta().Start; !start.IsZero() {
+			tl.All(func(e *timeline.Event) bool { t = e.Time.Sub(start).Seconds(); return true })
+		}
+		enc.Encode(verdictLine{ID: tl.Len() + 1, T: math.Round(t*1e6) / 1e6, Type: "verdict", Exercise: ex.Name, Answer: answer,
+			Observed: obs.Value, Correct: verdict.Correct, Evidence: append([]int{}, obs.Packets...), Events: obs.Events, Explanation: verdict.Explanation.In(lang)})
+	} else {
+		mark := "✗"
+		if verdict.Correct {
+			mark = "✓"
+		}
+		fmt.Fprintln(out)
+		for i, l := range render.Wrap(verdict.Explanation.In(lang), 76) {
+			if i == 0 {
+				fmt.Fprintf(out, "%s %s\n", mark, l)
+			} else {
+				fmt.Fprintf(out, "  %s\n", l)
+			}
+		}
+	}
+	if out.err != nil {
+		return a.failed(out)
+	}
+	if !verdict.Correct {
+		return &exitError{code: exitCheckFailed}
+	}
+	return nil
+}
