@@ -196,7 +196,9 @@ func (a *app) gradeExercise(ctx context.Context, ex *exercise.Exercise, f exerci
 		js = record.NewJSON(out, lang)
 		v.js = js
 	}
-	tl, sum, err := runFollowing(ctx, sc, runner.Options{Lang: lang, Net: lab}, v)
+	finished := make(chan struct{})
+	defer close(finished)
+	tl, sum, err := runFollowing(ctx, sc, runner.Options{Lang: lang, Net: lab}, v, finished)
 	if err != nil {
 		return err
 	}

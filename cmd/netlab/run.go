@@ -122,7 +122,9 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 	if f.json {
 		v.js = record.NewJSON(stdout, lang)
 	}
-	tl, sum, err := runFollowing(ctx, sc, runner.Options{Lang: lang, Net: lab}, v)
+	finished := make(chan struct{})
+	defer close(finished)
+	tl, sum, err := runFollowing(ctx, sc, runner.Options{Lang: lang, Net: lab}, v, finished)
 	if err != nil {
 		return err
 	}
@@ -143,14 +145,14 @@ func (a *app) runHeadless(ctx context.Context, name string, f runFlags) error {
 
 // runFollowing runs sc and shows its events in v as they come, until the
 // run is over: an interrupt makes the worker wind down and report what it
-// saw, so it keeps following after ctx is done.
-func runFollowing(ctx context.Context, sc *lesson.Scenario, opts runner.Options, v *headlessView) (*timeline.Timeline, timeline.Summary, error) {
+// saw, so it keeps following after ctx is done. Until the caller closes
+// finished (its outputs written), an interrupt that finds them blocked
+// still ends the program (exitIfBlocked).
+func runFollowing(ctx context.Context, sc *lesson.Scenario, opts runner.Options, v *headlessView, finished <-chan struct{}) (*timeline.Timeline, timeline.Summary, error) {
 	r, err := runner.Start(ctx, sc, opts)
 	if err != nil {
 		return nil, timeline.Summary{}, err
 	}
-	finished := make(chan struct{})
-	defer close(finished)
 	go exitIfBlocked(ctx, r.Done(), finished)
 	v.tl = r.Timeline
 	r.Timeline.Follow(context.Background(), v.event)
