@@ -88,6 +88,10 @@ type Grader struct {
 	// Check: the result of the scenario's check whose English name starts
 	// with this: "pass" or "fail".
 	Check string
+	// Calls: "lane call" ("server recvfrom"): how many such calls the
+	// lane's program completed (for reads and writes, those that moved
+	// bytes).
+	Calls string
 }
 
 // Observed is what a run showed, in the answer's form.
@@ -318,6 +322,17 @@ func (e *Exercise) Observe(tl *timeline.Timeline) (Observed, error) {
 			}
 		}
 		return Observed{Value: val, Evidence: i18n.T(lane+"'s "+call+"() returned "+val, lane+" 的 "+call+"() 返回 "+val)}, nil
+	case g.Calls != "":
+		lane, call, _ := strings.Cut(g.Calls, " ")
+		c, _ := timeline.ParseCall(call)
+		n := 0
+		for _, a := range v.Calls(lane, c) {
+			if !a.Blocking && a.Err == "" && (!c.CarriesData() || a.Bytes > 0) {
+				n++
+			}
+		}
+		return number(float64(n), nil, i18n.T(fmt.Sprintf("%s's program completed %d %s() calls", lane, n, call),
+			fmt.Sprintf("%s 的程序完成了 %d 次 %s() 调用", lane, n, call))), nil
 	case g.Check != "":
 		for _, ev := range v.Events() {
 			if c := ev.Check; c != nil && strings.HasPrefix(c.Name.En, g.Check) {
@@ -365,9 +380,11 @@ func (g *Grader) lanes() []string {
 			out = append(out, l)
 		}
 	}
-	if g.Error != "" {
-		l, _, _ := strings.Cut(g.Error, " ")
-		out = append(out, l)
+	for _, lc := range []string{g.Error, g.Calls} {
+		if lc != "" {
+			l, _, _ := strings.Cut(lc, " ")
+			out = append(out, l)
+		}
 	}
 	return slices.Compact(out)
 }

@@ -38,7 +38,7 @@ func (e *Error) Error() string {
 var (
 	topKeys    = []string{"name", "topic", "level", "scenario", "act", "wire", "prompt", "answer", "grade", "explain", "expect"}
 	answerKeys = []string{"type", "tolerance", "unit", "choices"}
-	graders    = []string{"count", "between", "states", "bytes_read", "ends_in", "error", "check"}
+	graders    = []string{"count", "between", "states", "bytes_read", "calls", "ends_in", "error", "check"}
 )
 
 // Parse reads one exercise file (YAML):
@@ -279,7 +279,7 @@ func parseGrader(source string, n, parent *yaml.Node, lanes []string, kind Kind)
 		}
 		return nil
 	}
-	want := map[string]Kind{"count": Number, "between": Number, "bytes_read": Number, "states": States, "ends_in": Choice, "error": Choice, "check": Choice}
+	want := map[string]Kind{"count": Number, "between": Number, "bytes_read": Number, "calls": Number, "states": States, "ends_in": Choice, "error": Choice, "check": Choice}
 	for k, v := range m {
 		if want[k] != kind {
 			return fail(v, "grader %s gives %s answers, but the answer's type is %s", k, want[k], kind)
@@ -322,18 +322,22 @@ func parseGrader(source string, n, parent *yaml.Node, lanes []string, kind Kind)
 				return fail(v, "ends_in %q: not a TCP state", s)
 			}
 			g.EndsIn = strings.ToUpper(s)
-		case "error":
+		case "error", "calls":
 			l, call, ok := strings.Cut(s, " ")
 			if !ok {
-				return fail(v, "error: want \"LANE CALL\", e.g. \"client connect\"")
+				return fail(v, "%s: want \"LANE CALL\", e.g. \"client connect\"", k)
 			}
 			if err := lane(v, l); err != nil {
 				return g, err
 			}
 			if _, err := timeline.ParseCall(call); err != nil {
-				return fail(v, "error: %v", err)
+				return fail(v, "%s: %v", k, err)
 			}
-			g.Error = s
+			if k == "error" {
+				g.Error = s
+			} else {
+				g.Calls = s
+			}
 		case "check":
 			g.Check = s
 		}
