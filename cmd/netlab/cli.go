@@ -117,7 +117,7 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 usage, 3 cannot capture
 	}
 	root.PersistentFlags().StringVar(&a.lang, "lang", "", "lesson language: en or zh (default from $LANG)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return a.checkLang() }
-	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.uiCmd(), a.lessonCmd(), a.exerciseCmd())
+	root.AddCommand(a.listCmd(), a.runCmd(), a.doctorCmd(), a.uiCmd(), a.lessonCmd(), a.exerciseCmd(), a.progressCmd())
 	return root
 }
 

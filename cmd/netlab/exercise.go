@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -67,6 +68,7 @@ still load.`,
 			}
 			if !cmd.Flags().Changed("answer") {
 				a.askExercise(ex)
+				a.keepProgress(func(p *exercise.Progress) { p.Asked(ex.Name, time.Now()) })
 				return nil
 			}
 			return a.gradeExercise(cmd.Context(), ex, f)
@@ -129,9 +131,14 @@ func (a *app) exercises(dir string) ([]*exercise.Exercise, error) {
 
 func (a *app) listExercises(exs []*exercise.Exercise) {
 	lang := a.language()
-	fmt.Fprintln(a.stdout, i18n.T("exercise                topic        level  scenario", "练习                    主题         级别   场景").In(lang))
+	prog := a.progress()
+	fmt.Fprintln(a.stdout, i18n.T("exercise                topic        level  scenario        done", "练习                    主题         级别   场景            完成").In(lang))
 	for _, e := range exs {
-		fmt.Fprintf(a.stdout, "%-23s %-12s %-6d %s\n", e.Name, e.Topic, e.Level, e.Scenario)
+		done := "–"
+		if r := prog.Exercises[e.Name]; r != nil && r.Done {
+			done = "✓"
+		}
+		fmt.Fprintf(a.stdout, "%-23s %-12s %-6d %-15s %s\n", e.Name, e.Topic, e.Level, e.Scenario, done)
 	}
 	fmt.Fprintln(a.stdout, i18n.T("\nnetlab exercise NAME shows the question; --answer VALUE runs and grades it.", "\nnetlab exercise NAME 显示问题;--answer VALUE 运行并评分。").In(lang))
 }
@@ -215,6 +222,7 @@ func (a *app) gradeExercise(ctx context.Context, ex *exercise.Exercise, f exerci
 		return &exitError{code: exitCheckFailed, err: fmt.Errorf("%w (the run: %s)", err, sum.Err)}
 	}
 	verdict := ex.Judge(answer, obs)
+	a.keepProgress(func(p *exercise.Progress) { p.Graded(ex.Name, verdict.Correct, time.Now()) })
 	if f.json {
 		enc := json.NewEncoder(out)
 		enc.SetEscapeHTML(false)
@@ -245,4 +253,75 @@ func (a *app) gradeExercise(ctx context.Context, ex *exercise.Exercise, f exerci
 		return &exitError{code: exitCheckFailed}
 	}
 	return nil
+}
+
+// progress is the learner's progress; unreadable, it is empty (and the
+// reason is said once).
+func (a *app) progress() *exercise.Progress {
+	path, err := exercise.StatePath(os.Getenv)
+	if err != nil {
+		return &exercise.Progress{Exercises: map[string]*exercise.Record{}}
+	}
+	p, err := exercise.LoadProgress(path)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "netlab: progress:", err)
+	}
+	return p
+}
+
+// keepProgress updates the progress file; a file that cannot be written
+// costs the learner nothing but the record, and says so.
+func (a *app) keepProgress(update func(*exercise.Progress)) {
+	path, err := exercise.StatePath(os.Getenv)
+	if err == nil {
+		p := a.progress()
+		update(p)
+		err = p.Save(path, os.Getenv)
+	}
+	if err != nil {
+		fmt.Fprintln(a.stderr, "netlab: progress not kept:", err)
+	}
+}
+
+func (a *app) progressCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "progress",
+		Short: "the exercises you have done, your attempts and best times",
+		Long: `Print what you have done with the exercises: done (answered right at least once),
+attempts, hints, and the best time from seeing a question (netlab exercise NAME)
+to a right answer. Kept in $XDG_STATE_HOME/netlab/progress.json (default
+~/.local/state/netlab/; under sudo, the invoking user's).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lang := a.language()
+			path, err := exercise.StatePath(os.Getenv)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			p := a.progress()
+			exs, err := a.exercises("")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, i18n.T("exercise                done  attempts  hints  best", "练习                    完成  尝试      提示   最快").In(lang))
+			n := 0
+			for _, e := range exs {
+				r := p.Exercises[e.Name]
+				if r == nil || r.Attempts == 0 {
+					continue
+				}
+				n++
+				done, best := "–", "–"
+				if r.Done {
+					done = "✓"
+				}
+				if r.Best > 0 {
+					best = fmt.Sprintf("%.0f s", r.Best)
+				}
+				fmt.Fprintf(a.stdout, "%-23s %-5s %-9d %-6d %s\n", e.Name, done, r.Attempts, r.Hints, best)
+			}
+			fmt.Fprintf(a.stdout, i18n.T("\n%d of %d exercises tried · %s\n", "\n已尝试 %d/%d 个练习 · %s\n").In(lang), n, len(exs), path)
+			return nil
+		},
+	}
 }

@@ -12,6 +12,8 @@ import (
 // line the verdict, and a course folder with a bad file: reported with its
 // line, the good file still there.
 func TestExerciseCLI(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state) // the progress of this test's answers
 	if r := netlab(t, "exercise"); r.code != 0 || !strings.Contains(r.stdout, "handshake-syns") || !strings.Contains(r.stdout, "time-wait-who") {
 		t.Fatalf("list: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -37,6 +39,20 @@ func TestExerciseCLI(t *testing.T) {
 	last := lines[len(lines)-1]
 	if r.code != exitCheckFailed || last["type"] != "verdict" || last["correct"] != false || last["observed"] != "2" || last["answer"] != "3" {
 		t.Errorf("wrong answer: exit %d, last line %v", r.code, last)
+	}
+
+	// Progress: one exercise tried twice, done (the right answer), the
+	// file where the README says.
+	r = netlab(t, "progress")
+	if r.code != 0 || !strings.Contains(r.stdout, "handshake-syns          ✓     2") || !strings.Contains(r.stdout, filepath.Join(state, "netlab", "progress.json")) {
+		t.Errorf("progress: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := netlab(t, "exercise"); !strings.Contains(r.stdout, "handshake-syns          handshake    1      handshake       ✓") {
+		t.Errorf("the list does not mark handshake-syns done:\n%s", r.stdout)
+	}
+	t.Setenv("XDG_STATE_HOME", "/proc/netlab-nowhere")
+	if r := netlab(t, "exercise", "handshake-syns", "--answer", "2"); r.code != 0 || !strings.Contains(r.stderr, "progress not kept") {
+		t.Errorf("unwritable progress: exit %d\n%s", r.code, r.stderr)
 	}
 
 	dir := t.TempDir()
