@@ -179,7 +179,11 @@ func (c *packetContent) cellTexts(e *timeline.Event) []string {
 		ts[colFromTo] = p.Src.String() + " → " + p.Dst.String()
 	}
 	ts[colProto] = protoName(p)
-	if p.Proto == decode.ProtoTCP {
+	switch p.Proto {
+	case decode.ProtoARP:
+		// ARP has no flags: its operation takes their place.
+		ts[colFlags] = map[uint16]string{decode.ARPRequest: "request", decode.ARPReply: "reply"}[p.ARP.Op]
+	case decode.ProtoTCP:
 		ts[colFlags] = p.Flags.String()
 		ts[colSeqAck] = strconv.FormatUint(uint64(p.Flow.RelSeq), 10) + "/" + strconv.FormatUint(uint64(p.Flow.RelAck), 10)
 	}
@@ -205,6 +209,8 @@ func protoName(p *decode.Packet) string {
 		return "UDP"
 	case decode.ProtoICMP:
 		return "ICMP"
+	case decode.ProtoARP:
+		return "ARP"
 	}
 	return "—"
 }
