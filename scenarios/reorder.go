@@ -46,11 +46,16 @@ Then the late original arrives, and after it the copy. The receiver has the byte
 			return err
 		}
 		s.Step(fmt.Sprintf("The client writes %d bytes; the wire delivers a few segments late.", reorderBytes), fmt.Sprintf("客户端写入 %d 字节;线路让少数报文段晚到。", reorderBytes))
-		if err := sendVerified(cli, srv, reorderBytes); err != nil {
+		// The server reads once the sender has learned of the reordering
+		// (what the checks read, before the run ends): a program reading
+		// while segments arrive has the kernel coalesce them in its
+		// backlog, and fewer duplicate ACKs go back (see fast-retransmit).
+		err = sendVerifiedAfter(cli, srv, reorderBytes, func() {
+			awaitInfo(s, cli.Socket(), time.Second, func(t *timeline.TCPInfo) bool { return t.DSACKDups > 0 })
+		})
+		if err != nil {
 			return err
 		}
-		// What the sender learned, read before the run ends.
-		awaitInfo(s, cli.Socket(), time.Second, func(t *timeline.TCPInfo) bool { return t.DSACKDups > 0 })
 		return closeBoth(cli, srv)
 	},
 	Checks: []check.Check{

@@ -223,10 +223,17 @@ func serveOnce(s *session.Session, ln *session.Listener, n int) <-chan error {
 
 // sendVerified writes n bytes from cli in one write and has srv read them
 // all; the run fails if srv read other bytes than were sent.
-func sendVerified(cli, srv *session.Conn, n int) error {
+func sendVerified(cli, srv *session.Conn, n int) error { return sendVerifiedAfter(cli, srv, n, nil) }
+
+// sendVerifiedAfter is sendVerified with srv reading only once settle (if
+// set) has returned.
+func sendVerifiedAfter(cli, srv *session.Conn, n int, settle func()) error {
 	want := bytes.Repeat([]byte("0123456789"), n/10+1)[:n]
 	if _, err := cli.Write(want); err != nil {
 		return err
+	}
+	if settle != nil {
+		settle()
 	}
 	got, err := srv.ReadFull(n)
 	if err != nil {
