@@ -21,6 +21,7 @@ import (
 	"github.com/netlab/netlab/lab/render"
 	"github.com/netlab/netlab/lab/runner"
 	"github.com/netlab/netlab/lab/timeline"
+	"github.com/netlab/netlab/lab/ui"
 )
 
 type exerciseFlags struct {
@@ -67,8 +68,11 @@ still load.`,
 				return &exitError{code: exitUsage, err: fmt.Errorf("unknown exercise %q; the exercises are: %s", args[0], strings.Join(names, ", "))}
 			}
 			if !cmd.Flags().Changed("answer") {
-				a.askExercise(ex)
 				a.keepProgress(func(p *exercise.Progress) { p.Asked(ex.Name, time.Now()) })
+				if isTerminal(a.stdin) && isTerminal(a.stdout) && !f.json {
+					return a.exerciseDashboard(cmd.Context(), ex)
+				}
+				a.askExercise(ex)
 				return nil
 			}
 			return a.gradeExercise(cmd.Context(), ex, f)
@@ -272,15 +276,19 @@ func (a *app) progress() *exercise.Progress {
 // keepProgress updates the progress file; a file that cannot be written
 // costs the learner nothing but the record, and says so.
 func (a *app) keepProgress(update func(*exercise.Progress)) {
-	path, err := exercise.StatePath(os.Getenv)
-	if err == nil {
-		p := a.progress()
-		update(p)
-		err = p.Save(path, os.Getenv)
-	}
-	if err != nil {
+	if err := saveProgress(update); err != nil {
 		fmt.Fprintln(a.stderr, "netlab: progress not kept:", err)
 	}
+}
+
+func saveProgress(update func(*exercise.Progress)) error {
+	path, err := exercise.StatePath(os.Getenv)
+	if err != nil {
+		return err
+	}
+	p, _ := exercise.LoadProgress(path) // unreadable: start afresh
+	update(p)
+	return p.Save(path, os.Getenv)
 }
 
 func (a *app) progressCmd() *cobra.Command {
@@ -324,4 +332,39 @@ to a right answer. Kept in $XDG_STATE_HOME/netlab/progress.json (default
 			return nil
 		},
 	}
+}
+
+// exerciseDashboard opens the exercise in the dashboard: the question and
+// the prediction first, then the run, then the verdict.
+func (a *app) exerciseDashboard(ctx context.Context, ex *exercise.Exercise) error {
+	var nf netFlags
+	fs := pflag.NewFlagSet(ex.Name, pflag.ContinueOnError)
+	fs.SetOutput(new(strings.Builder))
+	nf.register(fs)
+	if err := fs.Parse(ex.Wire); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("exercise %s (%s): wire %q: %w", ex.Name, ex.Source, strings.Join(ex.Wire, " "), err)}
+	}
+	var progErr error
+	err := ui.Run(ctx, ui.Options{
+		Catalog:  a.catalog,
+		Lang:     a.language(),
+		NoColor:  os.Getenv("NO_COLOR") != "",
+		Starter:  ui.RunnerStarterOn(nf.resolveFor),
+		Exercise: ex,
+		// The dashboard owns the terminal: a progress file that cannot be
+		// written is said after it closes.
+		OnVerdict: func(v exercise.Verdict) {
+			progErr = saveProgress(func(p *exercise.Progress) { p.Graded(ex.Name, v.Correct, time.Now()) })
+		},
+	})
+	if progErr != nil {
+		fmt.Fprintln(a.stderr, "netlab: progress not kept:", progErr)
+	}
+	if err != nil {
+		return &exitError{code: exitCheckFailed, err: err}
+	}
+	if ctx.Err() != nil {
+		return &exitError{code: exitInterrupted}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -56,6 +57,33 @@ func TestDashboardInTmux(t *testing.T) {
 		checkHandshake(s)
 		s.quit()
 	})
+	// An exercise by keyboard alone at 80x24: a prediction not in the
+	// answer's form is refused and said, a good one starts the run, and
+	// the verdict comes when it ends; in English and in Chinese. The
+	// progress goes to a temporary state folder.
+	for _, tc := range []struct {
+		lang, answer, bad, refused, step1, verdict string
+	}{
+		{"en", "2", "two", "is not a number", "step 1", "✓ right: this run shows 2 segments"},
+		{"zh", "3", "三", "不是一个数", "第 1 步", "✗ 你的答案是 3 segments;本次运行显示 2 segments"},
+	} {
+		t.Run("exercise by keyboard, "+tc.lang, func(t *testing.T) {
+			state := t.TempDir()
+			s := tm.openSized(t, "ex-"+tc.lang, 80, 24, []string{"XDG_STATE_HOME=" + state}, bin, "--lang", tc.lang, "exercise", "handshake-syns")
+			s.waitFor("handshake-syns")
+			s.send(tc.bad, "Enter")
+			s.waitFor(tc.refused)
+			s.send("C-u", tc.answer, "Enter")
+			s.waitFor(tc.step1)
+			s.send("c")
+			s.waitFor(tc.verdict)
+			s.quit()
+			b, err := os.ReadFile(filepath.Join(state, "netlab", "progress.json"))
+			if err != nil || !strings.Contains(string(b), `"handshake-syns"`) || !strings.Contains(string(b), `"attempts": 1`) {
+				t.Errorf("progress after the dashboard: %v\n%s", err, b)
+			}
+		})
+	}
 	t.Run("time-wait countdown", func(t *testing.T) {
 		s := tm.open(t, "tw", bin, "ui", "time-wait")
 		s.waitFor("step 1")
@@ -131,8 +159,17 @@ type session struct {
 // exited and stays, so the screen after exit can be read.
 func (tm *tmux) open(t *testing.T, name string, argv ...string) *session {
 	t.Helper()
-	args := []string{"new-session", "-d", "-s", name, "-x", "100", "-y", "35", "-e", "LC_ALL=C.UTF-8", "-e", "TERM=xterm-256color",
-		"sh", "-c", `"$0" "$@"; echo "netlab exited with status $?"; exec sleep 3600`}
+	return tm.openSized(t, name, 100, 35, nil, argv...)
+}
+
+// openSized is open at w×h with more environment (NAME=value).
+func (tm *tmux) openSized(t *testing.T, name string, w, h int, env []string, argv ...string) *session {
+	t.Helper()
+	args := []string{"new-session", "-d", "-s", name, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), "-e", "LC_ALL=C.UTF-8", "-e", "TERM=xterm-256color"}
+	for _, e := range env {
+		args = append(args, "-e", e)
+	}
+	args = append(args, "sh", "-c", `"$0" "$@"; echo "netlab exited with status $?"; exec sleep 3600`)
 	if out, err := tm.run(append(args, argv...)...); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/netlab/netlab/lab/check"
 	"github.com/netlab/netlab/lab/engine"
+	"github.com/netlab/netlab/lab/exercise"
 	"github.com/netlab/netlab/lab/i18n"
 	"github.com/netlab/netlab/lab/lesson"
 	"github.com/netlab/netlab/lab/record"
@@ -53,6 +54,13 @@ type Options struct {
 	NoColor bool
 	// SaveDir is where s saves captures (default: the working directory).
 	SaveDir string
+	// Exercise, if set, opens the dashboard on a lab exercise: its
+	// question, the learner's prediction (asked first), then its
+	// scenario's run, graded when it ends (Start is then ignored).
+	Exercise *exercise.Exercise
+	// OnVerdict, if set, is told each graded prediction (to keep the
+	// learner's progress).
+	OnVerdict func(exercise.Verdict)
 }
 
 // RunnerStarter starts runs with lab/runner (a sandboxed worker process).
@@ -127,6 +135,8 @@ type Dashboard struct {
 	bytes     *bytesView
 	checks    *checksView
 
+	exercise *exerciseState // nil: no exercise
+
 	msg      string
 	msgBad   bool // msg is an error
 	msgUntil time.Time
@@ -184,7 +194,13 @@ func Open(opts Options) *Dashboard {
 		d.app.SetScreen(opts.Screen)
 	}
 	d.focusPanel(pScenarios)
-	if opts.Start != "" {
+	if opts.Exercise != nil {
+		d.exercise = &exerciseState{ex: opts.Exercise}
+		d.scenarios.selectName(opts.Exercise.Scenario)
+		d.root.show(pLesson)
+		d.focusPanel(pLesson)
+		d.askPrediction()
+	} else if opts.Start != "" {
 		if sc, err := opts.Catalog.Lookup(opts.Start); err == nil {
 			d.scenarios.selectName(sc.Name)
 			d.start(sc)
@@ -357,6 +373,9 @@ func (d *Dashboard) applyDelta(dl *delta) {
 	if d.autorun && m.paused() {
 		d.step()
 	}
+	if m.closed && !wasClosed {
+		d.judgeExercise()
+	}
 	d.sync()
 }
 
@@ -444,6 +463,11 @@ func (d *Dashboard) start(sc *lesson.Scenario) {
 	}
 	d.gen++
 	d.autorun = false
+	if d.exercise != nil {
+		// A new run of the exercise's scenario is graded anew.
+		d.exercise.verdict, d.exercise.err = nil, ""
+		d.lesson.relabel()
+	}
 	ctx, cancel := context.WithCancel(d.ctx)
 	r, err := d.opts.Starter(ctx, sc, d.lang)
 	if err != nil {

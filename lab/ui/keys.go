@@ -121,6 +121,8 @@ func (d *Dashboard) newKeymap() *keymap {
 	return &keymap{actions: []*action{
 		{keys: []key{special(tcell.KeyEnter)}, label: "Enter", hint: t("run", "运行"),
 			help: t("run the scenario selected in the list (stops the current run)", "运行列表中选中的场景(会停止当前运行)"), do: d.runSelected},
+		{keys: []key{ch('a')}, label: "a",
+			help: t("in an exercise (netlab exercise NAME): enter your prediction, and run", "在练习中(netlab exercise NAME):输入你的预测并运行"), do: d.askPrediction},
 		{keys: []key{ch('r')}, label: "r", hint: t("rerun", "重跑"),
 			help: t("run the current scenario again, in a fresh namespace", "在新的命名空间里重新运行当前场景"), do: d.rerun},
 		{keys: []key{ch(' ')}, label: "space", hint: t("step", "单步"),

@@ -50,6 +50,7 @@ func (v *lessonView) sync() {
 	}
 	v.shown, v.dirty = key, false
 	var b strings.Builder
+	b.WriteString(v.d.exerciseText())
 	fmt.Fprintf(&b, "[::b]%s[::-]\n%s\n\n", tview.Escape(sc.Title.In(v.d.lang)), tview.Escape(sc.Summary.In(v.d.lang)))
 	b.WriteString(tview.Escape(sc.Lesson.In(v.d.lang)))
 	v.text.SetText(b.String())
@@ -73,6 +74,9 @@ func (b *stepBox) Draw(screen tcell.Screen) {
 	var lines []string
 	st := th.cursor
 	switch {
+	case m.tl == nil && d.exercise != nil:
+		lines = wrapText(d.tr("Predict first: the run starts when you have entered your prediction.", "先预测:输入预测之后运行才开始。"), w)
+		st = th.dim
 	case m.tl == nil:
 		lines = wrapText(d.tr("Enter runs the selected scenario. It pauses at each step: space goes on.", "按 Enter 运行选中的场景。运行会在每一步暂停:按空格继续。"), w)
 		st = th.dim
