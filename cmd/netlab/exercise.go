@@ -183,12 +183,9 @@ func (a *app) gradeExercise(ctx context.Context, ex *exercise.Exercise, f exerci
 	if err != nil {
 		return err
 	}
-	var nf netFlags
-	fs := pflag.NewFlagSet(ex.Name, pflag.ContinueOnError)
-	fs.SetOutput(new(strings.Builder))
-	nf.register(fs)
-	if err := fs.Parse(ex.Wire); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("exercise %s (%s): wire %q: %w", ex.Name, ex.Source, strings.Join(ex.Wire, " "), err)}
+	nf, err := exerciseWire(ex)
+	if err != nil {
+		return err
 	}
 	lab, err := nf.resolve(sc)
 	if err != nil {
@@ -337,15 +334,12 @@ to a right answer. Kept in $XDG_STATE_HOME/netlab/progress.json (default
 // exerciseDashboard opens the exercise in the dashboard: the question and
 // the prediction first, then the run, then the verdict.
 func (a *app) exerciseDashboard(ctx context.Context, ex *exercise.Exercise) error {
-	var nf netFlags
-	fs := pflag.NewFlagSet(ex.Name, pflag.ContinueOnError)
-	fs.SetOutput(new(strings.Builder))
-	nf.register(fs)
-	if err := fs.Parse(ex.Wire); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("exercise %s (%s): wire %q: %w", ex.Name, ex.Source, strings.Join(ex.Wire, " "), err)}
+	nf, err := exerciseWire(ex)
+	if err != nil {
+		return err
 	}
 	var progErr error
-	err := ui.Run(ctx, ui.Options{
+	err = ui.Run(ctx, ui.Options{
 		Catalog:  a.catalog,
 		Lang:     a.language(),
 		NoColor:  os.Getenv("NO_COLOR") != "",
@@ -367,4 +361,16 @@ func (a *app) exerciseDashboard(ctx context.Context, ex *exercise.Exercise) erro
 		return &exitError{code: exitInterrupted}
 	}
 	return nil
+}
+
+// exerciseWire reads an exercise's wire flags as netlab run reads them.
+func exerciseWire(ex *exercise.Exercise) (*netFlags, error) {
+	nf := &netFlags{}
+	fs := pflag.NewFlagSet(ex.Name, pflag.ContinueOnError)
+	fs.SetOutput(new(strings.Builder))
+	nf.register(fs)
+	if err := fs.Parse(ex.Wire); err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("exercise %s (%s): wire %q: %w", ex.Name, ex.Source, strings.Join(ex.Wire, " "), err)}
+	}
+	return nf, nil
 }
