@@ -267,12 +267,22 @@ func (r *liveRun) startNetProducers(srcs [2]capture.Source, hosts []*labnet.Host
 	}
 	ticks := newMinTicks(nPollers, func(t time.Time) { m.watermark(srcPoller, t) })
 	var pollErrs [4]error
+	// The neighbour tables are read once before the scenario starts: an
+	// entry the first packet makes (INCOMPLETE, for a round trip) must not
+	// come and go before a poller starting late on a busy machine looks.
+	var firstDumps sync.WaitGroup
 	if cfg.Scenario.ARP {
 		for i, h := range hosts {
 			p.wg.Add(1)
+			firstDumps.Add(1)
 			go func() {
 				defer p.wg.Done()
-				np := &neighstate.Poller{Interval: cfg.Poll, Tick: func(t time.Time) { ticks.tick(len(hosts)+i, t) }}
+				var first sync.Once
+				defer first.Do(firstDumps.Done) // a poller that failed to start
+				np := &neighstate.Poller{Interval: cfg.Poll, Tick: func(t time.Time) {
+					ticks.tick(len(hosts)+i, t)
+					first.Do(firstDumps.Done)
+				}}
 				lane := r.hostLanes[h.Name]
 				err := h.Do(func() error {
 					return np.Run(stopCtx, func(c neighstate.Change) {
@@ -300,6 +310,12 @@ func (r *liveRun) startNetProducers(srcs [2]capture.Source, hosts []*labnet.Host
 		}()
 	}
 	p.joinPoll = func() error { return errors.Join(pollErrs[:]...) }
+	dumped := make(chan struct{})
+	go func() { firstDumps.Wait(); close(dumped) }()
+	select {
+	case <-dumped:
+	case <-time.After(5 * time.Second): // the checks will say what was missed
+	}
 	if cfg.Stats != nil {
 		p.wg.Add(1)
 		go func() {

@@ -25,6 +25,12 @@ import (
 	"github.com/netlab/netlab/lab/timeline"
 )
 
+// entry is an Entry with its age.
+type entry struct {
+	Entry
+	age time.Duration
+}
+
 // Entry is one IPv4 neighbour that ARP resolves (NOARP entries, for
 // addresses that need no MAC, are left out).
 type Entry struct {
@@ -36,12 +42,20 @@ type Entry struct {
 
 // Change is an entry as a dump first saw it, or its going.
 type Change struct {
-	// Time is when the dump that saw the change ended: the change
-	// happened after the dump before it began, and by then.
+	// Time is when the change happened, by the kernel's own clock: the
+	// entry's last update, which a dump reports as an age in clock ticks
+	// (10 ms), taken at its latest (never before the change) and never
+	// before the dump before this one ended; for a deletion, the end of
+	// the dump that no longer saw the entry.
 	Time time.Time
 	Entry
 	Gone bool
+	age  time.Duration // the entry's age as the dump saw it (Updated)
 }
+
+// clockTick is the unit of the ages a neighbour dump reports (the
+// kernel's USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
 
 // Poller polls the neighbour table of the namespace it runs in.
 type Poller struct {
@@ -69,7 +83,8 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 		interval = 2 * time.Millisecond
 	}
 	names := map[uint32]string{}
-	prev := map[key]Entry{}
+	prev := map[key]entry{}
+	since := time.Now() // nothing before the first dump is reported earlier than this
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -83,9 +98,15 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 		end := time.Now()
 		for _, ch := range diff(prev, cur) {
 			ch.Time = end
+			if !ch.Gone {
+				ch.Time = end.Add(-ch.age)
+				if ch.Time.Before(since) {
+					ch.Time = since
+				}
+			}
 			emit(ch)
 		}
-		prev = cur
+		prev, since = cur, end
 		if p.Tick != nil {
 			p.Tick(end)
 		}
@@ -98,12 +119,12 @@ func (p *Poller) Run(ctx context.Context, emit func(Change)) error {
 }
 
 // dump reads the IPv4 entries of the table.
-func dump(c *rtnetlink.Conn, names map[uint32]string) (map[key]Entry, error) {
+func dump(c *rtnetlink.Conn, names map[uint32]string) (map[key]entry, error) {
 	msgs, err := c.Neigh.List()
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[key]Entry, len(msgs))
+	out := make(map[key]entry, len(msgs))
 	for _, m := range msgs {
 		a := m.Attributes
 		if m.Family != unix.AF_INET || a == nil {
@@ -121,9 +142,12 @@ func dump(c *rtnetlink.Conn, names map[uint32]string) (map[key]Entry, error) {
 			}
 			names[m.Index] = name
 		}
-		e := Entry{Iface: name, Addr: addr, State: timeline.NUD(m.State)}
+		e := entry{Entry: Entry{Iface: name, Addr: addr, State: timeline.NUD(m.State)}}
 		if len(a.LLAddress) > 0 {
 			e.MAC = slices.Clone(a.LLAddress)
+		}
+		if ci := a.CacheInfo; ci != nil {
+			e.age = time.Duration(ci.Updated) * clockTick
 		}
 		out[key{m.Index, addr}] = e
 	}
@@ -131,16 +155,16 @@ func dump(c *rtnetlink.Conn, names map[uint32]string) (map[key]Entry, error) {
 }
 
 // diff lists what changed from prev to cur, in address order.
-func diff(prev, cur map[key]Entry) []Change {
+func diff(prev, cur map[key]entry) []Change {
 	var out []Change
 	for k, e := range cur {
 		if p, ok := prev[k]; !ok || p.State != e.State || p.MAC.String() != e.MAC.String() {
-			out = append(out, Change{Entry: e})
+			out = append(out, Change{Entry: e.Entry, age: e.age})
 		}
 	}
 	for k, e := range prev {
 		if _, ok := cur[k]; !ok {
-			out = append(out, Change{Entry: e, Gone: true})
+			out = append(out, Change{Entry: e.Entry, Gone: true})
 		}
 	}
 	slices.SortFunc(out, func(a, b Change) int {
