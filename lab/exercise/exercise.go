@@ -17,7 +17,6 @@ package exercise
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -369,22 +368,4 @@ func lastStates(v *check.View, lanes []string) string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
-}
-
-// Lanes lists the lanes a grader names, to check them against the
-// scenario's.
-func (g *Grader) lanes() []string {
-	var out []string
-	for _, l := range []string{g.States, g.BytesRead} {
-		if l != "" {
-			out = append(out, l)
-		}
-	}
-	for _, lc := range []string{g.Error, g.Calls} {
-		if lc != "" {
-			l, _, _ := strings.Cut(lc, " ")
-			out = append(out, l)
-		}
-	}
-	return slices.Compact(out)
 }

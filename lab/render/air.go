@@ -58,13 +58,9 @@ func (a *Air) Add(i int, e *timeline.Event) {
 			continue
 		}
 		f := flight{e: e, event: i, copy: k, arrived: t}
-		j, _ := slices.BinarySearchFunc(a.flights, t, func(f flight, t time.Time) int {
-			if f.arrived.After(t) {
-				return 1
-			}
-			return -1 // equal arrivals keep the order they were added in
-		})
-		a.flights = slices.Insert(a.flights, j, f)
+		// After every flight arriving by t: equal arrivals keep the
+		// order they were added in.
+		a.flights = slices.Insert(a.flights, a.first(t), f)
 		a.longest = max(a.longest, d)
 	}
 }
@@ -128,11 +124,11 @@ func (a *Air) flying(t time.Time) []flight {
 	return out
 }
 
-// ArrivalLabel names a packet on the row where it arrives, short enough
+// arrivalLabel names a packet on the row where it arrives, short enough
 // to sit on the arrow: its flags and where its bytes start ("SYN seq=0",
 // "PSH,ACK seq=1 len=5"), or what it acknowledges for a bare ACK ("ACK
 // ack=6").
-func ArrivalLabel(p *decode.Packet) string {
+func arrivalLabel(p *decode.Packet) string {
 	switch p.Proto {
 	case decode.ProtoTCP:
 		s := p.Flags.String()

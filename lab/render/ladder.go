@@ -550,7 +550,7 @@ func (l *Ladder) Arrivals(after, upTo time.Time, air *Air) (lines []string, even
 		}
 		a, b := ar.a, ar.b
 		row := l.blank()
-		name := ArrivalLabel(f.e.Packet)
+		name := arrivalLabel(f.e.Packet)
 		if f.copy > 0 {
 			name += fmt.Sprintf(tr(l.Lang, " (copy %d)", "(第 %d 份)"), f.copy+1)
 		}
