@@ -87,8 +87,8 @@ The two hosts here are joined by a lab wire with 20 ms each way (so that the ker
 		}
 
 		s.Act(arpStale)
-		s.Step("Nothing is sent for a while: the client's entry for the server will go STALE.",
-			"一段时间什么也不发:客户端关于服务器的表项会变成 STALE。")
+		s.Step("Nothing is sent for a while; left unconfirmed, the client's entry for the server goes STALE (on a slow read, it may already have).",
+			"一段时间什么也不发;得不到确认,客户端关于服务器的表项就会变成 STALE(读得慢的话,可能已经变了)。")
 		srv := s.Addr(server)
 		if _, err := s.Wait(3*arpReachable, neighIn(client, srv, timeline.NUDStale, time.Time{})); err != nil {
 			return err
